@@ -1,0 +1,134 @@
+"""Every environment variable the bot reads, parsed once."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from functools import cached_property
+from typing import Literal
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_PREFIX = "ACTIONS_SECRET_"
+NEW_SECRET_HINT = (
+    'python3 -c "import base64,secrets;'
+    "print('whsec_'+base64.b64encode(secrets.token_bytes(32)).decode())\""
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
+
+    SLACK_BOT_TOKEN: str = ""
+    SLACK_SIGNING_SECRET: str = ""
+    SLACK_APP_TOKEN: str = ""
+    SLACK_API_URL: str = "https://slack.com/api/"
+    DATABASE_URL: str = "sqlite:///actions.db"
+    ACTIONS_CONFIG: str = "actions.yml"
+    WEBHOOK_SIGNING_SECRET: str = ""
+    WEBHOOK_HEADER_PREFIX: str = "X-Actions"
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = False
+    PORT: int = 3000
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://", "postgresql+")):
+            raise ValueError("expected sqlite:///path.db or postgresql://user@host:port/db")
+        return value
+
+    @field_validator("WEBHOOK_HEADER_PREFIX")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c == "-" for c in value):
+            raise ValueError("expected a header name prefix of letters, digits and '-'")
+        return value
+
+    @field_validator("WEBHOOK_SIGNING_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: str) -> str:
+        if not value:
+            return value  # required only when serving; see require()
+        if not value.startswith("whsec_"):
+            raise ValueError(
+                f"expected 'whsec_' + base64 of 24+ random bytes; make one: {NEW_SECRET_HINT}"
+            )
+        try:
+            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the part after 'whsec_' is not valid base64") from None
+        if len(key) < 24:
+            raise ValueError(f"the key is {len(key)} bytes; use at least 24 ({NEW_SECRET_HINT})")
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.SLACK_APP_TOKEN)
+
+    @cached_property
+    def template_secrets(self) -> dict[str, str]:
+        """Values of ACTIONS_SECRET_<NAME>, keyed by NAME."""
+        return {
+            key.removeprefix(SECRET_PREFIX): value
+            for key, value in os.environ.items()
+            if key.startswith(SECRET_PREFIX) and key != SECRET_PREFIX and value
+        }
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never be written anywhere: the redaction list."""
+        values = [
+            self.SLACK_BOT_TOKEN,
+            self.SLACK_SIGNING_SECRET,
+            self.SLACK_APP_TOKEN,
+            self.WEBHOOK_SIGNING_SECRET,
+            *self.template_secrets.values(),
+        ]
+        return [v for v in values if v]
+
+    def require_slack(self) -> None:
+        """Check the tokens needed to talk to Slack, with how to get each one."""
+        missing = []
+        if not self.SLACK_BOT_TOKEN:
+            missing.append(
+                "SLACK_BOT_TOKEN (xoxb-…: your app's page → OAuth & Permissions → "
+                "Bot User OAuth Token, after installing the app from manifest.yml)"
+            )
+        if not self.socket_mode and not self.SLACK_SIGNING_SECRET:
+            missing.append(
+                "SLACK_SIGNING_SECRET (Basic Information → App Credentials → Signing Secret), "
+                "or SLACK_APP_TOKEN (xapp-…: Basic Information → App-Level Tokens, scope "
+                "connections:write) to use Socket Mode"
+            )
+        if not self.WEBHOOK_SIGNING_SECRET:
+            missing.append(f"WEBHOOK_SIGNING_SECRET (whsec_…; make one: {NEW_SECRET_HINT})")
+        if missing:
+            raise SettingsError("missing settings: " + "; ".join(missing))
+        if not self.SLACK_BOT_TOKEN.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN: expected a bot token starting with xoxb-")
+        if self.socket_mode and not self.SLACK_APP_TOKEN.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN: expected an app-level token starting with xapp-")
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise SettingsError naming the first bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

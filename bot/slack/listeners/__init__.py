@@ -1,0 +1,11 @@
+"""Listeners grouped by Slack surface; each module exposes register(app, runtime)."""
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Runtime
+from bot.slack.listeners import catalog, commands, home, runs
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    for module in (commands, catalog, runs, home):
+        module.register(app, runtime)

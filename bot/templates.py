@@ -1,0 +1,239 @@
+"""The one Liquid environment: filters, limits, template contexts and static checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from liquid import Environment
+from liquid.exceptions import LiquidError
+from liquid.extra import JSON
+from liquid.filter import with_context
+
+from bot.catalog import Action, Catalog, Service, Team
+
+RENDER_TIMEOUT = 2.0  # seconds; Liquid has no clock of its own
+
+
+class TemplateError(Exception):
+    """A template failed to render; the message is safe to show (after redaction)."""
+
+
+class ActionsEnvironment(Environment):
+    # Bounds on what an action owner's template may cost us per render.
+    loop_iteration_limit = 10_000
+    output_stream_limit = 256 * 1024
+    context_depth_limit = 30
+    local_namespace_limit = 64 * 1024
+
+
+def secret_env_name(name: str) -> str:
+    """`pagerduty-token` → `ACTIONS_SECRET_PAGERDUTY_TOKEN`."""
+    return "ACTIONS_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def _secret_key(name: str) -> str:
+    return secret_env_name(name).removeprefix("ACTIONS_SECRET_")
+
+
+@with_context
+def _secret(value: object, name: object = None, *, context: Any) -> str:
+    # OpsLevel writes both `{{ 'NAME' | secret }}` and `{{ '' | secret: 'NAME' }}`.
+    key = str(name if name else value)
+    secrets: Mapping[str, str] = context.globals.get("secrets") or {}
+    found = secrets.get(_secret_key(key))
+    if found is None:
+        raise TemplateError(f"secret {key!r} is not set (define {secret_env_name(key)})")
+    return found
+
+
+def _tag_value(service: object, key: object) -> str:
+    tags = service.get("tags") if isinstance(service, Mapping) else None
+    if isinstance(tags, Mapping):
+        value = tags.get(str(key))
+        return "" if value is None else str(value)
+    if isinstance(tags, list):  # OpsLevel's [{key, value}] shape
+        for tag in tags:
+            if isinstance(tag, Mapping) and tag.get("key") == key:
+                return str(tag.get("value", ""))
+    return ""
+
+
+def build_environment() -> Environment:
+    env = ActionsEnvironment()
+    env.filters["json"] = JSON(default=str)  # dates and the like become strings
+    env.filters["jsonify"] = env.filters["json"]
+    env.filters["secret"] = _secret
+    env.filters["tag_value"] = _tag_value
+    return env
+
+
+ENV = build_environment()
+
+
+# --- contexts -------------------------------------------------------------------------
+
+USER_FIELDS = {"id", "name", "email"}
+ACTION_FIELDS = {"id", "name", "description"}
+TEAM_FIELDS = {"id", "name", "members", "channel", "href"}
+RUN_FIELDS = {"id"}
+SERVICE_FIELDS = {*Service.model_fields, "slug", "href"}
+RESPONSE_FIELDS = {"status", "body", "headers"}
+
+
+def team_context(team: Team) -> dict[str, Any]:
+    href = f"https://slack.com/app_redirect?channel={team.channel}" if team.channel else ""
+    return {**team.model_dump(), "href": href}
+
+
+def service_context(service: Service, catalog: Catalog) -> dict[str, Any]:
+    data = service.model_dump()
+    owner = catalog.team(service.owner)
+    data["owner"] = team_context(owner) if owner else {"id": service.owner, "name": service.owner}
+    data["slug"] = service.id
+    data["href"] = service.links[0].url if service.links else ""
+    return data
+
+
+def request_context(
+    *,
+    catalog: Catalog,
+    action: Action,
+    user: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    service: Service | None,
+    run_id: str,
+) -> dict[str, Any]:
+    """What the URL, header and payload templates see (OpsLevel's names)."""
+    values = {i.identifier: inputs.get(i.identifier) for i in action.inputs}
+    return {
+        "manualInputs": values,
+        "inputs": values,
+        "user": {k: user.get(k) for k in USER_FIELDS},
+        "service": service_context(service, catalog) if service else None,
+        "action": {"id": action.id, "name": action.name, "description": action.description},
+        "action_owner": team_context(catalog.owner_of(action)),
+        "run": {"id": run_id},
+    }
+
+
+def response_context(
+    base: Mapping[str, Any], *, status: int | None, body: Any, headers: Mapping[str, str], ok: bool
+) -> dict[str, Any]:
+    return {
+        **base,
+        "response": {"status": status, "body": body, "headers": dict(headers)},
+        "status": "SUCCESS" if ok else "FAILURE",
+    }
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _parse(source: str) -> Any:
+    return ENV.from_string(source)
+
+
+def render_sync(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
+    try:
+        return _parse(source).render(**context, secrets=dict(secrets))
+    except TemplateError:
+        raise
+    except LiquidError as exc:
+        raise TemplateError(str(exc)) from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+
+
+async def render(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
+    """Render off the event loop, bounded in time as well as in loops and output."""
+    if "{" not in source:
+        return source
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(render_sync, source, context, secrets), RENDER_TIMEOUT
+        )
+    except TimeoutError:
+        raise TemplateError(f"rendering took longer than {RENDER_TIMEOUT:g} s") from None
+
+
+def parse_body(text: str) -> Any:
+    """A response body as templates see it: parsed JSON, or the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# --- static checks (config load) --------------------------------------------------------
+
+_SECRET_LITERAL = re.compile(
+    r"""(['"])([^'"]+)\1\s*\|\s*secret\b(?!\s*:)|\|\s*secret\s*:\s*(['"])([^'"]+)\3"""
+)
+
+
+def check(source: str, action: Action, *, response: bool) -> tuple[list[str], set[str]]:
+    """Parse a template and check every variable and filter it uses.
+
+    Returns (errors, secret names used). Variables are checked against the context the
+    template will get: the action's own input identifiers, the known fields of user,
+    service, action, owner and run, and the response only in response templates.
+    """
+    try:
+        template = _parse(source)
+        paths = template.global_variable_segments()
+        filters = template.filter_names()
+    except LiquidError as exc:
+        return [f"Liquid syntax error: {exc}"], set()
+    errors = [f"unknown filter {name!r}" for name in filters if name not in ENV.filters]
+    secrets = {m.group(2) or m.group(4) for m in _SECRET_LITERAL.finditer(source)}
+    for segments in paths:
+        problem = _check_path(segments, action, response=response)
+        if problem:
+            errors.append(problem)
+        elif segments[0] == "secrets" and len(segments) > 1 and isinstance(segments[1], str):
+            secrets.add(segments[1])
+    return sorted(set(errors)), secrets
+
+
+def _check_path(segments: list[Any], action: Action, *, response: bool) -> str | None:
+    names = [s for s in segments if isinstance(s, str | int)]
+    if len(names) != len(segments):  # a computed index: a[b.c]; check the root only
+        names = names[:1]
+    dotted = ".".join(str(s) for s in names)
+    root = names[0]
+    field = names[1] if len(names) > 1 else None
+    inputs = {i.identifier for i in action.inputs}
+    known: dict[str, set[str] | None] = {
+        "manualInputs": inputs,
+        "inputs": inputs,
+        "user": USER_FIELDS,
+        "action": ACTION_FIELDS,
+        "action_owner": TEAM_FIELDS,
+        "run": RUN_FIELDS,
+        "secrets": None,
+    }
+    if action.scope == "service":
+        known["service"] = SERVICE_FIELDS
+    if response:
+        known["response"] = RESPONSE_FIELDS
+        known["status"] = set()
+    if root not in known:
+        if root == "service":
+            return f"unknown variable {dotted} (service is only set for scope: service)"
+        if root in ("response", "status"):
+            return f"unknown variable {dotted} (response is only set in response_template)"
+        return f"unknown variable {dotted}"
+    allowed = known[root]
+    if field is None or allowed is None:
+        return None
+    if field not in allowed:
+        return f"unknown variable {dotted}"
+    if root == "service" and field == "owner" and len(names) > 2 and names[2] not in TEAM_FIELDS:
+        return f"unknown variable {dotted}"
+    return None
