@@ -491,6 +491,12 @@ class FakeSlack(_HTTPDouble):
             found = self._views.get(view_id)
             return copy.deepcopy(found) if found is not None else None
 
+    def last_view(self) -> dict[str, Any]:
+        """The modal most recently opened, pushed or updated (with its ``id``)."""
+        with self._lock:
+            assert self._views, "no modal was opened"
+            return copy.deepcopy(list(self._views.values())[-1])
+
     def home_view(self, user_id: str) -> dict[str, Any] | None:
         """The Home tab last published for ``user_id``."""
         with self._lock:

@@ -42,11 +42,14 @@ class SlackNotifier:
                 channel,
                 exc.response.get("error"),
             )
-            note = blocks.context(
-                f"I couldn't post in <#{channel}>: invite me there with `/invite @actions`."
-            )
             response = await self.client.chat_postMessage(
-                channel=run.user_id, text=text, blocks=[*body, note]
+                channel=run.user_id, text=text, blocks=body
+            )
+            await self.client.chat_postMessage(
+                channel=response["channel"],
+                thread_ts=response["ts"],
+                text=f"I couldn't post in <#{channel}>, so the run is reported here. "
+                "Invite me there with `/invite @actions` to post in the channel next time.",
             )
         return await asyncio.to_thread(
             self.store.update_run, run.id, channel_id=response["channel"], message_ts=response["ts"]

@@ -85,6 +85,13 @@ class Store:
         """Insert a run with its `requested` event; False if its idempotency key exists."""
         with self.session() as session:
             session.add(run)
+            try:
+                session.flush()  # the run row first: events reference it
+            except IntegrityError:
+                session.rollback()
+                if run.idempotency_key and self._has_key(session, run.idempotency_key):
+                    return False
+                raise
             session.add(
                 AuditEvent(
                     run_id=run.id,
@@ -94,12 +101,12 @@ class Store:
                     detail=detail,
                 )
             )
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
+            session.commit()
         return True
+
+    @staticmethod
+    def _has_key(session: Session, key: str) -> bool:
+        return session.exec(select(Run.id).where(Run.idempotency_key == key)).first() is not None
 
     def record(
         self,
@@ -149,9 +156,14 @@ class Store:
         with self.session() as session:
             return session.get(Run, run_id)
 
-    def events(self, run_id: str) -> list[AuditEvent]:
+    def events(self, run_id: str | None = None, *, kind: str | None = None) -> list[AuditEvent]:
+        """Audit events in the order they were written, filtered by run and kind."""
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if run_id is not None:
+            query = query.where(AuditEvent.run_id == run_id)
+        if kind is not None:
+            query = query.where(AuditEvent.kind == kind)
         with self.session() as session:
-            query = select(AuditEvent).where(AuditEvent.run_id == run_id).order_by(AuditEvent.id)
             return list(session.exec(query))
 
     def runs(self, limit: int = 50) -> list[Run]:

@@ -1,0 +1,192 @@
+"""Shared fixtures: the bot served over real HTTP, a fake Slack, a webhook receiver.
+
+`TEST_DATABASE_URL` (e.g. postgresql://postgres@127.0.0.1:5432/test) runs everything on
+PostgreSQL; the default is a fresh SQLite file per test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from bot.config import load_file
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.store import sqlalchemy_url
+from bot.web import create_web_app
+from tests.fakes import FakeSlack, Receiver, SlackRequests
+
+SIGNING_SECRET = "slack-signing-secret-for-tests"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+BOT_TOKEN = "xoxb-test-token-123"
+TRACKER_TOKEN = "tracker-token-s3cr3t-value"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_proxies() -> None:
+    # slack_sdk honours HTTP(S)_PROXY even for loopback; tests talk to loopback only.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        os.environ.pop(name, None)
+
+
+def database_url(tmp_path: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'actions.db'}"
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.begin() as connection:
+        # Start from an empty schema; migrations run when the bot starts.
+        for table in ("audit_event", "run", "alembic_version"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    engine.dispose()
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+CONFIG = """
+admins: {users: [U0ADMIN]}
+teams:
+  - {id: payments, name: Payments, members: [U0OWNER], channel: C0PAY}
+services:
+  - {id: checkout-api, name: Checkout API, owner: payments, tier: 1, lifecycle: production,
+     language: python, tags: {pd_id: P123}}
+actions:
+  - id: create-ticket
+    name: Create ticket
+    description: Opens a ticket in the tracker
+    owner: payments
+    scope: global
+    access: everyone
+    published: true
+    webhook:
+      url: {receiver}/api/tickets
+      method: POST
+      headers: {Content-Type: application/json, Authorization: "Bearer {{ 'TRACKER_TOKEN' | secret }}"}
+      payload: |
+        {"title": {{ manualInputs.title | json }}, "priority": {{ manualInputs.prio | json }}, "user": {{ user.id | json }}, "details": {{ manualInputs.details | json }}}
+      timeout: 2
+    inputs:
+      - {identifier: title, displayName: Title, type: text_input, required: true, maxLength: 80}
+      - {identifier: details, displayName: Details, type: text_area, placeholder: What happened?}
+      - {identifier: prio, displayName: Priority, type: dropdown, values: [low, high], defaultValue: low}
+    response_template: |
+      {% if response.status >= 200 and response.status < 300 %}## Ticket created
+      Ticket **{{ response.body.key }}** created: [open it]({{ response.body.url }}){% else %}Failed with {{ response.status }}{% endif %}
+  - id: restart
+    name: Restart service
+    description: Rolling restart of a service
+    owner: payments
+    scope: service
+    access: admins
+    webhook:
+      url: {receiver}/restart/{{ service.id }}
+      payload: '{"service": {{ service.name | json }}, "pd": {{ service | tag_value: "pd_id" | json }}, "owner": {{ service.owner.name | json }}}'
+  - id: broken-json
+    name: Broken JSON
+    owner: payments
+    webhook:
+      url: {receiver}/broken
+      headers: {Content-Type: application/json}
+      payload: '{"title": "{{ manualInputs.title }}"}'
+    inputs:
+      - {identifier: title, displayName: Title, type: text_input}
+"""
+
+
+@dataclass
+class Bot:
+    """A running bot and the doubles around it."""
+
+    url: str
+    runtime: Runtime
+    slack: FakeSlack
+    receiver: Receiver
+    requests: SlackRequests
+    config_path: Path
+
+    @property
+    def store(self) -> Any:
+        return self.runtime.store
+
+    def open_form(self, action_id: str, user_id: str = "U0DEV", channel_id: str = "C0CHAN") -> dict:
+        """Click an action's Run button; return the modal that opened."""
+        before = len(self.slack.calls("views.open"))
+        response = self.requests.block_action(
+            "run_action", value=action_id, user_id=user_id, channel_id=channel_id
+        )
+        assert response.status_code == 200, response.text
+        self.slack.wait_for("views.open", count=before + 1)
+        return self.slack.last_view()
+
+    def submit(self, view: dict, answers: dict[str, Any], user_id: str = "U0DEV") -> Any:
+        values = self.requests.values_for(view, answers)
+        return self.requests.view_submission(view, values, user_id=user_id)
+
+
+def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
+    slack = FakeSlack().start()
+    receiver = Receiver().start()
+    config_path = tmp_path / "actions.yml"
+    config_path.write_text(config.replace("{receiver}", receiver.url))
+    port = free_port()
+    settings = Settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN="",
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=database_url(tmp_path),
+        ACTIONS_CONFIG=str(config_path),
+        WEBHOOK_SIGNING_SECRET=WEBHOOK_SECRET,
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS=True,
+        PORT=port,
+        **overrides,
+    )
+    loaded = load_file(config_path, settings.template_secrets)
+    runtime = Runtime(settings, loaded.catalog)
+    web = create_web_app(runtime, build_app(runtime))
+    server = uvicorn.Server(
+        uvicorn.Config(web, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not (server.started and runtime.ready):
+        assert thread.is_alive(), "the bot failed to start"
+        assert time.monotonic() < deadline, "the bot did not start in time"
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    requests = SlackRequests(f"{url}/slack/events", SIGNING_SECRET, slack)
+    try:
+        yield Bot(url, runtime, slack, receiver, requests, config_path)
+    finally:
+        requests.close()
+        server.should_exit = True
+        thread.join(timeout=15)
+        receiver.stop()
+        slack.stop()
+
+
+@pytest.fixture
+def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACTIONS_SECRET_TRACKER_TOKEN", TRACKER_TOKEN)
+
+
+@pytest.fixture
+def bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
+    yield from start_bot(tmp_path, CONFIG)
