@@ -11,7 +11,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.runtime import Runtime
@@ -23,7 +23,13 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
     handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        try:
+            return await handler.handle(request)
+        except (ValueError, AttributeError, TypeError, KeyError):
+            # Bolt parses the body before verifying it: a body that is not Slack's shape
+            # ends up here instead of in a listener.
+            log.warning("malformed Slack request body refused")
+            return PlainTextResponse("malformed request", status_code=400)
 
     async def healthz(_: Request) -> Response:
         if not runtime.ready:

@@ -143,9 +143,10 @@ def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
     slack = FakeSlack().start()
     receiver = Receiver().start()
     config_path = tmp_path / "actions.yml"
-    config_path.write_text(config.replace("{receiver}", receiver.url))
+    config = config.replace("{receiver}", receiver.url)
+    config_path.write_text(config.replace("{receiver_port}", str(receiver.port)))
     port = free_port()
-    settings = Settings(
+    values: dict[str, Any] = dict(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_APP_TOKEN="",
@@ -155,8 +156,8 @@ def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
         WEBHOOK_SIGNING_SECRET=WEBHOOK_SECRET,
         WEBHOOK_ALLOW_PRIVATE_NETWORKS=True,
         PORT=port,
-        **overrides,
     )
+    settings = Settings(**{**values, **overrides})
     loaded = load_file(config_path, settings.template_secrets)
     runtime = Runtime(settings, loaded.catalog)
     web = create_web_app(runtime, build_app(runtime))

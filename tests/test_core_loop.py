@@ -265,3 +265,16 @@ def test_not_in_channel_falls_back_to_dm(bot: Bot) -> None:
     thread = bot.slack.thread("D0DEV", dm[0]["ts"])
     assert "I couldn't post in <#C0CHAN>" in thread[0]["text"]
     assert bot.receiver.received
+
+
+def test_malformed_payloads_do_not_crash(bot: Bot) -> None:
+    for body in ("payload=not-json", "payload=%7B%7D", "payload=%5B1%5D", "", "command=/actions"):
+        response = bot.requests.raw(body)
+        assert response.status_code in (200, 400, 404), (body, response.status_code)
+    view = bot.open_form("create-ticket")
+    broken = dict(view, state=None)
+    response = bot.requests.view_submission(broken, {})
+    assert response.status_code == 200
+    assert json.loads(response.text)["response_action"] == "errors"
+    # The bot is still healthy afterwards.
+    assert bot.requests.command("/actions").status_code == 200
