@@ -13,14 +13,23 @@ from bot.slack import listeners
 log = logging.getLogger(__name__)
 
 
+class _QuietTokenWarning(logging.Filter):
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that the client
+    # we pass (pointed at SLACK_API_URL) wins; that is the intent, not a problem.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(runtime: Runtime) -> AsyncApp:
     settings = runtime.settings
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    bolt_log.addFilter(_QuietTokenWarning())
     app = AsyncApp(
         client=runtime.slack,
         signing_secret=settings.SLACK_SIGNING_SECRET or "unused-in-socket-mode",
         # Answer Slack at ack() and keep working afterwards.
         process_before_response=False,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_log,
     )
     listeners.register(app, runtime)
 
