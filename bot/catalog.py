@@ -6,15 +6,47 @@ exists in exactly one place. Unknown keys are errors (``extra="forbid"``).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9]{2,}$")]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 InputType = Literal["text_input", "text_area", "dropdown"]
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """`90s`, `30m`, `1h30m`, `250ms` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m or 2h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower().replace(" ", "")
+        parts = _DURATION.findall(text)
+        if not text or "".join(n + u for n, u in parts) != text:
+            raise ValueError(f"{value!r} is not a duration such as 30s, 15m or 2h")
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 def _scalar_to_str(value: Any) -> Any:
@@ -27,7 +59,7 @@ def _scalar_to_str(value: Any) -> Any:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Team(Model):
@@ -136,6 +168,44 @@ class Webhook(Model):
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+RetryOn = Literal["timeout", "connection", "5xx", "429"]
+
+
+class RetryPolicy(Model):
+    """When and how often a failed delivery is tried again."""
+
+    attempts: int = Field(5, ge=1, le=20)
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    on: list[RetryOn] | None = None  # None: the defaults below, by method
+    delay: Duration = 5.0
+    max_delay: Duration = 300.0
+
+    def retries(self, method: str, *, status: int | None = None, error: str | None = None) -> bool:
+        """Whether this failure is worth another attempt.
+
+        Defaults: connection errors and 502/503/504/429 always; timeouts and other 5xx
+        only for idempotent methods, since a POST may have been half done.
+        """
+        idempotent = method in ("GET", "PUT", "DELETE")
+        if self.on is not None:
+            if error in ("timeout", "connection"):
+                return error in self.on
+            if status == 429:
+                return "429" in self.on
+            return status is not None and status >= 500 and "5xx" in self.on
+        if error == "connection" or status in (429, 502, 503, 504):
+            return True
+        if error == "timeout" or (status is not None and status >= 500):
+            return idempotent
+        return False
+
+    def delay_for(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), before jitter."""
+        if self.backoff == "fixed":
+            return self.delay
+        return min(self.max_delay, self.delay * 2 ** (attempt - 1))
+
+
 class Action(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
@@ -147,6 +217,10 @@ class Action(Model):
     webhook: Webhook
     inputs: list[Input] = Field([], max_length=40)
     response_template: str | None = None
+    retry: RetryPolicy = RetryPolicy()
+    # The receiver answers at once and reports back later on the callback URL.
+    is_async: bool = Field(False, alias="async")
+    timeout_after: Duration = 3600.0  # async: no final status by then → TIMED_OUT
 
     def input(self, identifier: str) -> Input | None:
         return next((i for i in self.inputs if i.identifier == identifier), None)

@@ -1,16 +1,26 @@
-"""The run lifecycle: submit, deliver, finish. No Slack and no HTTP framework here.
+"""The run lifecycle as durable jobs. No Slack and no HTTP framework here.
+
+    submit ─▶ [announce]  post the status message
+           └▶ [deliver]   render, sign, send; retry per policy ─▶ [report] thread reply
+                          async: RUNNING ─▶ callbacks ─▶ [report]   or [deadline] TIMED_OUT
 
 Every status change goes through this module and writes an audit event; everything
-written (database, logs, Slack) passes the redactor first.
+written (database, logs, Slack) passes the redactor first. Each job handler checks the
+run's state first, so a job that runs twice (a replica died mid-way) does no harm.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
@@ -18,12 +28,23 @@ import httpx
 from bot import templates
 from bot.access import Decision
 from bot.catalog import Action, Catalog, Service
+from bot.jobs import Handler, Retry, backoff
 from bot.redaction import Redactor
 from bot.settings import Settings
-from bot.store import Run, RunStatus, Store
+from bot.store import Job, Run, RunStatus, Store
+from bot.store.models import utcnow
 from bot.webhooks import delivery
 
 log = logging.getLogger(__name__)
+
+ANNOUNCE, DELIVER, REPORT, PROGRESS, DEADLINE = (
+    "announce",
+    "deliver",
+    "report",
+    "progress",
+    "deadline",
+)
+CALLBACK_STATUSES = {"running", "success", "failure"}
 
 
 @dataclass
@@ -35,6 +56,8 @@ class Submission:
     inputs: dict[str, Any]
     service: Service | None = None
     idempotency_key: str | None = None
+    view_id: str | None = None  # the modal to update with the outcome
+    parent_id: str | None = None  # "Run again" of this run
 
 
 @dataclass
@@ -44,10 +67,15 @@ class Outcome:
     ok: bool
     message: str  # the rendered response template, or a plain explanation
     status: int | None = None  # HTTP status, when the receiver answered
-    error: str | None = None  # error kind: template, invalid_payload, timeout, connection, …
-    body: Any = None
+    error: str | None = None  # template, invalid_payload, timeout, connection, http_status…
     duration_ms: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, str]] = field(default_factory=list)
+    log: str | None = None
+    final_status: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 class Notifier(Protocol):
@@ -55,7 +83,15 @@ class Notifier(Protocol):
 
     async def started(self, run: Run, action: Action, service: Service | None) -> Run: ...
 
-    async def finished(self, run: Run, action: Action, outcome: Outcome) -> None: ...
+    async def progress(self, run: Run, text: str) -> None: ...
+
+    async def running(
+        self, run: Run, action: Action, message: str, links: list[dict[str, str]]
+    ) -> None: ...
+
+    async def finished(
+        self, run: Run, action: Action, outcome: Outcome, view_id: str | None
+    ) -> None: ...
 
 
 Profiles = Callable[[str], Awaitable[Mapping[str, Any]]]
@@ -66,6 +102,29 @@ def is_json(content_type: str | None) -> bool:
         return False
     kind = content_type.split(";")[0].strip().lower()
     return kind == "application/json" or kind.endswith("+json")
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), capped at an hour."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - utcnow()).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), 3600.0)
+
+
+def seconds_text(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
 
 
 class Runner:
@@ -79,6 +138,7 @@ class Runner:
         redactor: Redactor,
         notifier: Notifier,
         profiles: Profiles,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -87,7 +147,17 @@ class Runner:
         self.redact = redactor
         self.notifier = notifier
         self.profiles = profiles
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.wake = wake
+
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            ANNOUNCE: self._announce,
+            DELIVER: self._deliver,
+            REPORT: self._report,
+            PROGRESS: self._progress,
+            DEADLINE: self._deadline,
+        }
 
     # --- recording -------------------------------------------------------------------
 
@@ -104,10 +174,18 @@ class Runner:
             actor=user_id,
         )
 
-    # --- lifecycle -------------------------------------------------------------------
+    def callback_token(self, run_id: str) -> str:
+        """A per-run token for async callbacks, derived so that it is never stored."""
+        key = self.settings.WEBHOOK_SIGNING_SECRET.encode()
+        return hmac.new(key, f"callback:{run_id}".encode(), hashlib.sha256).hexdigest()
+
+    def callback_url(self, run_id: str) -> str:
+        return f"{self.settings.PUBLIC_URL}/runs/{run_id}/callback"
+
+    # --- submit ----------------------------------------------------------------------
 
     async def submit(self, submission: Submission) -> Run | None:
-        """Store a new run (PENDING). None when this submission was already received."""
+        """Store the run with its jobs in one transaction. None for a duplicate submission."""
         action = submission.action
         run = Run(
             action_id=action.id,
@@ -117,6 +195,7 @@ class Runner:
             service_id=submission.service.id if submission.service else None,
             inputs=self.redact(submission.inputs),
             idempotency_key=submission.idempotency_key,
+            parent_id=submission.parent_id,
         )
         detail = self.redact(
             {
@@ -124,79 +203,220 @@ class Runner:
                 "service": run.service_id,
                 "channel": run.channel_id,
                 "inputs": submission.inputs,
+                "parent_id": submission.parent_id,
             }
         )
-        created = await asyncio.to_thread(self.store.create_run, run, detail)
+        jobs = [Job(kind=ANNOUNCE), Job(kind=DELIVER, data={"view_id": submission.view_id})]
+        created = await asyncio.to_thread(self.store.create_run, run, detail, jobs)
         if not created:
             log.info("duplicate submission %s ignored", submission.idempotency_key)
             return None
         log.info("run %s of %s submitted by %s", run.id, action.id, run.user_id)
+        self.wake()
         return run
 
-    def start(self, run: Run, inputs: Mapping[str, Any]) -> asyncio.Task[Outcome]:
-        """Execute in the background (after Slack has its ack), keeping a reference."""
-        task = asyncio.create_task(self.execute(run, inputs), name=f"run-{run.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    async def cancel(self, run_id: str, by: str) -> str | None:
+        """Cancel a queued or retrying run. Returns why not, or None when cancelled."""
+        pending = await asyncio.to_thread(self.store.pending_jobs, run_id, DELIVER)
+        now = utcnow()
+        if any(j.claimed_until and j.claimed_until > now for j in pending):
+            return "it is being sent right now"
+        report = Job(
+            kind=REPORT,
+            data={
+                "outcome": asdict(
+                    Outcome(
+                        False,
+                        f"Cancelled by <@{by}> before it was sent.",
+                        error="cancelled",
+                        final_status=RunStatus.CANCELLED.value,
+                    )
+                )
+            },
+        )
+        run = await asyncio.to_thread(
+            self.store.transition,
+            run_id,
+            RunStatus.CANCELLED.value,
+            "cancelled",
+            {"by": by},
+            jobs=[report],
+            allowed_from=[RunStatus.PENDING.value],
+            actor=by,
+            finished_at=utcnow(),
+            summary="cancelled",
+        )
+        if run is None:
+            return "it has already been sent or has finished"
+        self.wake()
+        return None
 
-    async def drain(self, timeout: float) -> None:
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+    # --- jobs ------------------------------------------------------------------------
 
-    async def execute(self, run: Run, inputs: Mapping[str, Any]) -> Outcome:
-        """Announce, deliver and report one run. Never raises: failures become outcomes.
-
-        ``inputs`` are the unredacted values: templates need the real text, storage never
-        sees it.
-        """
+    async def _load(self, job: Job) -> tuple[Run, Catalog, Action | None, Service | None] | None:
+        run = await asyncio.to_thread(self.store.get_run, job.run_id) if job.run_id else None
+        if run is None:
+            return None
         catalog = self.catalog()
-        action = catalog.action(run.action_id)
         service = catalog.service(run.service_id) if run.service_id else None
-        if action is None:
-            outcome = Outcome(False, "This action was removed from the catalog.", error="gone")
-            await self._finish(run, None, outcome)
-            return outcome
-        try:
-            run = await self.notifier.started(run, action, service)
-        except Exception:  # Slack being down must not stop the delivery
-            log.exception("run %s: could not announce the run", run.id)
-        try:
-            outcome = await self._deliver(catalog, action, run, service, inputs)
-        except Exception as exc:  # a bug: still finish the run visibly
-            log.exception("run %s: unexpected error", run.id)
-            outcome = Outcome(False, f"Internal error: {type(exc).__name__}", error="internal")
-        await self._finish(run, action, outcome)
-        return outcome
+        return run, catalog, catalog.action(run.action_id), service
 
-    async def _finish(self, run: Run, action: Action | None, outcome: Outcome) -> None:
-        status = RunStatus.SUCCESS if outcome.ok else RunStatus.FAILURE
+    async def _announce(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None or loaded[0].message_ts or loaded[2] is None:
+            return
+        run, _, action, service = loaded
+        assert action is not None
+        try:
+            await self.notifier.started(run, action, service)
+        except Exception as exc:  # Slack down: the job table keeps it until it works
+            raise Retry(backoff(job.attempts, 2.0, 120.0), f"posting failed: {exc}") from None
+
+    async def _wait_for(self, run: Run, job: Job, *kinds: str) -> None:
+        """Keep the thread in order: wait (bounded) for the status message and earlier posts."""
+        if job.attempts > 40:
+            return
+        pending = await asyncio.to_thread(self.store.pending_jobs, run.id)
+        if any(j.kind in kinds and j.id != job.id and (j.id or 0) < (job.id or 0) for j in pending):
+            raise Retry(0.1 if job.attempts < 10 else 2.0, "waiting for earlier messages")
+
+    async def _progress(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None:
+            return
+        await self._wait_for(loaded[0], job, ANNOUNCE, PROGRESS)
+        await self.notifier.progress(loaded[0], job.data.get("text", ""))
+
+    async def _report(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None or loaded[2] is None:
+            return
+        run, _, action, _ = loaded
+        assert action is not None
+        await self._wait_for(run, job, ANNOUNCE, PROGRESS)
+        outcome = Outcome.from_dict(job.data.get("outcome") or {})
+        await self.notifier.finished(run, action, outcome, job.data.get("view_id"))
+
+    async def _deadline(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None or loaded[0].final:
+            return
+        run, catalog, action, _ = loaded
+        owner = catalog.team(action.owner).name if action else "the action's owners"
+        waited = seconds_text(action.timeout_after) if action else "the deadline"
+        outcome = Outcome(
+            False,
+            f"No final status from the receiver within {waited}; the run is marked as "
+            f"timed out. Contact {owner} if the operation may still be in progress.",
+            error="timed_out",
+            final_status=RunStatus.TIMED_OUT.value,
+        )
+        await self._finish(run, outcome, RunStatus.TIMED_OUT, job.data.get("view_id"))
+
+    async def _finish(
+        self, run: Run, outcome: Outcome, status: RunStatus, view_id: str | None = None
+    ) -> Run | None:
         outcome.message = self.redact(outcome.message)
-        event = {
-            "status": status.value,
+        outcome.final_status = status.value
+        detail = {
             "http_status": outcome.status,
             "error": outcome.error,
             "result": outcome.message,
             "duration_ms": outcome.duration_ms,
         }
-        run = await asyncio.to_thread(
-            self.store.finish_run, run.id, status.value, outcome.message, self.redact(event)
+        report = Job(
+            kind=REPORT, data=self.redact({"outcome": asdict(outcome), "view_id": view_id})
         )
-        log.info("run %s finished %s", run.id, status.value)
-        if action is not None:
-            try:
-                await self.notifier.finished(run, action, outcome)
-            except Exception:
-                log.exception("run %s: could not post the result", run.id)
+        finished = await asyncio.to_thread(
+            self.store.finish_run,
+            run.id,
+            status.value,
+            outcome.message,
+            self.redact(detail),
+            [report],
+        )
+        if finished is not None:
+            log.info("run %s finished %s", run.id, status.value)
+            self.wake()
+        return finished
 
-    async def _deliver(
-        self,
-        catalog: Catalog,
-        action: Action,
-        run: Run,
-        service: Service | None,
-        inputs: Mapping[str, Any],
-    ) -> Outcome:
+    async def _deliver(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None or loaded[0].status != RunStatus.PENDING:
+            return  # finished, cancelled or already accepted by an async receiver
+        run, catalog, action, service = loaded
+        view_id = job.data.get("view_id")
+        if action is None:
+            outcome = Outcome(False, "This action was removed from the catalog.", error="gone")
+            await self._finish(run, outcome, RunStatus.FAILURE, view_id)
+            return
+        attempt = job.attempts
+        policy = action.retry
+        outcome, retryable, wait = await self._attempt(catalog, action, run, service, attempt)
+        if outcome.ok and action.is_async:
+            await self._accepted(run, action, outcome, view_id)
+            return
+        if not outcome.ok and retryable and attempt < policy.attempts:
+            # Retry-After wins; otherwise the policy's delay plus up to 50% jitter.
+            delay = (
+                wait
+                if wait is not None
+                else min(policy.max_delay, policy.delay_for(attempt) * random.uniform(1.0, 1.5))
+            )
+            reason = f"HTTP {outcome.status}" if outcome.status else (outcome.error or "error")
+            text = (
+                f"Attempt {attempt} of {policy.attempts} failed ({reason}), "
+                f"retrying in {seconds_text(delay)}."
+            )
+            await asyncio.to_thread(
+                self.store.add_jobs, [Job(kind=PROGRESS, run_id=run.id, data={"text": text})]
+            )
+            await self._record(
+                "retry_scheduled",
+                {"attempt": attempt, "delay_s": round(delay, 3), "reason": reason},
+                run_id=run.id,
+            )
+            self.wake()
+            raise Retry(delay, reason)
+        status = RunStatus.SUCCESS if outcome.ok else RunStatus.FAILURE
+        await self._finish(run, outcome, status, view_id)
+
+    async def _accepted(
+        self, run: Run, action: Action, outcome: Outcome, view_id: str | None
+    ) -> None:
+        deadline = Job(
+            kind=DEADLINE,
+            due_at=utcnow() + timedelta(seconds=action.timeout_after),
+            data={"view_id": view_id},
+        )
+        moved = await asyncio.to_thread(
+            self.store.transition,
+            run.id,
+            RunStatus.RUNNING.value,
+            "accepted",
+            {"http_status": outcome.status},
+            jobs=[deadline],
+            allowed_from=[RunStatus.PENDING.value],
+        )
+        if moved is not None:
+            await self._update_running(
+                moved, action, "Accepted; waiting for the receiver to report back.", []
+            )
+
+    async def _update_running(
+        self, run: Run, action: Action, message: str, links: list[dict[str, str]]
+    ) -> None:
+        try:
+            await self.notifier.running(run, action, self.redact(message), self.redact(links))
+        except Exception as exc:  # cosmetic: the final report is what must arrive
+            log.warning("run %s: could not update the status message: %s", run.id, exc)
+
+    # --- one attempt -------------------------------------------------------------------
+
+    async def _attempt(
+        self, catalog: Catalog, action: Action, run: Run, service: Service | None, attempt: int
+    ) -> tuple[Outcome, bool, float | None]:
+        """(outcome, worth retrying, Retry-After seconds)."""
         secrets = self.settings.template_secrets
         profile = await self.profiles(run.user_id)
         user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
@@ -204,11 +424,21 @@ class Runner:
             catalog=catalog,
             action=action,
             user=user,
-            inputs=inputs,
+            inputs=run.inputs,
             service=service,
             run_id=run.id,
         )
         hook = action.webhook
+        extra: dict[str, str] = {}
+        if action.is_async:
+            base["run"].update(
+                callback_url=self.callback_url(run.id), callback_token=self.callback_token(run.id)
+            )
+            prefix = self.settings.WEBHOOK_HEADER_PREFIX
+            extra = {
+                f"{prefix}-Callback-Url": self.callback_url(run.id),
+                f"{prefix}-Callback-Token": self.callback_token(run.id),
+            }
         try:
             url = (await templates.render(hook.url, base, secrets)).strip()
             headers = {k: await templates.render(v, base, secrets) for k, v in hook.headers.items()}
@@ -239,14 +469,15 @@ class Runner:
             prefix=self.settings.WEBHOOK_HEADER_PREFIX,
             run_id=run.id,
         )
+        request.headers.update(extra)  # not signed: OpsLevel-style receivers sign a fixed set
         await self._record(
             "webhook_request",
             {
+                "attempt": attempt,
                 "method": request.method,
                 "url": request.url,
                 "headers": request.headers,
                 "body": payload,
-                "attempt": 1,
             },
             run_id=run.id,
         )
@@ -255,13 +486,24 @@ class Runner:
         except delivery.DeliveryError as exc:
             await self._record(
                 "webhook_error",
-                {"kind": exc.kind, "error": exc.message, "duration_ms": exc.duration_ms},
+                {
+                    "attempt": attempt,
+                    "kind": exc.kind,
+                    "error": exc.message,
+                    "duration_ms": exc.duration_ms,
+                },
                 run_id=run.id,
             )
-            return Outcome(False, _explain(exc), error=exc.kind, duration_ms=exc.duration_ms)
+            retryable = action.retry.retries(hook.method, error=exc.kind)
+            return (
+                Outcome(False, _explain(exc), error=exc.kind, duration_ms=exc.duration_ms),
+                retryable,
+                None,
+            )
         await self._record(
             "webhook_response",
             {
+                "attempt": attempt,
                 "status": response.status,
                 "headers": response.headers,
                 "body": response.text,
@@ -271,39 +513,44 @@ class Runner:
             run_id=run.id,
         )
         ok = 200 <= response.status < 300
-        body = templates.parse_body(response.text)
         outcome = Outcome(
             ok,
             "",
             status=response.status,
             error=None if ok else "http_status",
-            body=body,
             duration_ms=response.duration_ms,
         )
-        outcome.message = await self._render_result(action, base, outcome, response, run)
-        return outcome
+        retryable = not ok and action.retry.retries(hook.method, status=response.status)
+        if not ok and retryable and attempt < action.retry.attempts:
+            return outcome, True, retry_after(response.headers)
+        if not (ok and action.is_async):
+            body = templates.parse_body(response.text)
+            outcome.message = await self._render_result(
+                action, base, outcome, body, response.headers, run
+            )
+        return outcome, retryable, retry_after(response.headers)
 
     async def _render_result(
         self,
         action: Action,
         base: Mapping[str, Any],
         outcome: Outcome,
-        response: delivery.Response,
+        body: Any,
+        headers: Mapping[str, str],
         run: Run,
     ) -> str:
-        default = (
-            f"{action.name} succeeded (HTTP {response.status})."
-            if outcome.ok
-            else f"{action.name} failed: the receiver answered HTTP {response.status}."
-        )
+        if outcome.ok:
+            default = f"{action.name} succeeded" + (
+                f" (HTTP {outcome.status})." if outcome.status else "."
+            )
+        else:
+            default = f"{action.name} failed" + (
+                f": the receiver answered HTTP {outcome.status}." if outcome.status else "."
+            )
         if not action.response_template:
             return default
         context = templates.response_context(
-            base,
-            status=response.status,
-            body=outcome.body,
-            headers=response.headers,
-            ok=outcome.ok,
+            base, status=outcome.status, body=body, headers=headers, ok=outcome.ok
         )
         try:
             text = await templates.render(
@@ -317,9 +564,90 @@ class Runner:
             return f"{default} (The response template failed: {exc}.)"
         return text.strip() or default
 
-    async def _failed(self, run: Run, kind: str, message: str) -> Outcome:
+    async def _failed(
+        self, run: Run, kind: str, message: str
+    ) -> tuple[Outcome, bool, float | None]:
         await self._record("error", {"kind": kind, "error": message}, run_id=run.id)
-        return Outcome(False, message, error=kind)
+        return Outcome(False, message, error=kind), False, None
+
+    # --- async callbacks -----------------------------------------------------------------
+
+    async def callback(self, run_id: str, update: Mapping[str, Any]) -> tuple[int, str]:
+        """Apply a receiver's status update. Returns (HTTP status, message)."""
+        run = await asyncio.to_thread(self.store.get_run, run_id)
+        if run is None:
+            return 404, "unknown run"
+        status = update.get("status")
+        if status not in CALLBACK_STATUSES:
+            return 400, "status must be one of running, success, failure"
+        message = update.get("message")
+        links = update.get("links") or []
+        if (
+            not isinstance(message, str | None)
+            or not isinstance(links, list)
+            or not all(
+                isinstance(link, dict) and isinstance(link.get("url"), str) for link in links
+            )
+        ):
+            return 400, "message must be a string and links a list of {text, url}"
+        links = [
+            {"text": str(link.get("text") or link["url"]), "url": link["url"]}
+            for link in links
+            if link["url"].startswith(("http://", "https://"))
+        ]
+        await self._record("callback", dict(update), run_id=run_id)
+        if run.final:
+            await self._record(
+                "late_callback", {"status": status, "run_status": run.status}, run_id=run_id
+            )
+            return 409, f"run is already {run.status}"
+        catalog = self.catalog()
+        action = catalog.action(run.action_id)
+        if action is None:
+            return 409, "the action no longer exists"
+        if status == "running":
+            if run.status == RunStatus.PENDING:  # the callback beat the 2xx: fine
+                await asyncio.to_thread(
+                    self.store.transition,
+                    run_id,
+                    RunStatus.RUNNING.value,
+                    "accepted",
+                    {"via": "callback"},
+                    allowed_from=[RunStatus.PENDING.value],
+                )
+            await self._update_running(run, action, message or "Running…", links)
+            return 202, "ok"
+        ok = status == "success"
+        service = catalog.service(run.service_id) if run.service_id else None
+        base = templates.request_context(
+            catalog=catalog,
+            action=action,
+            user={"id": run.user_id, "name": run.user_name},
+            inputs=run.inputs,
+            service=service,
+            run_id=run.id,
+        )
+        outcome = Outcome(
+            ok,
+            "",
+            status=200 if ok else 500,
+            error=None if ok else "failure",
+            links=links,
+            log=update.get("log") if isinstance(update.get("log"), str) else None,
+        )
+        data = update.get("data")
+        if action.response_template:
+            outcome.message = await self._render_result(action, base, outcome, data or {}, {}, run)
+        else:
+            outcome.message = message or (
+                f"{action.name} succeeded." if ok else f"{action.name} failed."
+            )
+        if message and action.response_template and message not in outcome.message:
+            outcome.message = f"{outcome.message}\n{message}"
+        finished = await self._finish(run, outcome, RunStatus.SUCCESS if ok else RunStatus.FAILURE)
+        if finished is None:
+            return 409, "run already finished"
+        return 200, "ok"
 
 
 def _explain(error: delivery.DeliveryError) -> str:

@@ -12,6 +12,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Catalog
+from bot.jobs import Worker
 from bot.redaction import Redactor
 from bot.runs import Runner
 from bot.settings import Settings
@@ -51,6 +52,13 @@ class Runtime:
             notifier=self.notifier,
             profiles=self.directory.profile,
         )
+        self.worker = Worker(
+            self.store,
+            self.runner.handlers,
+            concurrency=settings.WORKER_CONCURRENCY,
+            lease=settings.JOB_LEASE_SECONDS,
+        )
+        self.runner.wake = self.worker.wake
         self.ready = False
 
     def catalog(self) -> Catalog:
@@ -59,6 +67,7 @@ class Runtime:
     async def start(self) -> None:
         """Migrate, then serve. Failing to reach the database fails start-up."""
         await asyncio.to_thread(migrate, self.settings.DATABASE_URL)
+        await self.worker.start()  # picks up whatever a previous process left due
         self.ready = True
         log.info(
             "ready: %d actions, %d services, database %s",
@@ -69,6 +78,6 @@ class Runtime:
 
     async def stop(self, grace: float = 10.0) -> None:
         self.ready = False
-        await self.runner.drain(grace)
+        await self.worker.stop(grace)
         await self.http.aclose()
         self.store.close()

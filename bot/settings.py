@@ -8,7 +8,7 @@ import os
 from functools import cached_property
 from typing import Literal
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_PREFIX = "ACTIONS_SECRET_"
@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     WEBHOOK_HEADER_PREFIX: str = "X-Actions"
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = False
     PORT: int = 3000
+    PUBLIC_URL: str = ""
+    WORKER_CONCURRENCY: int = Field(200, ge=1, le=2000)
+    JOB_LEASE_SECONDS: float = Field(30.0, ge=1, le=3600)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("SLACK_API_URL")
@@ -50,6 +53,13 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql://", "postgres://", "postgresql+")):
             raise ValueError("expected sqlite:///path.db or postgresql://user@host:port/db")
         return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected the bot's public base URL, e.g. https://actions.example.com")
+        return value.rstrip("/")
 
     @field_validator("WEBHOOK_HEADER_PREFIX")
     @classmethod

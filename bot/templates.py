@@ -80,7 +80,7 @@ ENV = build_environment()
 USER_FIELDS = {"id", "name", "email"}
 ACTION_FIELDS = {"id", "name", "description"}
 TEAM_FIELDS = {"id", "name", "members", "channel", "href"}
-RUN_FIELDS = {"id"}
+RUN_FIELDS = {"id", "callback_url", "callback_token"}
 SERVICE_FIELDS = {*Service.model_fields, "slug", "href"}
 RESPONSE_FIELDS = {"status", "body", "headers"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.runtime import Runtime
+from bot.webhooks import callbacks
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +43,43 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def readyz(_: Request) -> Response:
+        checks: dict[str, bool] = {"started": runtime.ready, "worker": runtime.worker.alive}
+        try:
+            checks["migrations"] = await asyncio.to_thread(runtime.store.ready)
+            checks["database"] = True
+        except Exception as exc:
+            log.warning("readiness: database check failed: %s", exc)
+            checks["database"] = checks["migrations"] = False
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
+
+    async def run_callback(request: Request) -> Response:
+        """An async receiver reports on a run: token required, signature checked if sent."""
+        run_id = request.path_params["run_id"]
+        body = await request.body()
+        if not callbacks.authentic(runtime, run_id, request.headers, request.query_params, body):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            update = json.loads(body)
+        except ValueError:
+            return JSONResponse({"error": "body must be JSON"}, status_code=400)
+        if not isinstance(update, dict):
+            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        status, message = await runtime.runner.callback(run_id, update)
+        return JSONResponse({"result": message}, status_code=status)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
         yield
         await runtime.stop()
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/runs/{run_id}/callback", run_callback, methods=["POST"]),
+    ]
     if slack_over_http:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)

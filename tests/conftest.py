@@ -81,6 +81,7 @@ actions:
       payload: |
         {"title": {{ manualInputs.title | json }}, "priority": {{ manualInputs.prio | json }}, "user": {{ user.id | json }}, "details": {{ manualInputs.details | json }}}
       timeout: 2
+    retry: {attempts: 2, delay: 100ms}
     inputs:
       - {identifier: title, displayName: Title, type: text_input, required: true, maxLength: 80}
       - {identifier: details, displayName: Details, type: text_area, placeholder: What happened?}

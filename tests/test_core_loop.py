@@ -128,8 +128,9 @@ def test_timeout_and_connection_refused(bot: Bot) -> None:
     bot.submit(bot.open_form("create-ticket"), {"title": "down"})
     bot.slack.wait_for("chat.update", timeout=10)
     status = bot.slack.messages("C0CHAN")[0]
-    reply = texts(bot.slack.thread("C0CHAN", status["ts"])[0]["blocks"])
-    assert "could not be reached" in reply
+    thread = bot.slack.thread("C0CHAN", status["ts"])
+    assert thread[0]["text"].startswith("Attempt 1 of 2 failed (connection), retrying in 1")
+    assert "could not be reached" in texts(thread[1]["blocks"])
 
 
 def test_invalid_json_payload_is_not_sent(bot: Bot) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,8 @@ from bot.store import Run
 RUN_BUTTON = "run_action"
 PAGE_BUTTON = "catalog_page"
 RUN_MODAL = "run_action_modal"
+CANCEL_BUTTON = "cancel_run"
+RERUN_BUTTON = "rerun"
 SERVICE_BLOCK = "service"
 INPUT_PREFIX = "input:"
 CARDS_PER_MESSAGE = 15  # 3 blocks a card, within 50 blocks per message
@@ -183,22 +185,24 @@ def admin_list_blocks(catalog: Catalog) -> list[dict[str, Any]]:
 # --- the run modal ----------------------------------------------------------------------
 
 
-def input_element(item: Input) -> dict[str, Any]:
+def input_element(item: Input, value: str | None = None) -> dict[str, Any]:
+    """The Slack element for an input, showing ``value`` (a re-run) or the default."""
+    initial = value if value not in (None, "") else item.defaultValue
     if item.type == "dropdown":
         element: dict[str, Any] = {
             "type": "static_select",
             "action_id": item.identifier,
             "options": [_option(o) for o in item.values],
         }
-        default = item.option(item.defaultValue) if item.defaultValue else None
-        if default:
-            element["initial_option"] = _option(default)
+        chosen = item.option(initial) if initial else None
+        if chosen:
+            element["initial_option"] = _option(chosen)
     else:
         element = {"type": "plain_text_input", "action_id": item.identifier}
         if item.type == "text_area":
             element["multiline"] = True
-        if item.defaultValue:
-            element["initial_value"] = item.defaultValue
+        if initial:
+            element["initial_value"] = initial
         if item.maxLength:
             element["max_length"] = item.maxLength
         if item.minLength:
@@ -208,12 +212,12 @@ def input_element(item: Input) -> dict[str, Any]:
     return element
 
 
-def input_block(item: Input) -> dict[str, Any]:
+def input_block(item: Input, value: str | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",
         "block_id": INPUT_PREFIX + item.identifier,
         "label": plain(item.displayName, 2000),
-        "element": input_element(item),
+        "element": input_element(item, value),
         "optional": not item.required,
     }
     if item.description:
@@ -250,8 +254,12 @@ def run_modal(
     metadata: str,
     services: Sequence[Service] = (),
     service: Service | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The form for one action. ``metadata`` (sealed action and channel) comes back on submit."""
+    """The form for one action, prefilled with ``values`` for a re-run.
+
+    ``metadata`` (the sealed action and channel) comes back with the submission.
+    """
     intro = f"*{escape(action.name)}*"
     if action.description:
         intro += f"\n{escape(action.description)}"
@@ -263,7 +271,8 @@ def run_modal(
     ]
     if action.scope == "service":
         blocks.append(service_block(services, service))
-    blocks += [input_block(i) for i in action.inputs]
+    values = values or {}
+    blocks += [input_block(i, values.get(i.identifier)) for i in action.inputs]
     where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
     blocks.append(context(f"The result will be posted in {where}."))
     return _modal(
@@ -298,9 +307,9 @@ def running_modal(action: Action, channel_id: str | None) -> dict[str, Any]:
 
 
 def result_modal(action: Action, outcome: Outcome, permalink: str | None) -> dict[str, Any]:
-    icon = ":white_check_mark:" if outcome.ok else ":x:"
-    verdict = "succeeded" if outcome.ok else "failed"
-    text = f"{icon} *{escape(action.name)}* {verdict}."
+    status = outcome.final_status or ("SUCCESS" if outcome.ok else "FAILURE")
+    icon = STATUS_ICONS.get(status, ":x:")
+    text = f"{icon} *{escape(action.name)}* {STATUS_WORDS.get(status, 'finished')}."
     if permalink:
         text += f"\n<{permalink}|See the result in the thread>"
     return notice_modal(action.name, text)
@@ -322,38 +331,97 @@ def _input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]
     return fields
 
 
+STATUS_ICONS = {
+    "PENDING": ":hourglass_flowing_sand:",
+    "RUNNING": ":arrows_counterclockwise:",
+    "SUCCESS": ":white_check_mark:",
+    "FAILURE": ":x:",
+    "TIMED_OUT": ":alarm_clock:",
+    "CANCELLED": ":no_entry_sign:",
+}
+STATUS_WORDS = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "TIMED_OUT": "timed out",
+    "CANCELLED": "was cancelled",
+}
+
+
+def _links(links: Sequence[dict[str, str]]) -> str:
+    return " · ".join(
+        f"<{link['url']}|{escape(link.get('text') or link['url'])}>" for link in links[:10]
+    )
+
+
 def status_message(
-    run: Run, action: Action, service: Service | None, *, outcome: Outcome | None = None
+    run: Run,
+    action: Action,
+    service: Service | None,
+    *,
+    status: str | None = None,
+    note: str | None = None,
+    links: Sequence[dict[str, str]] = (),
+    duration_ms: float | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The channel message for a run: posted when it starts, edited when it ends."""
+    """The channel message for a run: posted when it starts, edited as it goes."""
+    status = status or run.status
     on = f" on *{escape(service.name)}*" if service else ""
-    if outcome is None:
-        icon, verb, tail = ":hourglass_flowing_sand:", "is running", "…"
-    elif outcome.ok:
-        icon, verb, tail = ":white_check_mark:", "ran", " — succeeded"
+    icon = STATUS_ICONS.get(status, ":grey_question:")
+    if status in STATUS_WORDS:
+        text = f"{icon} <@{run.user_id}> ran *{escape(action.name)}*{on} — {STATUS_WORDS[status]}"
     else:
-        icon, verb, tail = ":x:", "ran", " — failed"
-    text = f"{icon} <@{run.user_id}> {verb} *{escape(action.name)}*{on}{tail}"
+        text = f"{icon} <@{run.user_id}> is running *{escape(action.name)}*{on}…"
     blocks: list[dict[str, Any]] = [section(text)]
     fields = _input_fields(action, run.inputs)
     if fields:
         blocks.append({"type": "section", "fields": fields})
+    if note:
+        blocks.append(section(to_mrkdwn(note)))
+    if links:
+        blocks.append(section(_links(links)))
     footer = f"Run `{run.id[:8]}`"
-    if outcome is not None and outcome.duration_ms is not None:
-        footer += f" · {outcome.duration_ms:.0f} ms"
+    if duration_ms is not None:
+        footer += f" · {duration_ms:.0f} ms"
     blocks.append(context(footer))
-    plain_text = f"{'Running' if outcome is None else 'Ran'} {action.name}{on.replace('*', '')}"
+    if status == "PENDING":
+        cancel = {
+            "type": "button",
+            "text": plain("Cancel"),
+            "action_id": CANCEL_BUTTON,
+            "value": run.id,
+            "style": "danger",
+            "confirm": {
+                "title": plain("Cancel this run?", 100),
+                "text": plain("It will not be sent if it has not been sent yet.", 300),
+                "confirm": plain("Cancel run", 30),
+                "deny": plain("Keep it", 30),
+            },
+        }
+        blocks.append({"type": "actions", "block_id": "run_controls", "elements": [cancel]})
+    plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
     return plain_text, blocks
 
 
 def result_message(
-    action: Action, owner: Team, outcome: Outcome
+    run: Run, action: Action, owner: Team, outcome: Outcome
 ) -> tuple[str, list[dict[str, Any]]]:
     """The thread reply: the owner's response template, rendered, plus help on failure."""
-    body = to_mrkdwn(outcome.message)
-    blocks = [section(body)]
+    blocks = [section(to_mrkdwn(outcome.message))]
+    if outcome.links:
+        blocks.append(section(_links(outcome.links)))
+    if outcome.log:
+        # A receiver's log, shown as code; fences inside it would end the block early.
+        text = truncate(escape(outcome.log.replace("```", "ˋˋˋ")), limits.SECTION_TEXT - 10)
+        blocks.append(section(f"```{text}```"))
     if not outcome.ok:
         blocks.append(context(f"Need help? {ask_owner(owner)}, who own *{escape(action.name)}*."))
+    rerun = {
+        "type": "button",
+        "text": plain("Run again"),
+        "action_id": RERUN_BUTTON,
+        "value": run.id,
+    }
+    blocks.append({"type": "actions", "block_id": "result_controls", "elements": [rerun]})
     fallback = truncate(outcome.message, 300) or action.name
     return fallback, blocks
 

@@ -1,4 +1,8 @@
-"""Posts a run's status message and its threaded result: the Slack side of bot.runs."""
+"""Posts a run's status message, progress and threaded result: the Slack side of bot.runs.
+
+Called from jobs: an exception here makes the job try again later, so a Slack outage
+delays a result but never loses it.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ class SlackNotifier:
         self.store = store
         self.catalog = catalog
 
+    def _service(self, run: Run) -> Service | None:
+        return self.catalog().service(run.service_id) if run.service_id else None
+
     async def started(self, run: Run, action: Action, service: Service | None) -> Run:
         text, body = blocks.status_message(run, action, service)
         channel = run.channel_id or run.user_id
@@ -37,7 +44,7 @@ class SlackNotifier:
             if channel == run.user_id or exc.response.get("error") not in CANNOT_POST:
                 raise
             log.info(
-                "run %s: cannot post in %s (%s); using DM",
+                "run %s: cannot post in %s (%s); using the user's DM",
                 run.id,
                 channel,
                 exc.response.get("error"),
@@ -55,20 +62,58 @@ class SlackNotifier:
             self.store.update_run, run.id, channel_id=response["channel"], message_ts=response["ts"]
         )
 
-    async def finished(self, run: Run, action: Action, outcome: Outcome) -> None:
-        catalog = self.catalog()
-        owner = catalog.owner_of(action)
-        service = catalog.service(run.service_id) if run.service_id else None
-        text, body = blocks.result_message(action, owner, outcome)
+    async def progress(self, run: Run, text: str) -> None:
+        await self.client.chat_postMessage(
+            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, text=text
+        )
+
+    async def running(
+        self, run: Run, action: Action, message: str, links: list[dict[str, str]]
+    ) -> None:
+        if not run.message_ts:
+            return
+        text, body = blocks.status_message(
+            run, action, self._service(run), status="RUNNING", note=message, links=links
+        )
+        await self.client.chat_update(
+            channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body
+        )
+
+    async def finished(
+        self, run: Run, action: Action, outcome: Outcome, view_id: str | None
+    ) -> None:
+        owner = self.catalog().owner_of(action)
         channel = run.channel_id or run.user_id
+        text, body = blocks.result_message(run, action, owner, outcome)
+        # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
             channel=channel, thread_ts=run.message_ts, text=text, blocks=body
         )
         if run.message_ts:
-            text, body = blocks.status_message(run, action, service, outcome=outcome)
-            await self.client.chat_update(
-                channel=channel, ts=run.message_ts, text=text, blocks=body
+            text, body = blocks.status_message(
+                run,
+                action,
+                self._service(run),
+                status=outcome.final_status or run.status,
+                duration_ms=outcome.duration_ms,
             )
+            try:
+                await self.client.chat_update(
+                    channel=channel, ts=run.message_ts, text=text, blocks=body
+                )
+            except SlackApiError as exc:
+                log.warning("run %s: could not mark the status message: %s", run.id, exc)
+        if view_id:
+            await self._update_modal(run, action, outcome, view_id)
+
+    async def _update_modal(self, run: Run, action: Action, outcome: Outcome, view_id: str) -> None:
+        link = await self.permalink(run)
+        try:
+            await self.client.views_update(
+                view_id=view_id, view=blocks.result_modal(action, outcome, link)
+            )
+        except SlackApiError as exc:  # the user closed the modal: the thread has it all
+            log.debug("run %s: modal not updated: %s", run.id, exc.response.get("error"))
 
     async def permalink(self, run: Run) -> str | None:
         if not (run.channel_id and run.message_ts):

@@ -1,6 +1,6 @@
-"""Persistence: SQLModel tables, the engine, migrations and queries."""
+"""Persistence: SQLModel tables, the engine, migrations, queries and the job queue."""
 
 from bot.store.db import Store, migrate, sqlalchemy_url
-from bot.store.models import FINAL, AuditEvent, Run, RunStatus
+from bot.store.models import FINAL, AuditEvent, Job, Run, RunStatus
 
-__all__ = ["FINAL", "AuditEvent", "Run", "RunStatus", "Store", "migrate", "sqlalchemy_url"]
+__all__ = ["FINAL", "AuditEvent", "Job", "Run", "RunStatus", "Store", "migrate", "sqlalchemy_url"]

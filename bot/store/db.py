@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, func, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
-from bot.store.models import AuditEvent, Run, utcnow
+from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -81,8 +82,11 @@ class Store:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def create_run(self, run: Run, detail: dict[str, Any]) -> bool:
-        """Insert a run with its `requested` event; False if its idempotency key exists."""
+    def create_run(self, run: Run, detail: dict[str, Any], jobs: Iterable[Job] = ()) -> bool:
+        """Insert a run, its `requested` event and its first jobs in one transaction.
+
+        False when a run with the same idempotency key exists (a redelivered submission).
+        """
         with self.session() as session:
             session.add(run)
             try:
@@ -101,6 +105,9 @@ class Store:
                     detail=detail,
                 )
             )
+            for job in jobs:
+                job.run_id = job.run_id or run.id
+                session.add(job)
             session.commit()
         return True
 
@@ -136,21 +143,170 @@ class Store:
             session.commit()
             return run
 
-    def finish_run(self, run_id: str, status: str, summary: str, event: dict[str, Any]) -> Run:
-        """Set the final status and write its event in one transaction."""
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        summary: str,
+        detail: dict[str, Any],
+        jobs: Iterable[Job] = (),
+    ) -> Run | None:
+        """Move a run to a final status, with its event and follow-up jobs, atomically.
+
+        Only a run that is not final yet moves: of a callback, a deadline and a cancel
+        racing on several replicas, exactly one wins; the others get None.
+        """
+        return self.transition(
+            run_id,
+            status,
+            "finished",
+            detail,
+            jobs=jobs,
+            summary=summary[:3000],
+            finished_at=utcnow(),
+        )
+
+    def transition(
+        self,
+        run_id: str,
+        status: str,
+        kind: str,
+        detail: dict[str, Any],
+        *,
+        jobs: Iterable[Job] = (),
+        allowed_from: Iterable[str] | None = None,
+        actor: str | None = None,
+        **fields: Any,
+    ) -> Run | None:
+        """Change a run's status if it is in ``allowed_from`` (default: any non-final)."""
         with self.session() as session:
+            query = update(Run).where(col(Run.id) == run_id)
+            if allowed_from is None:
+                query = query.where(col(Run.status).not_in([s.value for s in FINAL]))
+            else:
+                query = query.where(col(Run.status).in_(list(allowed_from)))
+            result = session.exec(query.values(status=status, **fields))  # type: ignore[call-overload]
+            if result.rowcount != 1:
+                session.rollback()
+                return None
             run = session.get(Run, run_id)
-            if run is None:
-                raise KeyError(run_id)
-            run.status = status
-            run.summary = summary[:3000]
-            run.finished_at = utcnow()
-            session.add(run)
+            assert run is not None
             session.add(
-                AuditEvent(run_id=run_id, action_id=run.action_id, kind="finished", detail=event)
+                AuditEvent(
+                    run_id=run_id,
+                    action_id=run.action_id,
+                    kind=kind,
+                    actor=actor,
+                    detail={"status": status, **detail},
+                )
+            )
+            for job in jobs:
+                job.run_id = job.run_id or run_id
+                session.add(job)
+            session.commit()
+            session.refresh(run)
+            return run
+
+    def add_jobs(self, jobs: Iterable[Job]) -> None:
+        with self.session() as session:
+            for job in jobs:
+                session.add(job)
+            session.commit()
+
+    # --- the job queue ----------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int, lease: float) -> list[Job]:
+        """Claim up to ``limit`` due jobs for ``lease`` seconds.
+
+        PostgreSQL: replicas skip each other's locked rows (FOR UPDATE SKIP LOCKED).
+        SQLite: the single UPDATE is atomic under the database's write lock.
+        """
+        now = utcnow()
+        ready = (
+            select(Job.id)
+            .where(col(Job.done_at).is_(None), col(Job.due_at) <= now)
+            .where((col(Job.claimed_until).is_(None)) | (col(Job.claimed_until) < now))
+            .order_by(col(Job.due_at), col(Job.id))
+            .limit(limit)
+        )
+        if self.engine.dialect.name == "postgresql":
+            ready = ready.with_for_update(skip_locked=True)
+        query = (
+            update(Job)
+            .where(col(Job.id).in_(ready.scalar_subquery()))
+            .values(
+                claimed_by=owner,
+                claimed_until=now + timedelta(seconds=lease),
+                attempts=Job.attempts + 1,
+            )
+            .returning(Job)
+        )
+        with self.session() as session:
+            jobs = list(session.exec(query).scalars())  # type: ignore[call-overload]
+            session.commit()
+        return sorted(jobs, key=lambda j: (j.due_at, j.id))
+
+    def extend(self, owner: str, job_ids: Iterable[int], lease: float) -> None:
+        ids = list(job_ids)
+        if not ids:
+            return
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(Job)
+                .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
+                .values(claimed_until=utcnow() + timedelta(seconds=lease))
             )
             session.commit()
-            return run
+
+    def complete(self, job_id: int, error: str | None = None) -> None:
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(Job)
+                .where(col(Job.id) == job_id)
+                .values(done_at=utcnow(), claimed_until=None, last_error=error)
+            )
+            session.commit()
+
+    def reschedule(
+        self,
+        job_id: int,
+        due_at: datetime,
+        error: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"due_at": due_at, "claimed_until": None, "last_error": error}
+        if data is not None:
+            values["data"] = data
+        with self.session() as session:
+            session.exec(update(Job).where(col(Job.id) == job_id).values(**values))  # type: ignore[call-overload]
+            session.commit()
+
+    def release(self, owner: str, job_ids: Iterable[int]) -> None:
+        """Give claimed jobs back at once (graceful shutdown), rather than at lease end."""
+        ids = list(job_ids)
+        if not ids:
+            return
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(Job)
+                .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
+                .values(claimed_until=None, attempts=Job.attempts - 1)
+            )
+            session.commit()
+
+    def pending_jobs(self, run_id: str | None = None, kind: str | None = None) -> list[Job]:
+        query = select(Job).where(col(Job.done_at).is_(None)).order_by(col(Job.id))
+        if run_id is not None:
+            query = query.where(Job.run_id == run_id)
+        if kind is not None:
+            query = query.where(Job.kind == kind)
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def queue_depth(self) -> int:
+        with self.session() as session:
+            query = select(func.count()).select_from(Job).where(col(Job.done_at).is_(None))
+            return int(session.exec(query).one())
 
     def get_run(self, run_id: str) -> Run | None:
         with self.session() as session:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so migrations can alter them on SQLite and PostgreSQL alike.
@@ -25,17 +25,37 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always timezone-aware UTC in Python, whatever the database keeps (SQLite: naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 def _timestamp(**kwargs: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kwargs))
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
 
 
 class RunStatus(StrEnum):
-    PENDING = "PENDING"
+    PENDING = "PENDING"  # queued or retrying
+    RUNNING = "RUNNING"  # an async receiver accepted it and will call back
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELLED = "CANCELLED"
 
 
-FINAL = {RunStatus.SUCCESS, RunStatus.FAILURE}
+FINAL = {RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.TIMED_OUT, RunStatus.CANCELLED}
 
 
 class Run(SQLModel, table=True):
@@ -60,8 +80,13 @@ class Run(SQLModel, table=True):
     # Slack may deliver one submission twice; the second insert of this key is refused.
     idempotency_key: str | None = Field(default=None, max_length=255, unique=True)
     summary: str = Field(default="", max_length=3000)
+    parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     finished_at: datetime | None = _timestamp(nullable=True)
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
 
 
 class AuditEvent(SQLModel, table=True):
@@ -76,3 +101,22 @@ class AuditEvent(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=32)
     at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Job(SQLModel, table=True):
+    """Durable work: delivering a run, posting to Slack, a deadline. Claimed with a lease."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_ready", "done_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    run_id: str | None = Field(default=None, foreign_key="run.id", index=True, max_length=36)
+    due_at: datetime = _timestamp(nullable=False, default=utcnow)
+    attempts: int = 0
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _timestamp(nullable=True)
+    last_error: str | None = Field(default=None, max_length=2000)
+    done_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)

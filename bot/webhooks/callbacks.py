@@ -1,0 +1,50 @@
+"""Authenticating an async receiver's callback: the run's token, plus its signature if sent."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bot.webhooks.signing import standard_signature
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+TOLERANCE = 300  # seconds, as Standard Webhooks' libraries use
+
+
+def _token(headers: Mapping[str, str], query: Mapping[str, str], prefix: str) -> str:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return headers.get(f"{prefix}-Callback-Token".lower()) or query.get("token") or ""
+
+
+def signature_ok(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    """A Standard Webhooks signature (any of the space-separated ones) over the body."""
+    msg_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    if not msg_id or not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE:
+        return False
+    expected = standard_signature(secret, msg_id, int(stamp), body)
+    offered = headers.get("webhook-signature", "").split()
+    return any(hmac.compare_digest(expected, sig) for sig in offered)
+
+
+def authentic(
+    runtime: Runtime,
+    run_id: str,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    body: bytes,
+) -> bool:
+    prefix = runtime.settings.WEBHOOK_HEADER_PREFIX.lower()
+    token = _token(headers, query, prefix)
+    expected = runtime.runner.callback_token(run_id)
+    if not token or not hmac.compare_digest(token, expected):
+        return False
+    if "webhook-signature" in headers:
+        return signature_ok(runtime.settings.WEBHOOK_SIGNING_SECRET, headers, body)
+    return True
