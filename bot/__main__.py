@@ -50,6 +50,12 @@ def serve(settings: Settings) -> int:
 
     settings.require_slack()
     catalog = load_catalog(settings)
+    asynchronous = [a.id for a in catalog.actions.values() if a.is_async]  # type: ignore[attr-defined]
+    if asynchronous and not settings.PUBLIC_URL:
+        raise SettingsError(
+            "PUBLIC_URL: required for async actions (" + ", ".join(asynchronous) + "): "
+            "the base URL where receivers reach /runs/{id}/callback"
+        )
     setup_logging(settings)
     runtime = Runtime(settings, catalog)  # type: ignore[arg-type]
     bolt = build_app(runtime)

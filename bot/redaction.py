@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 
@@ -25,6 +26,8 @@ class Redactor:
                 continue
             forms.add(value)
             forms.add(json.dumps(value)[1:-1])
+            forms.add(quote(value, safe=""))  # in a URL built with url_encode
+            forms.add(quote_plus(value))
         # Longest first, so a secret containing another is replaced whole.
         self._forms = sorted(forms, key=len, reverse=True)
 

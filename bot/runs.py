@@ -243,6 +243,7 @@ class Runner:
             jobs=[report],
             allowed_from=[RunStatus.PENDING.value],
             actor=by,
+            close=[DELIVER],
             finished_at=utcnow(),
             summary="cancelled",
         )
@@ -334,6 +335,7 @@ class Runner:
             outcome.message,
             self.redact(detail),
             [report],
+            [DEADLINE],
         )
         if finished is not None:
             log.info("run %s finished %s", run.id, status.value)
@@ -446,8 +448,10 @@ class Runner:
         except templates.TemplateError as exc:
             return await self._failed(run, "template", f"The request template failed: {exc}")
         if hook.payload and not hook.header("Content-Type"):
-            headers["Content-Type"] = "application/json"
-        if hook.payload and is_json(hook.header("Content-Type") or headers["Content-Type"]):
+            # A default, not a configured header: it is sent but not signed.
+            extra["Content-Type"] = "application/json"
+        content_type = hook.header("Content-Type") or extra.get("Content-Type")
+        if hook.payload and is_json(content_type):
             try:
                 json.loads(payload)
             except ValueError as exc:
@@ -469,7 +473,8 @@ class Runner:
             prefix=self.settings.WEBHOOK_HEADER_PREFIX,
             run_id=run.id,
         )
-        request.headers.update(extra)  # not signed: OpsLevel-style receivers sign a fixed set
+        # Unsigned extras: OpsLevel-style receivers verify exactly the configured headers.
+        request.headers.update(extra)
         await self._record(
             "webhook_request",
             {

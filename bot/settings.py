@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from functools import cached_property
 from typing import Literal
 
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     @field_validator("WEBHOOK_HEADER_PREFIX")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not value or not all(c.isalnum() or c == "-" for c in value):
+        if not re.fullmatch(r"[A-Za-z0-9-]+", value):
             raise ValueError("expected a header name prefix of letters, digits and '-'")
         return value
 

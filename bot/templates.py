@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from liquid.extra import JSON
 from liquid.filter import with_context
 
 from bot.catalog import Action, Catalog, Service, Team
+from bot.mrkdwn import escape
 
 RENDER_TIMEOUT = 2.0  # seconds; Liquid has no clock of its own
 
@@ -40,15 +41,36 @@ def _secret_key(name: str) -> str:
     return secret_env_name(name).removeprefix("ACTIONS_SECRET_")
 
 
+class Secrets(Mapping[str, str]):
+    """`secrets.NAME` in templates: normalised like the filter, and loud when unset."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> str:
+        key = _secret_key(str(name))
+        if key not in self._values:
+            raise TemplateError(f"secret {name!r} is not set (define {secret_env_name(str(name))})")
+        return self._values[key]
+
+    def __contains__(self, name: object) -> bool:
+        return _secret_key(str(name)) in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 @with_context
 def _secret(value: object, name: object = None, *, context: Any) -> str:
     # OpsLevel writes both `{{ 'NAME' | secret }}` and `{{ '' | secret: 'NAME' }}`.
     key = str(name if name else value)
-    secrets: Mapping[str, str] = context.globals.get("secrets") or {}
-    found = secrets.get(_secret_key(key))
-    if found is None:
-        raise TemplateError(f"secret {key!r} is not set (define {secret_env_name(key)})")
-    return found
+    secrets = context.globals.get("secrets")
+    if not isinstance(secrets, Secrets):
+        secrets = Secrets({})
+    return secrets[key]
 
 
 def _tag_value(service: object, key: object) -> str:
@@ -124,8 +146,12 @@ def request_context(
 def response_context(
     base: Mapping[str, Any], *, status: int | None, body: Any, headers: Mapping[str, str], ok: bool
 ) -> dict[str, Any]:
+    # The result is posted to Slack: what users typed must not become a mention or a link.
+    shown = {k: escape(v) if isinstance(v, str) else v for k, v in base["manualInputs"].items()}
     return {
         **base,
+        "manualInputs": shown,
+        "inputs": shown,
         "response": {"status": status, "body": body, "headers": dict(headers)},
         "status": "SUCCESS" if ok else "FAILURE",
     }
@@ -141,7 +167,7 @@ def _parse(source: str) -> Any:
 
 def render_sync(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
     try:
-        return _parse(source).render(**context, secrets=dict(secrets))
+        return _parse(source).render(**context, secrets=Secrets(secrets))
     except TemplateError:
         raise
     except LiquidError as exc:

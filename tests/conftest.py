@@ -47,7 +47,7 @@ def database_url(tmp_path: Path) -> str:
     engine = create_engine(sqlalchemy_url(url))
     with engine.begin() as connection:
         # Start from an empty schema; migrations run when the bot starts.
-        for table in ("audit_event", "run", "alembic_version"):
+        for table in ("job", "audit_event", "run", "alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     engine.dispose()
     return url
@@ -157,6 +157,8 @@ def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
         WEBHOOK_SIGNING_SECRET=WEBHOOK_SECRET,
         WEBHOOK_ALLOW_PRIVATE_NETWORKS=True,
         PORT=port,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        JOB_LEASE_SECONDS=5,
     )
     settings = Settings(**{**values, **overrides})
     loaded = load_file(config_path, settings.template_secrets)

@@ -39,7 +39,7 @@ actions:
       - {identifier: prio, displayName: Priority, type: dropdown, values: [low, high], defaultValue: low}
     response_template: |
       {% if response.status >= 200 and response.status < 300 %}Ticket {{ response.body.key }} created{% else %}Failed with {{ response.status }}{% endif %}
-"""  # noqa: E501
+"""
 
 
 def parse_yaml(text: str) -> Any:

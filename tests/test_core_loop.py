@@ -59,13 +59,19 @@ def test_full_run(bot: Bot) -> None:
     received = bot.receiver.wait(1)[0]
     assert received.method == "POST" and received.path == "/api/tickets"
     verify_opslevel_style(
-        WEBHOOK_SECRET, received.headers, received.body,
+        WEBHOOK_SECRET,
+        received.headers,
+        received.body,
         signed_headers=["Content-Type", "Authorization"],
     )
     verify_standard(WEBHOOK_SECRET, received.headers, received.body)
     payload = json.loads(received.body)
-    assert payload == {"title": tricky, "priority": "high", "user": "U0DEV",
-                       "details": "line1\nline2"}
+    assert payload == {
+        "title": tricky,
+        "priority": "high",
+        "user": "U0DEV",
+        "details": "line1\nline2",
+    }
     assert received.headers["Authorization"] == f"Bearer {TRACKER_TOKEN}"
     run_id = received.headers["X-Actions-Action-Uuid"]
 
@@ -173,7 +179,9 @@ def test_service_action_gets_service_context(bot: Bot) -> None:
     received = bot.receiver.wait(1)[0]
     assert received.path == "/restart/checkout-api"
     assert json.loads(received.body) == {
-        "service": "Checkout API", "pd": "P123", "owner": "Payments"
+        "service": "Checkout API",
+        "pd": "P123",
+        "owner": "Payments",
     }
     bot.slack.wait_for("chat.update")
     assert "Checkout API" in texts(bot.slack.messages("C0CHAN")[0]["blocks"])
@@ -209,8 +217,9 @@ def test_slack_retry_does_not_send_twice(bot: Bot) -> None:
     view = bot.open_form("create-ticket")
     values = bot.requests.values_for(view, {"title": "once"})
     first = bot.requests.view_submission(view, values)
-    retry = bot.requests.with_overrides(headers={"X-Slack-Retry-Num": "1",
-                                                 "X-Slack-Retry-Reason": "http_timeout"})
+    retry = bot.requests.with_overrides(
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
     second = retry.view_submission(view, values)
     assert first.status_code == 200 and second.status_code == 200
     bot.slack.wait_for("chat.update")
@@ -240,8 +249,9 @@ def test_admin_command(bot: Bot) -> None:
 
 
 def test_home_tab(bot: Bot) -> None:
-    bot.requests.event({"type": "app_home_opened", "user": "U0DEV", "tab": "home",
-                        "channel": "D0DEV"})
+    bot.requests.event(
+        {"type": "app_home_opened", "user": "U0DEV", "tab": "home", "channel": "D0DEV"}
+    )
     call = bot.slack.wait_for("views.publish")[0]
     assert call.params["user_id"] == "U0DEV"
     shown = texts(call.params["view"]["blocks"])

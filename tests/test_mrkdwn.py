@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.slack.mrkdwn import escape, to_mrkdwn, truncate
+from bot.mrkdwn import escape, to_mrkdwn, truncate
 
 OPSLEVEL_TEMPLATE = (
     "## Congratulations!\n"

@@ -31,8 +31,13 @@ def test_receiver_snippet_verifies_a_real_request() -> None:
     exec(code.replace('"whsec_…"', repr(SECRET)), namespace)
     configured = {"Content-Type": "application/json", "Authorization": "Bearer t"}
     request = build(
-        method="POST", url="https://r.example.com/", configured=configured,
-        body=b'{"a": 1}', secret=SECRET, prefix="X-Actions", run_id="0b9e2f8e-1",
+        method="POST",
+        url="https://r.example.com/",
+        configured=configured,
+        body=b'{"a": 1}',
+        secret=SECRET,
+        prefix="X-Actions",
+        run_id="0b9e2f8e-1",
     )
     namespace["verify"](request.headers, request.body)
     with pytest.raises(ValueError, match="bad signature"):

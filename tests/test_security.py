@@ -33,7 +33,9 @@ def guarded_bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "10.1.2.3"])
 def test_private_targets_are_refused(tmp_path: Path, secrets_env: None, host: str) -> None:
     # The receiver's port, reached through a private or loopback spelling of its address.
-    config = CONFIG.replace("{receiver}/api/tickets", f"http://{host}:{{receiver_port}}/api/tickets")
+    config = CONFIG.replace(
+        "{receiver}/api/tickets", f"http://{host}:{{receiver_port}}/api/tickets"
+    )
     for bot in start_bot(tmp_path, config, WEBHOOK_ALLOW_PRIVATE_NETWORKS=False):
         bot.submit(bot.open_form("create-ticket"), {"title": "t"})
         bot.slack.wait_for("chat.update", timeout=10)
@@ -59,7 +61,8 @@ def test_secrets_never_leave(bot: Bot, caplog: pytest.LogCaptureFixture) -> None
     caplog.set_level(logging.DEBUG)
     # The receiver echoes the token back: it must not reach Slack or the database either.
     bot.receiver.reply(
-        "/api/tickets", status=500,
+        "/api/tickets",
+        status=500,
         body={"error": f"bad token {TRACKER_TOKEN}", "key": TRACKER_TOKEN},
     )
     bot.submit(bot.open_form("create-ticket"), {"title": f"my {TRACKER_TOKEN}"})

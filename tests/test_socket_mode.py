@@ -61,8 +61,12 @@ class FakeSocketMode:
 
     def send(self, kind: str, payload: dict[str, Any]) -> str:
         envelope_id = str(uuid.uuid4())
-        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
-                    "accepts_response_payload": kind != "events_api"}
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
         assert self._socket is not None
         asyncio.run_coroutine_threadsafe(self._socket.send_json(envelope), self.loop).result(5)
         return envelope_id
@@ -97,18 +101,31 @@ def test_socket_mode_end_to_end(tmp_path: Path) -> None:
             "PORT": str(port),
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], env=env, cwd=Path(__file__).parents[1],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "bot"],
+            env=env,
+            cwd=Path(__file__).parents[1],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             assert socket.connected.wait(20), "the bot never opened the Socket Mode connection"
             health = httpx.get(f"http://127.0.0.1:{port}/healthz", trust_env=False, timeout=5)
             assert health.status_code == 200
-            envelope = socket.send("slash_commands", {
-                "command": "/actions", "text": "", "user_id": "U0DEV", "user_name": "dev",
-                "channel_id": "C0CHAN", "team_id": "T0TEAM", "trigger_id": "1.2.3",
-                "response_url": slack.new_response_url(), "api_app_id": "A0APP",
-            })
+            envelope = socket.send(
+                "slash_commands",
+                {
+                    "command": "/actions",
+                    "text": "",
+                    "user_id": "U0DEV",
+                    "user_name": "dev",
+                    "channel_id": "C0CHAN",
+                    "team_id": "T0TEAM",
+                    "trigger_id": "1.2.3",
+                    "response_url": slack.new_response_url(),
+                    "api_app_id": "A0APP",
+                },
+            )
             socket.wait_ack(envelope)
             reply = slack.wait_for("response_url", timeout=10)[0].params
             assert "Create ticket" in json.dumps(reply["blocks"])

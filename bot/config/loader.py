@@ -66,7 +66,16 @@ def validate(
     try:
         parsed = CatalogFile.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+        errors = [_describe(error) for error in exc.errors()]
+        # Report template and reference problems of the actions that did parse, too, so an
+        # author fixes everything in one round.
+        for index, raw in enumerate(document.get("actions") or []):
+            try:
+                action = Action.model_validate(raw)
+            except ValidationError:
+                continue
+            errors += _check_action(action, f"actions[{index}]")[0]
+        raise ConfigError(errors) from None
     errors = _cross_references(parsed)
     used_secrets: set[str] = set()
     for index, action in enumerate(parsed.actions):

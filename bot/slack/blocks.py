@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.access import Decision
 from bot.catalog import Action, Catalog, Input, Option, Service, Team
+from bot.mrkdwn import escape, to_mrkdwn, truncate
 from bot.runs import Outcome
 from bot.slack import limits
-from bot.slack.mrkdwn import escape, to_mrkdwn, truncate
 from bot.store import Run
 
 RUN_BUTTON = "run_action"

@@ -150,6 +150,7 @@ class Store:
         summary: str,
         detail: dict[str, Any],
         jobs: Iterable[Job] = (),
+        close: Iterable[str] = (),
     ) -> Run | None:
         """Move a run to a final status, with its event and follow-up jobs, atomically.
 
@@ -162,6 +163,7 @@ class Store:
             "finished",
             detail,
             jobs=jobs,
+            close=close,
             summary=summary[:3000],
             finished_at=utcnow(),
         )
@@ -176,9 +178,14 @@ class Store:
         jobs: Iterable[Job] = (),
         allowed_from: Iterable[str] | None = None,
         actor: str | None = None,
+        close: Iterable[str] = (),
         **fields: Any,
     ) -> Run | None:
-        """Change a run's status if it is in ``allowed_from`` (default: any non-final)."""
+        """Change a run's status if it is in ``allowed_from`` (default: any non-final).
+
+        Pending jobs of the kinds in ``close`` (a deadline, a queued delivery) are closed in
+        the same transaction: they have nothing left to do.
+        """
         with self.session() as session:
             query = update(Run).where(col(Run.id) == run_id)
             if allowed_from is None:
@@ -200,6 +207,13 @@ class Store:
                     detail={"status": status, **detail},
                 )
             )
+            if close:
+                session.exec(  # type: ignore[call-overload]
+                    update(Job)
+                    .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
+                    .where(col(Job.kind).in_(list(close)))
+                    .values(done_at=utcnow(), claimed_until=None, last_error=f"run {status}")
+                )
             for job in jobs:
                 job.run_id = job.run_id or run_id
                 session.add(job)
