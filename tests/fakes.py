@@ -399,15 +399,19 @@ class FakeSlack(_HTTPDouble):
         status: int = 200,
         headers: dict[str, str] | None = None,
         times: int | None = None,
+        delay: float = 0.0,
     ) -> None:
         """Answer the next ``times`` calls to ``method`` (all calls if None) with ``body``.
+
+        ``delay`` seconds pass before the answer (a slow Slack).
 
         Finite overrides are consumed first, in the order they were set; a standing override
         (``times=None``) applies afterwards until :meth:`clear_responses` or :meth:`reset`.
         Overridden calls are recorded but have no side effects (no message is stored).
         """
         self._canned.add(
-            method, _Canned(status, _encode_body(body), dict(headers or {}), remaining=times)
+            method,
+            _Canned(status, _encode_body(body), dict(headers or {}), delay, remaining=times),
         )
 
     def clear_responses(self, method: str | None = None) -> None:
@@ -537,6 +541,8 @@ class FakeSlack(_HTTPDouble):
 
         canned = self._canned.take(method)
         if canned is not None:
+            if canned.delay > 0:
+                time.sleep(canned.delay)
             handler.respond(canned.status, canned.body, canned.headers)
             return
 

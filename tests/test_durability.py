@@ -1,0 +1,208 @@
+"""Real processes: SIGKILL at several points of a delivery, and two replicas on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.store import Job, Run, Store, migrate
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, database_url, free_port
+from tests.fakes import FakeSlack, Receiver, SlackRequests
+
+ROOT = Path(__file__).parents[1]
+
+CONFIG = """
+teams:
+  - {id: ops, name: Ops, channel: C0OPS}
+actions:
+  - id: deploy
+    name: Deploy
+    owner: ops
+    webhook:
+      url: "{receiver}/deploy"
+      payload: '{"who": {{ user.email | json }}}'
+      timeout: 10
+    retry: {attempts: 3, delay: 100ms}
+"""
+
+
+class BotProcess:
+    """`python -m bot` in HTTP mode, as deployed."""
+
+    def __init__(self, db: str, config: Path, slack: FakeSlack) -> None:
+        self.port = free_port()
+        env = {
+            "PATH": os.environ["PATH"],
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": db,
+            "ACTIONS_CONFIG": str(config),
+            "WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+            "JOB_LEASE_SECONDS": "2",
+            "PORT": str(self.port),
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.requests = SlackRequests(f"http://127.0.0.1:{self.port}/slack/events",
+                                      SIGNING_SECRET, slack)
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, self.process.communicate()[0]
+            assert time.monotonic() < deadline, "bot did not become healthy"
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz",
+                             trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+        output = self.process.communicate(timeout=20)[0]
+        self.requests.close()
+        return output
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[str, Path, FakeSlack, Receiver]]:
+    with FakeSlack() as slack, Receiver() as receiver:
+        config = tmp_path / "actions.yml"
+        config.write_text(CONFIG.replace("{receiver}", receiver.url))
+        yield database_url(tmp_path), config, slack, receiver
+
+
+def submit(bot: BotProcess, slack: FakeSlack) -> None:
+    before = len(slack.calls("views.open"))
+    bot.requests.block_action("run_action", value="deploy", user_id="U0DEV", channel_id="C0CHAN")
+    slack.wait_for("views.open", count=before + 1)
+    view = slack.last_view()
+    response = bot.requests.view_submission(view, bot.requests.values_for(view, {}))
+    assert response.status_code == 200
+
+
+def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store.runs(limit=count + 10)
+        if len(runs) >= count and all(r.final for r in runs) and not [
+            j for j in store.pending_jobs() if j.kind != "deadline"
+        ]:
+            return runs
+        time.sleep(0.1)
+    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
+
+
+def test_sigkill_during_slow_receiver(world: tuple) -> None:
+    db, config, slack, receiver = world
+    receiver.reply("/deploy", delay=3, times=1)
+    first = BotProcess(db, config, slack)
+    submit(first, slack)
+    receiver.wait(1)  # the request is in flight; the bot never sees the answer
+    first.kill()
+    second = BotProcess(db, config, slack)
+    try:
+        store = Store(db)
+        [run] = wait_final(store)
+        assert run.status == "SUCCESS"
+        ids = [r.headers["webhook-id"] for r in receiver.requests("/deploy")]
+        assert len(ids) == 2 and len(set(ids)) == 1  # retried with the same webhook-id
+        slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts"))
+        store.close()
+    finally:
+        second.stop()
+
+
+def test_sigkill_before_send(world: tuple) -> None:
+    db, config, slack, receiver = world
+    # users.info (needed to render user.email) hangs: the bot dies before sending anything.
+    slack.set_response("users.info", {"ok": True, "user": {"id": "U0DEV", "name": "dev",
+                       "profile": {"email": "dev@example.com"}}}, delay=5, times=1)
+    first = BotProcess(db, config, slack)
+    submit(first, slack)
+    slack.wait_for("users.info")
+    first.kill()
+    assert receiver.requests("/deploy") == []
+    second = BotProcess(db, config, slack)
+    try:
+        store = Store(db)
+        [run] = wait_final(store)
+        assert run.status == "SUCCESS"
+        [request] = receiver.requests("/deploy")
+        assert request.json() == {"who": "dev@example.com"}
+        store.close()
+    finally:
+        second.stop()
+
+
+def test_sigkill_after_response_before_slack_post(world: tuple) -> None:
+    db, config, slack, receiver = world
+    first = BotProcess(db, config, slack)
+    # Slack is down for thread replies: the result waits in the job table.
+    slack.set_response("chat.postMessage", {"ok": False, "error": "fatal_error"}, status=500)
+    submit(first, slack)
+    receiver.wait(1)
+    store = Store(db)
+    deadline = time.monotonic() + 10
+    while not (store.runs() and store.runs()[0].final):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.kill()
+    slack.clear_responses("chat.postMessage")
+    second = BotProcess(db, config, slack)
+    try:
+        [run] = wait_final(store)
+        assert run.status == "SUCCESS"
+        assert len(receiver.requests("/deploy")) == 1  # the webhook is not sent again
+        replies = slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts"))
+        assert "succeeded" in str(replies[-1].params)
+        store.close()
+    finally:
+        second.stop()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+                    reason="replicas share PostgreSQL")
+def test_two_replicas_deliver_each_run_once(world: tuple) -> None:
+    db, config, slack, receiver = world
+    migrate(db)
+    store = Store(db)
+    for n in range(200):
+        run = Run(action_id="deploy", user_id="U0DEV", channel_id="C0CHAN",
+                  idempotency_key=f"bulk-{n}")
+        assert store.create_run(run, {}, [Job(kind="announce"), Job(kind="deliver")])
+    bots = [BotProcess(db, config, slack), BotProcess(db, config, slack)]
+    try:
+        runs = wait_final(store, count=200, timeout=120)
+        assert len(runs) == 200 and {r.status for r in runs} == {"SUCCESS"}
+        ids = Counter(r.headers["webhook-id"] for r in receiver.requests("/deploy"))
+        assert len(ids) == 200 and set(ids.values()) == {1}
+        with store.session() as session:
+            from sqlmodel import select
+
+            owners = Counter(j.claimed_by for j in session.exec(
+                select(Job).where(Job.kind == "deliver")))
+        assert len(owners) == 2, owners  # both replicas took a share
+    finally:
+        for bot in bots:
+            bot.stop()
+        store.close()
