@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.catalog import Action, Catalog
+from bot.catalog import Access, Action, Catalog, Service
 
 
 @dataclass(frozen=True)
 class Principal:
-    """A Slack user and the user groups we resolved for them."""
+    """A Slack user and what we resolved about them.
+
+    ``groups_known`` is False when Slack could not tell us the user's groups: rules that
+    depend on groups then fail closed, with a reason saying so.
+    """
 
     user_id: str
     usergroups: frozenset[str] = field(default_factory=frozenset)
+    workspace_admin: bool = False
+    groups_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -24,15 +30,75 @@ class Decision:
         return self.allowed
 
 
+ALLOWED = Decision(True)
+GROUPS_UNKNOWN = "Slack did not tell us your user groups just now; try again in a minute"
+
+
 def is_admin(catalog: Catalog, who: Principal) -> bool:
     admins = catalog.admins
-    return who.user_id in admins.users or bool(who.usergroups & set(admins.usergroups))
+    return (
+        who.user_id in admins.users
+        or bool(who.usergroups & set(admins.usergroups))
+        or (admins.workspace_admins and who.workspace_admin)
+    )
 
 
-def can_run(catalog: Catalog, action: Action, who: Principal) -> Decision:
+def owns(catalog: Catalog, service: Service, who: Principal) -> bool:
+    team = catalog.team(service.owner)
+    return team is not None and who.user_id in team.members
+
+
+def can_run(
+    catalog: Catalog,
+    action: Action,
+    who: Principal,
+    *,
+    service: Service | None = None,
+    channel: str | None = None,
+    check_channel: bool = True,
+) -> Decision:
+    """Whether ``who`` may run ``action`` (on ``service``, from ``channel``).
+
+    Checked on the server at every step. ``service`` None for a service-scoped action
+    means "not chosen yet": the user passes if they may run it on some service.
+    ``channel`` None is the Home tab or a DM.
+    """
     admin = is_admin(catalog, who)
     if not action.published and not admin:
         return Decision(False, "this action is a draft; only admins can run it")
-    if action.access == "admins" and not admin:
+    if check_channel and action.channels and channel not in action.channels:
+        where = ", ".join(f"<#{c}>" for c in action.channels)
+        return Decision(False, f"this action runs only in {where}")
+    if admin:
+        return ALLOWED
+    rule = action.access
+    if rule == "everyone":
+        return ALLOWED
+    if rule == "admins":
+        if not who.groups_known and catalog.admins.usergroups:
+            return Decision(False, GROUPS_UNKNOWN)
         return Decision(False, "only admins can run this action")
-    return Decision(True)
+    if rule == "service_owners":
+        services = [service] if service else catalog.services_for(action)
+        if any(owns(catalog, s, who) for s in services):
+            return ALLOWED
+        target = f"*{service.name}*" if service else "the service"
+        return Decision(False, f"only the team that owns {target} can run this action")
+    assert isinstance(rule, Access)
+    if who.user_id in rule.users or catalog.teams_of(who.user_id) & set(rule.teams):
+        return ALLOWED
+    if rule.usergroups:
+        if not who.groups_known:
+            return Decision(False, GROUPS_UNKNOWN)
+        if who.usergroups & set(rule.usergroups):
+            return ALLOWED
+    return Decision(False, "you are not on this action's access list")
+
+
+def usergroups_in_use(catalog: Catalog) -> set[str]:
+    """Every Slack user group some rule mentions: the ones worth resolving for a user."""
+    groups = set(catalog.admins.usergroups)
+    for action in catalog.actions.values():
+        if isinstance(action.access, Access):
+            groups |= set(action.access.usergroups)
+    return groups

@@ -6,6 +6,7 @@ exists in exactly one place. Unknown keys are errors (``extra="forbid"``).
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -22,7 +23,28 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_le
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9]{2,}$")]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-InputType = Literal["text_input", "text_area", "dropdown"]
+InputType = Literal[
+    "text_input",
+    "text_area",
+    "dropdown",
+    "multi_select",
+    "number",
+    "checkbox",
+    "checkboxes",
+    "radio",
+    "date",
+    "time",
+    "datetime",
+    "user",
+    "users",
+    "channel",
+    "email",
+    "url",
+    "secret",
+]
+CHOICE_TYPES = {"dropdown", "multi_select", "checkboxes", "radio"}
+MULTI_TYPES = {"multi_select", "checkboxes", "users"}
+TEXT_TYPES = {"text_input", "text_area", "email", "url", "secret"}
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -84,16 +106,49 @@ class Service(Model):
     language: str | None = None
     framework: str | None = None
     product: str | None = None
+    system: str | None = None
+    type: str | None = None
     tags: dict[str, str] = {}
+    annotations: dict[str, str] = {}
     links: list[Link] = []
     channel: SlackId | None = None
 
-    @field_validator("tags", mode="before")
+    @field_validator("tags", "annotations", mode="before")
     @classmethod
     def _tags(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {str(k): _scalar_to_str(v) for k, v in value.items()}
         return value
+
+    def matches(self, rules: dict[str, Any] | None) -> bool:
+        """An action's `filter`: every field must match; a list means any of its values."""
+        for key, wanted in (rules or {}).items():
+            if key == "tags":
+                if not all(_fits(self.tags.get(k), v) for k, v in wanted.items()):
+                    return False
+            elif not _fits(getattr(self, key, None), wanted):
+                return False
+        return True
+
+
+def _fits(actual: Any, wanted: Any) -> bool:
+    options = wanted if isinstance(wanted, list) else [wanted]
+    return any(_scalar_to_str(actual) == _scalar_to_str(option) for option in options)
+
+
+FILTER_FIELDS = {
+    "id",
+    "owner",
+    "tier",
+    "lifecycle",
+    "language",
+    "framework",
+    "product",
+    "system",
+    "type",
+    "channel",
+    "tags",
+}
 
 
 class Option(Model):
@@ -110,20 +165,45 @@ class Option(Model):
         return self.display or self.value
 
 
+class Binding(Model):
+    """Options from the catalog (services, teams) or Slack's own user list."""
+
+    resource: Literal["services", "teams", "users"]
+
+
+class RemoteOptions(Model):
+    """Options fetched from a URL (signed like webhooks, cached briefly)."""
+
+    url: str = Field(min_length=1)
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str] = {}
+    timeout: float = Field(5.0, gt=0, le=30)
+    cache: Duration = 30.0
+
+
 class Input(Model):
-    """One manual input, in OpsLevel's manual-inputs format."""
+    """One manual input, in OpsLevel's manual-inputs format (plus more types)."""
 
     identifier: Identifier
     displayName: str = Field(min_length=1, max_length=2000)
     type: InputType
     description: str | None = Field(None, max_length=2000)
     required: bool = False
-    defaultValue: str | None = None
+    # A value of the input's type, or a Liquid template over user, service and inputs.
+    defaultValue: Any = None
     placeholder: str | None = Field(None, max_length=150)
     maxLength: int | None = Field(None, ge=1, le=3000)
     minLength: int | None = Field(None, ge=0, le=3000)
     pattern: str | None = None
-    values: list[Option] = Field([], max_length=100)
+    # Options: a list, or a Liquid template rendering a JSON list or one option per line.
+    values: list[Option] | str = Field([], max_length=5000)
+    binding: Binding | None = None
+    values_from: RemoteOptions | None = None
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    dependsOn: list[Identifier] = []
+    visible: bool | str = True
 
     @field_validator("values", mode="before")
     @classmethod
@@ -132,13 +212,16 @@ class Input(Model):
             return [{"value": v} if not isinstance(v, dict) else v for v in value]
         return value
 
-    @field_validator("defaultValue", mode="before")
-    @classmethod
-    def _default(cls, value: Any) -> Any:
-        return _scalar_to_str(value)
+    @property
+    def static_values(self) -> list[Option]:
+        return self.values if isinstance(self.values, list) else []
+
+    @property
+    def has_options(self) -> bool:
+        return bool(self.values or self.binding or self.values_from)
 
     def option(self, value: str) -> Option | None:
-        return next((o for o in self.values if o.value == value), None)
+        return next((o for o in self.static_values if o.value == value), None)
 
 
 class Webhook(Model):
@@ -206,14 +289,30 @@ class RetryPolicy(Model):
         return min(self.max_delay, self.delay * 2 ** (attempt - 1))
 
 
+class Access(Model):
+    """Who may run an action besides admins: any listed team, user or Slack user group."""
+
+    teams: list[Slug] = []
+    users: list[SlackId] = []
+    usergroups: list[SlackId] = []
+
+
+AccessRule = Literal["everyone", "admins", "service_owners"]
+
+
 class Action(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
     description: str = Field("", max_length=300)
     owner: Slug
     scope: Literal["global", "service"] = "global"
-    access: Literal["everyone", "admins"] = "everyone"
+    access: AccessRule | Access = "everyone"
     published: bool = True
+    category: str | None = Field(None, max_length=75)
+    confirm: str | None = Field(None, max_length=300)  # one-click actions: ask first
+    # scope: service only: which services the action applies to, by their fields.
+    filter: dict[str, Any] | None = None
+    channels: list[SlackId] = []  # where it may run; empty: anywhere
     webhook: Webhook
     inputs: list[Input] = Field([], max_length=40)
     response_template: str | None = None
@@ -229,6 +328,7 @@ class Action(Model):
 class Admins(Model):
     users: list[SlackId] = []
     usergroups: list[SlackId] = []
+    workspace_admins: bool = False  # Slack workspace admins and owners are admins here too
 
 
 class CatalogFile(Model):
@@ -236,6 +336,7 @@ class CatalogFile(Model):
 
     version: Literal[1] = 1
     admins: Admins = Admins()
+    catalog: list[str] = []  # Backstage descriptor files or globs, relative to this file
     teams: list[Team] = []
     services: list[Service] = []
     actions: list[Action] = []
@@ -263,3 +364,48 @@ class Catalog:
 
     def owner_of(self, action: Action) -> Team:
         return self.teams[action.owner]  # owners are checked at load time
+
+    def services_for(self, action: Action) -> list[Service]:
+        """The services a service-scoped action applies to (its filter), by name."""
+        if action.scope != "service":
+            return []
+        found = [s for s in self.services.values() if s.matches(action.filter)]
+        return sorted(found, key=lambda s: s.name.lower())
+
+    def actions_for(self, service: Service) -> list[Action]:
+        return [
+            a for a in self.actions.values() if a.scope == "service" and service.matches(a.filter)
+        ]
+
+    def find_service(self, text: str) -> Service | None:
+        """A service by id, by name, or by a close match of either (`/actions checkout`)."""
+        wanted = text.strip().lower()
+        if not wanted:
+            return None
+        for service in self.services.values():
+            if wanted in (service.id, service.name.lower()):
+                return service
+        names = {s.id: s for s in self.services.values()}
+        names.update({s.name.lower(): s for s in self.services.values()})
+        close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.75)
+        if close:
+            return names[close[0]]
+        starts = [s for key, s in names.items() if key.startswith(wanted) and len(wanted) >= 3]
+        return starts[0] if len({s.id for s in starts}) == 1 else None
+
+    def for_channel(self, channel_id: str | None) -> Service | Team | None:
+        """The service whose channel this is, else the team whose channel it is."""
+        if not channel_id:
+            return None
+        for service in self.services.values():
+            if service.channel == channel_id:
+                return service
+        return next((t for t in self.teams.values() if t.channel == channel_id), None)
+
+    def services_of(self, team_id: str) -> list[Service]:
+        return sorted(
+            (s for s in self.services.values() if s.owner == team_id), key=lambda s: s.name.lower()
+        )
+
+    def teams_of(self, user_id: str) -> set[str]:
+        return {t.id for t in self.teams.values() if user_id in t.members}

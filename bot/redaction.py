@@ -20,6 +20,7 @@ class Redactor:
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = [v for v in secrets if v]
         forms: set[str] = set()
         for value in secrets:
             if len(value) < 4:  # too short to redact without mangling ordinary text
@@ -30,6 +31,10 @@ class Redactor:
             forms.add(quote_plus(value))
         # Longest first, so a secret containing another is replaced whole.
         self._forms = sorted(forms, key=len, reverse=True)
+
+    def extended(self, secrets: Iterable[str]) -> Redactor:
+        """This redactor plus more values (a run's secret inputs)."""
+        return Redactor([*self._secrets, *secrets])
 
     def text(self, value: str) -> str:
         for form in self._forms:

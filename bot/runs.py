@@ -29,10 +29,11 @@ from bot import templates
 from bot.access import Decision
 from bot.catalog import Action, Catalog, Service
 from bot.jobs import Handler, Retry, backoff
-from bot.redaction import Redactor
+from bot.redaction import REDACTED, Redactor
 from bot.settings import Settings
 from bot.store import Job, Run, RunStatus, Store
 from bot.store.models import utcnow
+from bot.vault import Vault, VaultError
 from bot.webhooks import delivery
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,8 @@ class Runner:
         self.notifier = notifier
         self.profiles = profiles
         self.wake = wake
+        self.vault = Vault(settings.WEBHOOK_SIGNING_SECRET)
+        self._run_redactors: dict[str, Redactor] = {}
 
     @property
     def handlers(self) -> dict[str, Handler]:
@@ -161,8 +164,13 @@ class Runner:
 
     # --- recording -------------------------------------------------------------------
 
+    def _redactor(self, run_id: str | None) -> Redactor:
+        """The redactor for a run: the global secrets plus the run's secret inputs."""
+        return self._run_redactors.get(run_id or "", self.redact)
+
     async def _record(self, kind: str, detail: dict[str, Any], **keys: Any) -> None:
-        await asyncio.to_thread(self.store.record, kind, self.redact(detail), **keys)
+        redact = self._redactor(keys.get("run_id"))
+        await asyncio.to_thread(self.store.record, kind, redact(detail), **keys)
 
     async def refuse(self, action_id: str, user_id: str, decision: Decision, step: str) -> None:
         """Audit a refused attempt to run an action (click, submit, crafted payload)."""
@@ -187,26 +195,37 @@ class Runner:
     async def submit(self, submission: Submission) -> Run | None:
         """Store the run with its jobs in one transaction. None for a duplicate submission."""
         action = submission.action
+        secret = {
+            i.identifier: submission.inputs[i.identifier]
+            for i in action.inputs
+            if i.type == "secret" and submission.inputs.get(i.identifier)
+        }
+        # Secret inputs are stored only encrypted, in the delivery job, until it is done.
+        stored = {**submission.inputs, **dict.fromkeys(secret, REDACTED)}
+        redact = self.redact.extended(secret.values())
         run = Run(
             action_id=action.id,
             user_id=submission.user_id,
             user_name=submission.user_name,
             channel_id=submission.channel_id,
             service_id=submission.service.id if submission.service else None,
-            inputs=self.redact(submission.inputs),
+            inputs=redact(stored),
             idempotency_key=submission.idempotency_key,
             parent_id=submission.parent_id,
         )
-        detail = self.redact(
+        detail = redact(
             {
                 "action": action.id,
                 "service": run.service_id,
                 "channel": run.channel_id,
-                "inputs": submission.inputs,
+                "inputs": stored,
                 "parent_id": submission.parent_id,
             }
         )
-        jobs = [Job(kind=ANNOUNCE), Job(kind=DELIVER, data={"view_id": submission.view_id})]
+        data: dict[str, Any] = {"view_id": submission.view_id}
+        if secret:
+            data["sealed"] = self.vault.seal(secret)
+        jobs = [Job(kind=ANNOUNCE), Job(kind=DELIVER, data=data)]
         created = await asyncio.to_thread(self.store.create_run, run, detail, jobs)
         if not created:
             log.info("duplicate submission %s ignored", submission.idempotency_key)
@@ -317,7 +336,8 @@ class Runner:
     async def _finish(
         self, run: Run, outcome: Outcome, status: RunStatus, view_id: str | None = None
     ) -> Run | None:
-        outcome.message = self.redact(outcome.message)
+        redact = self._redactor(run.id)
+        outcome.message = redact(outcome.message)
         outcome.final_status = status.value
         detail = {
             "http_status": outcome.status,
@@ -325,15 +345,13 @@ class Runner:
             "result": outcome.message,
             "duration_ms": outcome.duration_ms,
         }
-        report = Job(
-            kind=REPORT, data=self.redact({"outcome": asdict(outcome), "view_id": view_id})
-        )
+        report = Job(kind=REPORT, data=redact({"outcome": asdict(outcome), "view_id": view_id}))
         finished = await asyncio.to_thread(
             self.store.finish_run,
             run.id,
             status.value,
             outcome.message,
-            self.redact(detail),
+            redact(detail),
             [report],
             [DEADLINE],
         )
@@ -348,13 +366,41 @@ class Runner:
             return  # finished, cancelled or already accepted by an async receiver
         run, catalog, action, service = loaded
         view_id = job.data.get("view_id")
+        try:
+            secret = self.vault.open(job.data["sealed"]) if job.data.get("sealed") else {}
+        except VaultError as exc:
+            await self._finish(
+                run, Outcome(False, f"Not sent: {exc}.", error="vault"), RunStatus.FAILURE, view_id
+            )
+            return
         if action is None:
             outcome = Outcome(False, "This action was removed from the catalog.", error="gone")
             await self._finish(run, outcome, RunStatus.FAILURE, view_id)
             return
+        self._run_redactors[run.id] = self.redact.extended(secret.values())
+        try:
+            await self._deliver_once(job, run, catalog, action, service, secret)
+        finally:
+            self._run_redactors.pop(run.id, None)
+        if job.data.get("sealed"):  # delivered or final: the secrets have done their job
+            await asyncio.to_thread(self.store.set_job_data, job.id, {"view_id": view_id})
+
+    async def _deliver_once(
+        self,
+        job: Job,
+        run: Run,
+        catalog: Catalog,
+        action: Action,
+        service: Service | None,
+        secret: Mapping[str, Any],
+    ) -> None:
+        view_id = job.data.get("view_id")
         attempt = job.attempts
         policy = action.retry
-        outcome, retryable, wait = await self._attempt(catalog, action, run, service, attempt)
+        inputs = {**run.inputs, **secret}
+        outcome, retryable, wait = await self._attempt(
+            catalog, action, run, service, attempt, inputs
+        )
         if outcome.ok and action.is_async:
             await self._accepted(run, action, outcome, view_id)
             return
@@ -416,7 +462,13 @@ class Runner:
     # --- one attempt -------------------------------------------------------------------
 
     async def _attempt(
-        self, catalog: Catalog, action: Action, run: Run, service: Service | None, attempt: int
+        self,
+        catalog: Catalog,
+        action: Action,
+        run: Run,
+        service: Service | None,
+        attempt: int,
+        inputs: Mapping[str, Any],
     ) -> tuple[Outcome, bool, float | None]:
         """(outcome, worth retrying, Retry-After seconds)."""
         secrets = self.settings.template_secrets
@@ -426,7 +478,7 @@ class Runner:
             catalog=catalog,
             action=action,
             user=user,
-            inputs=run.inputs,
+            inputs=inputs,
             service=service,
             run_id=run.id,
         )

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Catalog
 from bot.jobs import Worker
+from bot.options import OptionSource
 from bot.redaction import Redactor
 from bot.runs import Runner
 from bot.settings import Settings
@@ -52,6 +53,8 @@ class Runtime:
             notifier=self.notifier,
             profiles=self.directory.profile,
         )
+        self.options = OptionSource(settings, self.http)
+        self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
         self.worker = Worker(
             self.store,
             self.runner.handlers,

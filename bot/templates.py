@@ -203,12 +203,15 @@ _SECRET_LITERAL = re.compile(
 )
 
 
-def check(source: str, action: Action, *, response: bool) -> tuple[list[str], set[str]]:
+def check(
+    source: str, action: Action, *, response: bool = False, form: bool = False
+) -> tuple[list[str], set[str]]:
     """Parse a template and check every variable and filter it uses.
 
     Returns (errors, secret names used). Variables are checked against the context the
     template will get: the action's own input identifiers, the known fields of user,
-    service, action, owner and run, and the response only in response templates.
+    service, action, owner and run, and the response only in response templates. Form
+    templates (options, defaults, visibility) see only inputs, user and service.
     """
     try:
         template = _parse(source)
@@ -219,7 +222,7 @@ def check(source: str, action: Action, *, response: bool) -> tuple[list[str], se
     errors = [f"unknown filter {name!r}" for name in filters if name not in ENV.filters]
     secrets = {m.group(2) or m.group(4) for m in _SECRET_LITERAL.finditer(source)}
     for segments in paths:
-        problem = _check_path(segments, action, response=response)
+        problem = _check_path(segments, action, response=response, form=form)
         if problem:
             errors.append(problem)
         elif segments[0] == "secrets" and len(segments) > 1 and isinstance(segments[1], str):
@@ -227,7 +230,7 @@ def check(source: str, action: Action, *, response: bool) -> tuple[list[str], se
     return sorted(set(errors)), secrets
 
 
-def _check_path(segments: list[Any], action: Action, *, response: bool) -> str | None:
+def _check_path(segments: list[Any], action: Action, *, response: bool, form: bool) -> str | None:
     names = [s for s in segments if isinstance(s, str | int)]
     if len(names) != len(segments):  # a computed index: a[b.c]; check the root only
         names = names[:1]
@@ -246,6 +249,10 @@ def _check_path(segments: list[Any], action: Action, *, response: bool) -> str |
     }
     if action.scope == "service":
         known["service"] = SERVICE_FIELDS
+    if form:
+        known = {
+            k: v for k, v in known.items() if k in ("manualInputs", "inputs", "user", "service")
+        }
     if response:
         known["response"] = RESPONSE_FIELDS
         known["status"] = set()
@@ -254,6 +261,8 @@ def _check_path(segments: list[Any], action: Action, *, response: bool) -> str |
             return f"unknown variable {dotted} (service is only set for scope: service)"
         if root in ("response", "status"):
             return f"unknown variable {dotted} (response is only set in response_template)"
+        if form:
+            return f"unknown variable {dotted} (forms see manualInputs, user and service)"
         return f"unknown variable {dotted}"
     allowed = known[root]
     if field is None or allowed is None:

@@ -14,7 +14,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot import templates
-from bot.catalog import Action, Catalog, CatalogFile
+from bot.catalog import (
+    CHOICE_TYPES,
+    FILTER_FIELDS,
+    Access,
+    Action,
+    Catalog,
+    CatalogFile,
+)
+from bot.config import backstage
 
 
 class ConfigError(Exception):
@@ -76,7 +84,10 @@ def validate(
                 continue
             errors += _check_action(action, f"actions[{index}]")[0]
         raise ConfigError(errors) from None
-    errors = _cross_references(parsed)
+    errors: list[str] = []
+    if parsed.catalog:
+        parsed, errors = _with_descriptors(parsed, source)
+    errors += _cross_references(parsed)
     used_secrets: set[str] = set()
     for index, action in enumerate(parsed.actions):
         action_errors, action_secrets = _check_action(action, f"actions[{index}]")
@@ -93,6 +104,28 @@ def validate(
                     "(actions using it fail until it is)"
                 )
     return Loaded(Catalog(parsed, source=source), warnings)
+
+
+def _with_descriptors(doc: CatalogFile, source: str) -> tuple[CatalogFile, list[str]]:
+    """Add the teams and services of the Backstage descriptors in `catalog`."""
+    teams, services, errors = backstage.load(doc.catalog, Path(source).resolve().parent)
+    own_teams = {t.id for t in doc.teams}
+    own_services = {s.id for s in doc.services}
+    errors += [
+        f"catalog: team {t.id!r} is also defined in teams" for t in teams if t.id in own_teams
+    ]
+    errors += [
+        f"catalog: service {s.id!r} is also defined in services"
+        for s in services
+        if s.id in own_services
+    ]
+    merged = doc.model_copy(
+        update={
+            "teams": [*doc.teams, *(t for t in teams if t.id not in own_teams)],
+            "services": [*doc.services, *(s for s in services if s.id not in own_services)],
+        }
+    )
+    return merged, errors
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -144,32 +177,49 @@ def _cross_references(doc: CatalogFile) -> list[str]:
             errors.append(f"actions[{i}].owner: unknown team {action.owner!r}")
         if action.scope == "service" and not doc.services:
             errors.append(f"actions[{i}].scope: service, but no services are defined")
+        if isinstance(action.access, Access):
+            errors += [
+                f"actions[{i}].access.teams: unknown team {t!r}"
+                for t in action.access.teams
+                if t not in teams
+            ]
     return errors
 
 
 def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     errors = _duplicates_inputs(action, path)
+    secrets: set[str] = set()
+    identifiers = [i.identifier for i in action.inputs]
     for j, item in enumerate(action.inputs):
         where = f"{path}.inputs[{j}]"
-        if item.pattern is not None:
-            try:
-                re.compile(item.pattern)
-            except re.error as exc:
-                errors.append(f"{where}.pattern: invalid regular expression: {exc}")
-        if item.type == "dropdown":
-            if not item.values:
-                errors.append(f"{where}.values: a dropdown needs values")
-            elif item.defaultValue is not None and item.option(item.defaultValue) is None:
-                errors.append(f"{where}.defaultValue: {item.defaultValue!r} is not among values")
-            values = [o.value for o in item.values]
-            if len(set(values)) != len(values):
-                errors.append(f"{where}.values: duplicate values")
-        elif item.values:
-            errors.append(f"{where}.values: only dropdown inputs take values")
-        if item.minLength and item.maxLength and item.minLength > item.maxLength:
-            errors.append(f"{where}.minLength: greater than maxLength")
-        if item.defaultValue and item.maxLength and len(item.defaultValue) > item.maxLength:
-            errors.append(f"{where}.defaultValue: longer than maxLength")
+        errors += _check_input(item, where, identifiers)
+        for name, text in (
+            ("values", item.values),
+            ("defaultValue", item.defaultValue),
+            ("visible", item.visible),
+        ):
+            if isinstance(text, str) and "{" in text:
+                problems, used = templates.check(text, action, form=True)
+                errors += [f"{where}.{name}: {problem}" for problem in problems]
+                secrets |= used
+        if item.values_from is not None:
+            for name, text in [
+                ("url", item.values_from.url),
+                *((f"headers.{k}", v) for k, v in item.values_from.headers.items()),
+            ]:
+                problems, used = templates.check(text, action, form=True)
+                errors += [f"{where}.values_from.{name}: {problem}" for problem in problems]
+                secrets |= used
+    if action.filter is not None:
+        if action.scope != "service":
+            errors.append(f"{path}.filter: only scope: service actions have a filter")
+        errors += [
+            f"{path}.filter.{key}: unknown service field"
+            for key in action.filter
+            if key not in FILTER_FIELDS
+        ]
+        if not isinstance(action.filter.get("tags", {}), dict):
+            errors.append(f"{path}.filter.tags: expected a mapping of tag to value(s)")
     hook = action.webhook
     if hook.payload and hook.method == "GET":
         errors.append(f"{path}.webhook.payload: a GET request has no body; use POST or the URL")
@@ -179,12 +229,66 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     fields += [(f"webhook.headers.{k}", v, False) for k, v in hook.headers.items()]
     if action.response_template:
         fields.append(("response_template", action.response_template, True))
-    secrets: set[str] = set()
     for name, source, response in fields:
         problems, used = templates.check(source, action, response=response)
         errors += [f"{path}.{name}: {problem}" for problem in problems]
         secrets |= used
     return errors, secrets
+
+
+def _check_input(item: Any, where: str, identifiers: list[str]) -> list[str]:
+    errors = []
+    kind = item.type
+    if item.pattern is not None:
+        try:
+            re.compile(item.pattern)
+        except re.error as exc:
+            errors.append(f"{where}.pattern: invalid regular expression: {exc}")
+    static = item.static_values
+    if kind in CHOICE_TYPES:
+        sources = [bool(item.values), item.binding is not None, item.values_from is not None]
+        if not any(sources):
+            errors.append(f"{where}.values: a {kind} needs values, binding or values_from")
+        elif sum(sources) > 1:
+            errors.append(f"{where}: use one of values, binding and values_from")
+        if kind in ("checkboxes", "radio"):
+            if item.binding or item.values_from:
+                errors.append(f"{where}: {kind} takes a list of values (at most 10)")
+            if len(static) > 10:
+                errors.append(f"{where}.values: Slack shows at most 10 {kind} options")
+        values = [o.value for o in static]
+        if len(set(values)) != len(values):
+            errors.append(f"{where}.values: duplicate values")
+        default = item.defaultValue
+        if static and default is not None and not (isinstance(default, str) and "{" in default):
+            wanted = default if isinstance(default, list) else [default]
+            missing = [str(v) for v in wanted if item.option(str(v)) is None]
+            if missing:
+                errors.append(
+                    f"{where}.defaultValue: {', '.join(map(repr, missing))} is not among values"
+                )
+    elif item.values or item.binding or item.values_from:
+        errors.append(
+            f"{where}.values: only dropdown, multi_select, checkboxes and radio inputs take options"
+        )
+    if kind != "number" and (item.min is not None or item.max is not None or item.integer):
+        errors.append(f"{where}: min, max and integer are for number inputs")
+    if item.min is not None and item.max is not None and item.min > item.max:
+        errors.append(f"{where}.min: greater than max")
+    if item.minLength and item.maxLength and item.minLength > item.maxLength:
+        errors.append(f"{where}.minLength: greater than maxLength")
+    default = item.defaultValue
+    if (
+        isinstance(default, str)
+        and "{" not in default
+        and item.maxLength
+        and len(default) > item.maxLength
+    ):
+        errors.append(f"{where}.defaultValue: longer than maxLength")
+    for parent in item.dependsOn:
+        if parent == item.identifier or parent not in identifiers:
+            errors.append(f"{where}.dependsOn: {parent!r} is not another input of this action")
+    return errors
 
 
 def _duplicates_inputs(action: Action, path: str) -> list[str]:

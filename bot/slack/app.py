@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import listeners
+from bot.slack.listeners.cards import publish_home
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ def build_app(runtime: Runtime) -> AsyncApp:
         logger=bolt_log,
     )
     listeners.register(app, runtime)
+
+    async def refresh_home(user_id: str) -> None:
+        if user_id in runtime.home_users:
+            await publish_home(runtime, user_id)
+
+    runtime.notifier.after_finish = refresh_home
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

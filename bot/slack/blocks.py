@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from bot.access import Decision
-from bot.catalog import Action, Catalog, Input, Option, Service, Team
+from bot.catalog import Action, Input, Option, Service, Team
 from bot.mrkdwn import escape, to_mrkdwn, truncate
 from bot.runs import Outcome
 from bot.slack import limits
 from bot.store import Run
 
-RUN_BUTTON = "run_action"
-PAGE_BUTTON = "catalog_page"
 RUN_MODAL = "run_action_modal"
 CANCEL_BUTTON = "cancel_run"
 RERUN_BUTTON = "rerun"
 SERVICE_BLOCK = "service"
 INPUT_PREFIX = "input:"
-CARDS_PER_MESSAGE = 15  # 3 blocks a card, within 50 blocks per message
-CARDS_PER_VIEW = 30  # within 100 blocks per Home tab
-
-
-@dataclass(frozen=True)
-class Card:
-    action: Action
-    owner: Team
-    decision: Decision
 
 
 # --- small pieces ---------------------------------------------------------------------
@@ -59,234 +47,19 @@ def ask_owner(team: Team) -> str:
     return f"Ask *{escape(team.name)}*{where}"
 
 
-def _option(option: Option) -> dict[str, Any]:
-    return {"text": plain(option.label, limits.OPTION_TEXT), "value": option.value}
+def option(choice: Option) -> dict[str, Any]:
+    return {"text": plain(choice.label, limits.OPTION_TEXT), "value": choice.value}
 
 
-def _modal(title: str, blocks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def modal(title: str, blocks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"type": "modal", "title": plain(title, limits.MODAL_TITLE), "blocks": blocks, **extra}
 
 
-# --- the catalog: cards ---------------------------------------------------------------
-
-
-def card_blocks(card: Card) -> list[dict[str, Any]]:
-    action, owner, decision = card.action, card.owner, card.decision
-    title = f"*{escape(action.name)}*"
-    if not action.published:
-        title += "  `draft`"
-    text = f"{title}\n{escape(action.description)}" if action.description else title
-    block = section(text, block_id=f"card:{action.id}")
-    if decision:
-        block["accessory"] = {
-            "type": "button",
-            "text": plain("Run", limits.BUTTON_TEXT),
-            "action_id": RUN_BUTTON,
-            "value": action.id,
-            "style": "primary",
-        }
-    notes = [
-        f"Owner: *{escape(owner.name)}*" + (f" · {channel_ref(owner)}" if owner.channel else "")
-    ]
-    if action.scope == "service":
-        notes.append("Runs on a service")
-    lines = [" · ".join(notes)]
-    if not decision:
-        lines.append(
-            f":lock: You can't run this: {decision.reason}. {ask_owner(owner)} for access."
-        )
-    return [block, context(*lines)]
-
-
-def _page(cards: Sequence[Card], page: int, per_page: int) -> tuple[Sequence[Card], int, int]:
-    pages = max(1, -(-len(cards) // per_page))
-    page = min(max(page, 0), pages - 1)
-    return cards[page * per_page : (page + 1) * per_page], page, pages
-
-
-def _pager(page: int, pages: int, total: int, shown: int, per_page: int) -> list[dict[str, Any]]:
-    first = page * per_page + 1
-    blocks = [context(f"Showing {first}–{first + shown - 1} of {total} actions")]
-    buttons = []
-    if page > 0:
-        buttons.append(
-            {
-                "type": "button",
-                "text": plain("Previous"),
-                "action_id": f"{PAGE_BUTTON}:prev",
-                "value": str(page - 1),
-            }
-        )
-    if page < pages - 1:
-        buttons.append(
-            {
-                "type": "button",
-                "text": plain("Next"),
-                "action_id": f"{PAGE_BUTTON}:next",
-                "value": str(page + 1),
-            }
-        )
-    if buttons:
-        blocks.append({"type": "actions", "block_id": "pager", "elements": buttons})
-    return blocks
-
-
-def catalog_blocks(
-    cards: Sequence[Card], *, page: int = 0, per_page: int = CARDS_PER_MESSAGE
-) -> list[dict[str, Any]]:
-    """The /actions message (and the body of the Home tab): a page of cards."""
-    header = {"type": "header", "text": plain("Self-service actions", limits.HEADER_TEXT)}
-    if not cards:
-        return [header, section("No actions are configured yet.")]
-    shown, page, pages = _page(cards, page, per_page)
-    blocks: list[dict[str, Any]] = [header]
-    for card in shown:
-        blocks += [{"type": "divider"}, *card_blocks(card)]
-    if pages > 1:
-        blocks += _pager(page, pages, len(cards), len(shown), per_page)
-    return blocks
-
-
-def home_view(cards: Sequence[Card], *, page: int = 0) -> dict[str, Any]:
-    blocks = catalog_blocks(cards, page=page, per_page=CARDS_PER_VIEW)
-    blocks.insert(
-        1,
-        context("Pick an action and press *Run*. Type `/actions` in any channel to run it there."),
-    )
-    return {"type": "home", "blocks": blocks}
-
-
-def admin_list_blocks(catalog: Catalog) -> list[dict[str, Any]]:
-    actions = list(catalog.actions.values())
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"Actions ({len(actions)})", limits.HEADER_TEXT)},
-        context(f"Managed in `{escape(catalog.source or 'the config file')}`"),
-    ]
-    lines = []
-    for action in actions:
-        state = "published" if action.published else "draft"
-        owner = catalog.owner_of(action)
-        lines.append(
-            f"• *{escape(action.name)}* `{action.id}` · {state} · access: {action.access} · "
-            f"scope: {action.scope} · owner: {escape(owner.name)}"
-        )
-    # Many actions: several sections, each within Slack's text limit.
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > limits.SECTION_TEXT - 10:
-            blocks.append(section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
-    return blocks[: limits.MESSAGE_BLOCKS]
-
-
-# --- the run modal ----------------------------------------------------------------------
-
-
-def input_element(item: Input, value: str | None = None) -> dict[str, Any]:
-    """The Slack element for an input, showing ``value`` (a re-run) or the default."""
-    initial = value if value not in (None, "") else item.defaultValue
-    if item.type == "dropdown":
-        element: dict[str, Any] = {
-            "type": "static_select",
-            "action_id": item.identifier,
-            "options": [_option(o) for o in item.values],
-        }
-        chosen = item.option(initial) if initial else None
-        if chosen:
-            element["initial_option"] = _option(chosen)
-    else:
-        element = {"type": "plain_text_input", "action_id": item.identifier}
-        if item.type == "text_area":
-            element["multiline"] = True
-        if initial:
-            element["initial_value"] = initial
-        if item.maxLength:
-            element["max_length"] = item.maxLength
-        if item.minLength:
-            element["min_length"] = item.minLength
-    if item.placeholder:
-        element["placeholder"] = plain(item.placeholder, 150)
-    return element
-
-
-def input_block(item: Input, value: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": INPUT_PREFIX + item.identifier,
-        "label": plain(item.displayName, 2000),
-        "element": input_element(item, value),
-        "optional": not item.required,
-    }
-    if item.description:
-        block["hint"] = plain(item.description, 2000)
-    return block
-
-
-def service_block(services: Sequence[Service], selected: Service | None) -> dict[str, Any]:
-    options = [
-        {"text": plain(s.name, limits.OPTION_TEXT), "value": s.id}
-        for s in services[: limits.STATIC_OPTIONS]
-    ]
-    element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": SERVICE_BLOCK,
-        "options": options,
-        "placeholder": plain("Choose a service"),
-    }
-    if selected:
-        element["initial_option"] = {"text": plain(selected.name, 75), "value": selected.id}
-    return {
-        "type": "input",
-        "block_id": SERVICE_BLOCK,
-        "label": plain("Service"),
-        "element": element,
-    }
-
-
-def run_modal(
-    action: Action,
-    owner: Team,
-    *,
-    channel_id: str | None,
-    metadata: str,
-    services: Sequence[Service] = (),
-    service: Service | None = None,
-    values: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The form for one action, prefilled with ``values`` for a re-run.
-
-    ``metadata`` (the sealed action and channel) comes back with the submission.
-    """
-    intro = f"*{escape(action.name)}*"
-    if action.description:
-        intro += f"\n{escape(action.description)}"
-    blocks: list[dict[str, Any]] = [
-        section(intro),
-        context(
-            f"Owner: *{escape(owner.name)}*" + (f" · {channel_ref(owner)}" if owner.channel else "")
-        ),
-    ]
-    if action.scope == "service":
-        blocks.append(service_block(services, service))
-    values = values or {}
-    blocks += [input_block(i, values.get(i.identifier)) for i in action.inputs]
-    where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
-    blocks.append(context(f"The result will be posted in {where}."))
-    return _modal(
-        action.name,
-        blocks,
-        callback_id=RUN_MODAL,
-        private_metadata=metadata,
-        submit=plain("Run", limits.MODAL_TITLE),
-        close=plain("Cancel", limits.MODAL_TITLE),
-    )
+# --- modals -------------------------------------------------------------------------------
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
-    return _modal(title, [section(text)], close=plain("Close", limits.MODAL_TITLE))
+    return modal(title, [section(text)], close=plain("Close", limits.MODAL_TITLE))
 
 
 def refusal_modal(action: Action, owner: Team, decision: Decision) -> dict[str, Any]:
@@ -318,16 +91,33 @@ def result_modal(action: Action, outcome: Outcome, permalink: str | None) -> dic
 # --- messages about a run ---------------------------------------------------------------
 
 
+def shown_value(item: Input, value: Any) -> str:
+    """An input's value as mrkdwn for people to read: labels, mentions, secrets masked."""
+    if item.type == "secret":
+        return "••••••"
+    if item.type == "checkbox":
+        return "Yes" if value else "No"
+    values = value if isinstance(value, list) else [value]
+    parts = []
+    for one in values:
+        if item.type in ("user", "users"):
+            parts.append(f"<@{escape(str(one))}>")
+        elif item.type == "channel":
+            parts.append(f"<#{escape(str(one))}>")
+        else:
+            option = item.option(str(one))
+            parts.append(escape(truncate(option.label if option else str(one), 300)))
+    return ", ".join(parts)
+
+
 def _input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     fields = []
-    for item in action.inputs[: limits.SECTION_FIELDS]:
+    for item in action.inputs:
         value = inputs.get(item.identifier)
-        if value in (None, ""):
+        if value in (None, "", []) or len(fields) == limits.SECTION_FIELDS:
             continue
-        if item.type == "dropdown" and (option := item.option(str(value))):
-            value = option.label
-        shown = escape(truncate(str(value), 300))
-        fields.append(md(f"*{escape(item.displayName)}*\n{shown}", limits.SECTION_FIELD))
+        text = f"*{escape(item.displayName)}*\n{shown_value(item, value)}"
+        fields.append(md(text, limits.SECTION_FIELD))
     return fields
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Principal
+from bot.access import Principal, usergroups_in_use
 from bot.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,14 @@ class Directory:
             "name": profile.get("real_name") or user.get("real_name") or user.get("name"),
             "email": profile.get("email"),
             "username": user.get("name"),
+            "deleted": bool(user.get("deleted")),
+            "workspace_admin": bool(user.get("is_admin") or user.get("is_owner")),
         }
         self._profiles[user_id] = (time.monotonic() + PROFILE_TTL, found)
         return found
 
-    async def members(self, usergroup: str) -> frozenset[str]:
+    async def members(self, usergroup: str) -> frozenset[str] | None:
+        """The group's members, or None when Slack cannot tell us (callers fail closed)."""
         cached = self._groups.get(usergroup)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -52,15 +55,21 @@ class Directory:
             response = await self.client.usergroups_users_list(usergroup=usergroup)
             users = frozenset(response.get("users") or [])
         except SlackApiError as exc:
-            # Fail closed: nobody is in a group we cannot read.
             log.warning("usergroups.users.list %s failed: %s", usergroup, exc)
-            return frozenset()
+            return None
         self._groups[usergroup] = (time.monotonic() + GROUP_TTL, users)
         return users
 
     async def principal(self, user_id: str, catalog: Catalog) -> Principal:
-        groups = set()
-        for group in catalog.admins.usergroups:
-            if user_id in await self.members(group):
+        groups: set[str] = set()
+        known = True
+        for group in sorted(usergroups_in_use(catalog)):
+            members = await self.members(group)
+            if members is None:
+                known = False
+            elif user_id in members:
                 groups.add(group)
-        return Principal(user_id, frozenset(groups))
+        workspace_admin = False
+        if catalog.admins.workspace_admins:
+            workspace_admin = bool((await self.profile(user_id)).get("workspace_admin"))
+        return Principal(user_id, frozenset(groups), workspace_admin, known)

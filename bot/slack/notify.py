@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,11 +26,16 @@ CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted
 
 class SlackNotifier:
     def __init__(
-        self, client: AsyncWebClient, store: Store, catalog: Callable[[], Catalog]
+        self,
+        client: AsyncWebClient,
+        store: Store,
+        catalog: Callable[[], Catalog],
+        after_finish: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.catalog = catalog
+        self.after_finish = after_finish  # e.g. refresh the user's Home tab
 
     def _service(self, run: Run) -> Service | None:
         return self.catalog().service(run.service_id) if run.service_id else None
@@ -58,9 +63,13 @@ class SlackNotifier:
                 text=f"I couldn't post in <#{channel}>, so the run is reported here. "
                 "Invite me there with `/invite @actions` to post in the channel next time.",
             )
-        return await asyncio.to_thread(
+        run = await asyncio.to_thread(
             self.store.update_run, run.id, channel_id=response["channel"], message_ts=response["ts"]
         )
+        link = await self.permalink(run)
+        if link:
+            run = await asyncio.to_thread(self.store.update_run, run.id, permalink=link)
+        return run
 
     async def progress(self, run: Run, text: str) -> None:
         await self.client.chat_postMessage(
@@ -105,6 +114,11 @@ class SlackNotifier:
                 log.warning("run %s: could not mark the status message: %s", run.id, exc)
         if view_id:
             await self._update_modal(run, action, outcome, view_id)
+        if self.after_finish:
+            try:
+                await self.after_finish(run.user_id)
+            except Exception as exc:  # the Home tab is a convenience
+                log.warning("refreshing the Home tab of %s failed: %s", run.user_id, exc)
 
     async def _update_modal(self, run: Run, action: Action, outcome: Outcome, view_id: str) -> None:
         link = await self.permalink(run)

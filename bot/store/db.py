@@ -212,7 +212,9 @@ class Store:
                     update(Job)
                     .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
                     .where(col(Job.kind).in_(list(close)))
-                    .values(done_at=utcnow(), claimed_until=None, last_error=f"run {status}")
+                    .values(
+                        done_at=utcnow(), claimed_until=None, last_error=f"run {status}", data={}
+                    )
                 )
             for job in jobs:
                 job.run_id = job.run_id or run_id
@@ -294,6 +296,21 @@ class Store:
         with self.session() as session:
             session.exec(update(Job).where(col(Job.id) == job_id).values(**values))  # type: ignore[call-overload]
             session.commit()
+
+    def set_job_data(self, job_id: int | None, data: dict[str, Any]) -> None:
+        with self.session() as session:
+            session.exec(update(Job).where(col(Job.id) == job_id).values(data=data))  # type: ignore[call-overload]
+            session.commit()
+
+    def runs_of(self, user_id: str, limit: int = 5) -> list[Run]:
+        with self.session() as session:
+            query = (
+                select(Run)
+                .where(Run.user_id == user_id)
+                .order_by(col(Run.created_at).desc(), col(Run.id).desc())
+                .limit(limit)
+            )
+            return list(session.exec(query))
 
     def release(self, owner: str, job_ids: Iterable[int]) -> None:
         """Give claimed jobs back at once (graceful shutdown), rather than at lease end."""

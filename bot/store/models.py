@@ -81,6 +81,7 @@ class Run(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=255, unique=True)
     summary: str = Field(default="", max_length=3000)
     parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
+    permalink: str | None = Field(default=None, max_length=500)  # of the status message
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     finished_at: datetime | None = _timestamp(nullable=True)
 

@@ -3,9 +3,9 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack.listeners import catalog, commands, home, runs
+from bot.slack.listeners import catalog, commands, runs
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    for module in (commands, catalog, runs, home):
+    for module in (commands, catalog, runs):
         module.register(app, runtime)

@@ -1,18 +1,71 @@
-"""The cards a user sees: every action, each with what this user may do with it."""
+"""What a user sees when browsing: cards with their access decided, pages and Home."""
 
 from __future__ import annotations
 
-from bot.access import can_run, is_admin
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from bot.access import Principal, can_run, is_admin
+from bot.catalog import Action, Service
 from bot.runtime import Runtime
-from bot.slack.blocks import Card
+from bot.slack import admin, browse
+from bot.slack.browse import Card, Page
 
 
-async def cards_for(runtime: Runtime, user_id: str) -> list[Card]:
+async def cards_for(
+    runtime: Runtime,
+    who: Principal,
+    *,
+    channel: str | None,
+    service: Service | None = None,
+    actions: Iterable[Action] | None = None,
+) -> list[Card]:
     catalog = runtime.catalog()
-    who = await runtime.directory.principal(user_id, catalog)
     admin = is_admin(catalog, who)
+    chosen = (
+        actions
+        if actions is not None
+        else (catalog.actions_for(service) if service else catalog.actions.values())
+    )
     return [
-        Card(action, catalog.owner_of(action), can_run(catalog, action, who))
-        for action in catalog.actions.values()
+        Card(
+            action,
+            catalog.owner_of(action),
+            can_run(catalog, action, who, service=service, channel=channel),
+            service,
+        )
+        for action in chosen
         if action.published or admin  # drafts are for admins' eyes only
     ]
+
+
+async def catalog_blocks(
+    runtime: Runtime, who: Principal, channel: str | None, state: Page
+) -> list[dict[str, Any]]:
+    """The message for a catalog page, a search, or a service's page."""
+    catalog = runtime.catalog()
+    service = catalog.service(state.service) if state.service else None
+    if service is not None:
+        cards = await cards_for(runtime, who, channel=channel, service=service)
+        return browse.service_message(service, catalog.team(service.owner), cards, state)
+    cards = await cards_for(runtime, who, channel=channel)
+    if state.query:
+        cards = browse.search(cards, state.query)
+    return browse.catalog_message(cards, state)
+
+
+async def publish_home(runtime: Runtime, user_id: str, state: Page | None = None) -> None:
+    catalog = runtime.catalog()
+    who = await runtime.directory.principal(user_id, catalog)
+    state = state or Page()
+    cards = await cards_for(runtime, who, channel=None)
+    if state.query:
+        cards = browse.search(cards, state.query)
+    runs = await asyncio.to_thread(runtime.store.runs_of, user_id, 5)
+    names = {a.id: a.name for a in catalog.actions.values()}
+    view = browse.home_view(
+        cards, state, runs=runs, names=names, extra=admin.home_section(catalog, who)
+    )
+    await runtime.slack.views_publish(user_id=user_id, view=view)
+    runtime.home_users.add(user_id)

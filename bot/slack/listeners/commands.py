@@ -2,53 +2,63 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.access import Decision, is_admin
+from bot.catalog import Team
+from bot.mrkdwn import escape
 from bot.runtime import Runtime
-from bot.slack import blocks
-from bot.slack.listeners.cards import cards_for
+from bot.slack import admin, browse
+from bot.slack.browse import Page
+from bot.slack.listeners.cards import catalog_blocks
 
-ADMIN_HELP = "Usage: `/actions-admin list` — every action with its state."
+USAGE = (
+    "`/actions` — the actions for this channel's service, or the whole catalog\n"
+    "`/actions <service>` — a service's page, by id or name\n"
+    "`/actions <words>` — search action names and descriptions"
+)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command("/actions")
     async def actions(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        cards = await cards_for(runtime, command["user_id"])
-        await respond(
-            response_type="ephemeral",
-            text="Self-service actions",
-            blocks=blocks.catalog_blocks(cards),
-        )
+        catalog = runtime.catalog()
+        user_id, channel = command["user_id"], command.get("channel_id")
+        text = " ".join((command.get("text") or "").split())[:100]
+        if text.lower() == "help":
+            await respond(response_type="ephemeral", text=USAGE)
+            return
+        who = await runtime.directory.principal(user_id, catalog)
+        state = Page(query=text)
+        if text and (service := catalog.find_service(text)):
+            state = Page(service=service.id)
+        elif not text:
+            owner = catalog.for_channel(channel)
+            if isinstance(owner, Team):
+                services = catalog.services_of(owner.id)
+                if len(services) > 1:
+                    await respond(
+                        response_type="ephemeral",
+                        text=f"{owner.name}'s services",
+                        blocks=browse.services_chooser(owner, services),
+                    )
+                    return
+                owner = services[0] if services else None
+            if owner is not None:
+                state = Page(service=owner.id)
+        blocks = await catalog_blocks(runtime, who, channel, state)
+        if state.query and len(blocks) <= 3:  # nothing found: maybe a misspelt service
+            names = [s.id for s in catalog.services.values()]
+            near = difflib.get_close_matches(text.lower(), names, n=3, cutoff=0.5)
+            if near:
+                hint = ", ".join(f"`/actions {escape(n)}`" for n in near)
+                blocks.append(browse.context(f"Looking for a service? Try {hint}."))
+        await respond(response_type="ephemeral", text="Self-service actions", blocks=blocks)
 
     @app.command("/actions-admin")
-    async def admin(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def actions_admin(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        catalog = runtime.catalog()
-        user_id = command["user_id"]
-        who = await runtime.directory.principal(user_id, catalog)
-        if not is_admin(catalog, who):
-            await runtime.runner.refuse(
-                "/actions-admin", user_id, Decision(False, "not an admin"), "admin_command"
-            )
-            await respond(
-                response_type="ephemeral",
-                text="Sorry, `/actions-admin` is only for the bot's admins. "
-                "Admins are listed under `admins` in the actions config; "
-                "use `/actions` to browse and run actions.",
-            )
-            return
-        words = (command.get("text") or "").split()
-        sub = words[0].lower() if words else "list"
-        if sub == "list":
-            await respond(
-                response_type="ephemeral", text="Actions", blocks=blocks.admin_list_blocks(catalog)
-            )
-        else:
-            await respond(
-                response_type="ephemeral", text=f"Unknown subcommand `{sub}`. {ADMIN_HELP}"
-            )
+        await admin.command(runtime, command, respond)

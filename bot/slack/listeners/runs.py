@@ -1,21 +1,125 @@
-"""Submitting an action's form: validate, store the run, ack, then deliver."""
+"""An action's form: opening it, redrawing it, options, submitting; cancel and run again."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import inputs
+from bot import inputs, options, templates
 from bot.access import Decision, can_run, is_admin
+from bot.catalog import Action, Catalog, Option, Service
 from bot.runs import Submission
 from bot.runtime import Runtime
 from bot.slack import blocks, forms
 
 log = logging.getLogger(__name__)
+
+OPTIONS_ERROR = "__options_error__"
+STALE = "This form is out of date: the action changed or no longer exists."
+
+
+async def _user(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+    """The user as form templates see them (profile cached by the directory)."""
+    user = body.get("user") or {}
+    profile = await runtime.directory.profile(user.get("id", ""))
+    return {
+        "id": user.get("id"),
+        "name": profile.get("name") or user.get("name"),
+        "email": profile.get("email"),
+    }
+
+
+def _fields(
+    catalog: Catalog,
+    action: Action,
+    values: dict[str, Any],
+    user: dict[str, Any],
+    service: Service | None,
+) -> list[inputs.Field] | str:
+    try:
+        return inputs.resolve(catalog, action, values=values, user=user, service=service)
+    except templates.TemplateError as exc:
+        log.warning("form of %s failed to render: %s", action.id, exc)
+        return f"This form could not be drawn: {exc}. Contact the action's owners."
+
+
+async def open_form(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    action_id: str,
+    *,
+    service_id: str | None,
+    channel: str | None,
+    parent: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> None:
+    """Open an action's modal, or say why not. Within the trigger's 3 seconds."""
+    catalog = runtime.catalog()
+    user_id = body["user"]["id"]
+    trigger = body["trigger_id"]
+    action = catalog.action(action_id)
+    service = catalog.service(service_id) if service_id else None
+    if action is None or (service_id and service is None):
+        text = "This action no longer exists. Type `/actions` to see the current list."
+        await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Not found", text))
+        return
+    owner = catalog.owner_of(action)
+    who = await runtime.directory.principal(user_id, catalog)
+    decision = can_run(catalog, action, who, service=service, channel=channel)
+    if not decision:
+        await client.views_open(
+            trigger_id=trigger, view=blocks.refusal_modal(action, owner, decision)
+        )
+        await runtime.runner.refuse(action.id, user_id, decision, "open_form")
+        return
+    user = await _user(runtime, body)
+    fields = _fields(catalog, action, values or {}, user, service)
+    if isinstance(fields, str):
+        await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Cannot run", fields))
+        return
+    if values:  # a re-run: show what was sent last time (secrets excepted)
+        for field in fields:
+            if field.input.type != "secret" and values.get(field.identifier) not in (None, ""):
+                field.initial = values[field.identifier]
+    seal = {
+        "action": action.id,
+        "channel": channel,
+        "service": service_id,
+        "parent": parent,
+        "fixed": bool(service_id and not parent),
+    }
+    view = forms.run_modal(
+        action,
+        owner,
+        fields,
+        channel_id=channel,
+        metadata=runtime.sealer.seal(seal),
+        services=catalog.services_for(action),
+        service=service,
+        service_fixed=bool(seal["fixed"]),
+    )
+    await client.views_open(trigger_id=trigger, view=view)
+
+
+def _context(
+    runtime: Runtime, view: dict[str, Any]
+) -> tuple[dict[str, Any], Action, Service | None] | None:
+    """The sealed metadata of a run form, its action, and its service (fixed or chosen)."""
+    meta = runtime.sealer.open(view.get("private_metadata", ""))
+    catalog = runtime.catalog()
+    action = catalog.action(meta["action"]) if meta else None
+    if meta is None or action is None:
+        return None
+    chosen = meta.get("service") if meta.get("fixed") else forms.read_service(view.get("state"))
+    service = catalog.service(chosen) if chosen else None
+    return meta, action, service
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -24,29 +128,37 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         catalog = runtime.catalog()
         user = body.get("user") or {}
         user_id = user.get("id", "")
-        meta = runtime.sealer.open(view.get("private_metadata", ""))
-        action = catalog.action(meta["action"]) if meta else None
-        if meta is None or action is None:
-            text = "This form is out of date: the action changed or no longer exists."
-            await ack(response_action="update", view=blocks.notice_modal("Cannot run", text))
+        found = _context(runtime, view)
+        if found is None:
+            await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
             return
+        meta, action, service = found
         owner = catalog.owner_of(action)
-        decision = can_run(catalog, action, await runtime.directory.principal(user_id, catalog))
+        problems: dict[str, str] = {}
+        if action.scope == "service" and (service is None or not service.matches(action.filter)):
+            problems[blocks.SERVICE_BLOCK] = "Choose one of the listed services."
+            service = None
+        who = await runtime.directory.principal(user_id, catalog)
+        channel_id = meta.get("channel")
+        decision = can_run(catalog, action, who, service=service, channel=channel_id)
         if not decision:
             await ack(response_action="update", view=blocks.refusal_modal(action, owner, decision))
             await runtime.runner.refuse(action.id, user_id, decision, "submit")
             return
-        values, errors = inputs.validate(action, forms.read_inputs(action, view.get("state")))
-        problems = {forms.error_block(k): v for k, v in errors.items()}
-        service = None
-        if action.scope == "service":
-            service = catalog.service(forms.read_service(view.get("state")) or "")
-            if service is None:
-                problems[blocks.SERVICE_BLOCK] = "Choose one of the listed services."
+        raw = forms.read_inputs(action, view.get("state"))
+        fields = _fields(catalog, action, raw, await _user(runtime, body), service)
+        if isinstance(fields, str):
+            await ack(response_action="update", view=blocks.notice_modal("Cannot run", fields))
+            return
+        values, errors = inputs.validate(action, raw, fields, runtime.options.known(action))
+        errors.update(await _people_check(runtime, action, values))
+        for identifier, value in raw.items():
+            if value == OPTIONS_ERROR or (isinstance(value, list) and OPTIONS_ERROR in value):
+                errors[identifier] = "The options could not be loaded; try again."
+        problems.update({forms.error_block(k): v for k, v in errors.items()})
         if problems:
             await ack(response_action="errors", errors=problems)
             return
-        channel_id = meta.get("channel")
         run = await runtime.runner.submit(
             Submission(
                 action=action,
@@ -66,6 +178,87 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         # The run and its jobs are committed: now Slack gets its answer, the worker the rest.
         await ack(response_action="update", view=blocks.running_modal(action, channel_id))
 
+    @app.action({"block_id": re.compile(r"^(input:.+|service)$")})
+    async def redraw(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A parent input changed: redraw the form, keeping what was typed."""
+        await ack()
+        view = body.get("view") or {}
+        found = _context(runtime, view)
+        if found is None:
+            return
+        meta, action, service = found
+        catalog = runtime.catalog()
+        raw = forms.read_inputs(action, view.get("state"))
+        fields = _fields(catalog, action, raw, await _user(runtime, body), service)
+        if isinstance(fields, str):
+            return
+        for field in fields:
+            typed = raw.get(field.identifier)
+            if typed not in (None, "", []):
+                field.initial = typed if field.input.type != "checkbox" else "true" in (typed or [])
+        updated = forms.run_modal(
+            action,
+            catalog.owner_of(action),
+            fields,
+            channel_id=meta.get("channel"),
+            metadata=view.get("private_metadata", ""),
+            services=catalog.services_for(action),
+            service=service,
+            service_fixed=bool(meta.get("fixed")),
+        )
+        try:
+            await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
+        except SlackApiError as exc:  # hash_conflict: a newer redraw is on its way
+            log.debug("redraw of %s: %s", action.id, exc.response.get("error"))
+
+    @app.options(re.compile(r".+"))
+    async def suggest(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Type-ahead for external selects: services, catalog bindings, long or remote lists."""
+        view = body.get("view") or {}
+        query = str(body.get("value") or "")
+        found = _context(runtime, view)
+        if found is None:
+            await ack(options=[])
+            return
+        _, action, service = found
+        catalog = runtime.catalog()
+        action_id = body.get("action_id", "")
+        if action_id == blocks.SERVICE_BLOCK:
+            choices = options.matching(
+                [catalog_option(s) for s in catalog.services_for(action)], query
+            )
+            await ack(options=[blocks.option(o) for o in choices])
+            return
+        item = action.input(action_id)
+        if item is None:
+            await ack(options=[])
+            return
+        try:
+            choices = await asyncio.wait_for(
+                runtime.options.search(
+                    catalog,
+                    action,
+                    item,
+                    query,
+                    values=forms.read_inputs(action, view.get("state")),
+                    user=await _user(runtime, body),
+                    service=service,
+                ),
+                timeout=2.5,
+            )
+        except (options.OptionsError, TimeoutError, templates.TemplateError) as exc:
+            reason = str(exc) or "the options source is slow to answer"
+            await ack(
+                options=[
+                    {
+                        "text": blocks.plain(f"⚠ Couldn't load options: {reason}", 75),
+                        "value": OPTIONS_ERROR,
+                    }
+                ]
+            )
+            return
+        await ack(options=[blocks.option(o) for o in choices])
+
     @app.action(blocks.CANCEL_BUTTON)
     async def cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -73,65 +266,63 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         run_id = (body.get("actions") or [{}])[0].get("value") or ""
         run = await asyncio.to_thread(runtime.store.get_run, run_id)
         catalog = runtime.catalog()
+
+        async def say(text: str) -> None:
+            await respond(response_type="ephemeral", replace_original=False, text=text)
+
         if run is None:
-            await respond(
-                response_type="ephemeral", replace_original=False, text="That run no longer exists."
-            )
+            await say("That run no longer exists.")
             return
         who = await runtime.directory.principal(user_id, catalog)
         if user_id != run.user_id and not is_admin(catalog, who):
-            await runtime.runner.refuse(
-                run.action_id,
-                user_id,
-                Decision(False, "only the person who ran it or an admin can cancel a run"),
-                "cancel",
-            )
-            await respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text="Only the person who started this run, or an admin, can cancel it.",
-            )
+            reason = "only the person who started a run, or an admin, can cancel it"
+            await runtime.runner.refuse(run.action_id, user_id, Decision(False, reason), "cancel")
+            await say(f"You can't cancel this run: {reason}.")
             return
         problem = await runtime.runner.cancel(run_id, user_id)
         if problem:
-            await respond(
-                response_type="ephemeral", replace_original=False, text=f"Can't cancel: {problem}."
-            )
+            await say(f"Can't cancel: {problem}.")
 
     @app.action(blocks.RERUN_BUTTON)
     async def rerun(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id = body["user"]["id"]
-        trigger = body["trigger_id"]
         run_id = (body.get("actions") or [{}])[0].get("value") or ""
         run = await asyncio.to_thread(runtime.store.get_run, run_id)
-        catalog = runtime.catalog()
-        action = catalog.action(run.action_id) if run else None
-        if run is None or action is None:
-            text = "That run or its action no longer exists. Type `/actions` to start afresh."
+        if run is None:
+            text = "That run no longer exists. Type `/actions` to start afresh."
             await client.views_open(
-                trigger_id=trigger, view=blocks.notice_modal("Cannot run", text)
+                trigger_id=body["trigger_id"], view=blocks.notice_modal("Cannot run", text)
             )
             return
-        owner = catalog.owner_of(action)
-        decision = can_run(catalog, action, await runtime.directory.principal(user_id, catalog))
-        if not decision:
-            await client.views_open(
-                trigger_id=trigger, view=blocks.refusal_modal(action, owner, decision)
-            )
-            await runtime.runner.refuse(action.id, user_id, decision, "rerun")
-            return
-        channel_id = (body.get("channel") or {}).get("id") or run.channel_id
-        if channel_id and channel_id.startswith("D"):
-            channel_id = None  # a DM thread: report in the user's own DM
-        seal = {"action": action.id, "channel": channel_id, "parent": run.id}
-        view = blocks.run_modal(
-            action,
-            owner,
-            channel_id=channel_id,
-            metadata=runtime.sealer.seal(seal),
-            services=list(catalog.services.values()),
-            service=catalog.service(run.service_id) if run.service_id else None,
+        channel = (body.get("channel") or {}).get("id") or run.channel_id
+        if channel and channel.startswith("D"):
+            channel = None  # a DM thread: report in the user's own DM
+        await open_form(
+            runtime,
+            client,
+            body,
+            run.action_id,
+            service_id=run.service_id,
+            channel=channel,
+            parent=run.id,
             values=run.inputs,
         )
-        await client.views_open(trigger_id=trigger, view=view)
+
+
+def catalog_option(service: Service) -> Option:
+    return Option(value=service.id, display=service.name[:75])
+
+
+async def _people_check(runtime: Runtime, action: Action, values: dict[str, Any]) -> dict[str, str]:
+    """People pickers: a deactivated account is refused with a clear message."""
+    errors = {}
+    for item in action.inputs:
+        if item.type not in ("user", "users"):
+            continue
+        chosen = values.get(item.identifier)
+        for user_id in chosen if isinstance(chosen, list) else [chosen] if chosen else []:
+            profile = await runtime.directory.profile(user_id)
+            if profile.get("deleted"):
+                errors[item.identifier] = "That account is deactivated; choose someone else."
+                break
+    return errors

@@ -1,0 +1,348 @@
+"""Browsing actions: cards, the catalog, service pages, search results, the Home tab.
+
+Pure builders. A `Page` says what is being browsed (a search, a service, a page number)
+and travels in the paging buttons, so Next and Previous need no server-side state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.access import Decision
+from bot.catalog import Action, Service, Team
+from bot.mrkdwn import escape, truncate
+from bot.slack import limits
+from bot.slack.blocks import STATUS_ICONS, ask_owner, channel_ref, context, plain, section
+from bot.store import Run
+
+RUN_BUTTON = "run_action"  # opens the form
+RUN_NOW_BUTTON = "run_now"  # one-click: no inputs
+PAGE_BUTTON = "catalog_page"
+SERVICE_BUTTON = "service_page"
+HOME_SEARCH = "home_search"
+CARDS_PER_MESSAGE = 14  # up to 3 blocks a card, within 50 blocks per message
+CARDS_PER_VIEW = 20  # within 100 blocks per Home tab, with its other sections
+
+
+@dataclass(frozen=True)
+class Card:
+    action: Action
+    owner: Team
+    decision: Decision
+    service: Service | None = None  # bound: a service page's cards run on it
+
+
+@dataclass(frozen=True)
+class Page:
+    """What is being browsed; encoded in paging buttons."""
+
+    query: str = ""
+    service: str | None = None
+    page: int = 0
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))[:2000]
+
+    @classmethod
+    def decode(cls, value: str | None) -> Page:
+        try:
+            data = json.loads(value or "{}")
+            return cls(
+                query=str(data.get("query") or "")[:100],
+                service=data.get("service") or None,
+                page=int(data.get("page") or 0),
+            )
+        except (ValueError, TypeError, AttributeError):
+            return cls()
+
+
+def button_value(action: Action, service: Service | None) -> str:
+    return f"{action.id}@{service.id}" if service else action.id
+
+
+def parse_button_value(value: str) -> tuple[str, str | None]:
+    action_id, _, service_id = (value or "").partition("@")
+    return action_id, service_id or None
+
+
+def _run_button(card: Card) -> dict[str, Any]:
+    action = card.action
+    one_click = not action.inputs and (action.scope == "global" or card.service is not None)
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": plain("Run", limits.BUTTON_TEXT),
+        "action_id": RUN_NOW_BUTTON if one_click else RUN_BUTTON,
+        "value": button_value(action, card.service),
+        "style": "primary",
+    }
+    if one_click and action.confirm:
+        button["confirm"] = {
+            "title": plain(f"Run {action.name}?", 100),
+            "text": plain(action.confirm, 300),
+            "confirm": plain("Run", 30),
+            "deny": plain("Cancel", 30),
+        }
+    return button
+
+
+def card_blocks(card: Card) -> list[dict[str, Any]]:
+    action, owner, decision = card.action, card.owner, card.decision
+    title = f"*{escape(action.name)}*"
+    if not action.published:
+        title += "  `draft`"
+    text = f"{title}\n{escape(action.description)}" if action.description else title
+    block = section(text, block_id=f"card:{action.id}")
+    if decision:
+        block["accessory"] = _run_button(card)
+    notes = [
+        f"Owner: *{escape(owner.name)}*" + (f" · {channel_ref(owner)}" if owner.channel else "")
+    ]
+    if action.scope == "service" and card.service is None:
+        notes.append("Runs on a service")
+    if action.category:
+        notes.append(escape(action.category))
+    lines = [" · ".join(notes)]
+    if not decision:
+        lines.append(
+            f":lock: You can't run this: {decision.reason}. {ask_owner(owner)} for access."
+        )
+    return [block, context(*lines)]
+
+
+def sort_cards(cards: Sequence[Card]) -> list[Card]:
+    """By category (uncategorised last), then name."""
+    return sorted(
+        cards,
+        key=lambda c: (
+            c.action.category is None,
+            (c.action.category or "").lower(),
+            c.action.name.lower(),
+        ),
+    )
+
+
+def _pager(state: Page, pages: int, total: int, first: int, last: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [context(f"Showing {first}–{last} of {total} actions")]
+    buttons = []
+    if state.page > 0:
+        buttons.append(
+            {
+                "type": "button",
+                "text": plain("Previous"),
+                "action_id": f"{PAGE_BUTTON}:prev",
+                "value": Page(state.query, state.service, state.page - 1).encode(),
+            }
+        )
+    if state.page < pages - 1:
+        buttons.append(
+            {
+                "type": "button",
+                "text": plain("Next"),
+                "action_id": f"{PAGE_BUTTON}:next",
+                "value": Page(state.query, state.service, state.page + 1).encode(),
+            }
+        )
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "pager", "elements": buttons})
+    return blocks
+
+
+def card_list(
+    cards: Sequence[Card], state: Page, per_page: int, empty: str = "No actions here yet."
+) -> list[dict[str, Any]]:
+    """A page of cards under category headings, with Next/Previous when there are more."""
+    if not cards:
+        return [section(empty)]
+    ordered = sort_cards(cards)
+    pages = max(1, -(-len(ordered) // per_page))
+    page = min(max(state.page, 0), pages - 1)
+    state = Page(state.query, state.service, page)
+    shown = ordered[page * per_page : (page + 1) * per_page]
+    blocks: list[dict[str, Any]] = []
+    category: str | None = "\0"
+    for card in shown:
+        if card.action.category != category and any(c.action.category for c in ordered):
+            category = card.action.category
+            blocks.append(section(f"*{escape(category or 'Other')}*"))
+        blocks += [{"type": "divider"}, *card_blocks(card)]
+    if pages > 1:
+        first = page * per_page + 1
+        blocks += _pager(state, pages, len(ordered), first, first + len(shown) - 1)
+    return blocks
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": plain(text, limits.HEADER_TEXT)}
+
+
+def catalog_message(cards: Sequence[Card], state: Page) -> list[dict[str, Any]]:
+    """`/actions` and `/actions some words`: the catalog or search results."""
+    if state.query:
+        blocks = [header("Actions"), context(f"Matching “{escape(state.query)}”")]
+        empty = (
+            f"No actions match “{escape(state.query)}”. Type `/actions` for the whole "
+            "catalog, or `/actions <service>` for a service's page."
+        )
+    else:
+        blocks = [header("Self-service actions")]
+        empty = "No actions are configured yet."
+    return blocks + card_list(cards, state, CARDS_PER_MESSAGE, empty)
+
+
+def service_header(service: Service, owner: Team | None) -> list[dict[str, Any]]:
+    facts = [
+        f"*Owner*\n{escape(owner.name) if owner else escape(service.owner)}"
+        + (f" · {channel_ref(owner)}" if owner and owner.channel else "")
+    ]
+    for label, value in (
+        ("Tier", service.tier),
+        ("Lifecycle", service.lifecycle),
+        ("Language", service.language),
+        ("System", service.system or service.product),
+    ):
+        if value not in (None, ""):
+            facts.append(f"*{label}*\n{escape(str(value))}")
+    blocks: list[dict[str, Any]] = [header(service.name)]
+    if service.description:
+        blocks.append(section(escape(service.description)))
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": truncate(f, limits.SECTION_FIELD)} for f in facts[:10]
+            ],
+        }
+    )
+    if service.links:
+        links = " · ".join(f"<{link.url}|{escape(link.title)}>" for link in service.links[:10])
+        blocks.append(context(links))
+    return blocks
+
+
+def service_message(
+    service: Service, owner: Team | None, cards: Sequence[Card], state: Page
+) -> list[dict[str, Any]]:
+    """A service's page: its header, the actions that apply to it, a way to everything."""
+    blocks = service_header(service, owner)
+    blocks += card_list(
+        cards, state, CARDS_PER_MESSAGE - 2, f"No actions apply to {escape(service.name)} yet."
+    )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "service_nav",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": plain("All actions"),
+                    "action_id": f"{PAGE_BUTTON}:all",
+                    "value": Page().encode(),
+                }
+            ],
+        }
+    )
+    return blocks
+
+
+def services_chooser(team: Team, services: Sequence[Service]) -> list[dict[str, Any]]:
+    """A team channel owning several services: pick one, or see everything."""
+    buttons = [
+        {
+            "type": "button",
+            "text": plain(s.name, limits.BUTTON_TEXT),
+            "action_id": f"{SERVICE_BUTTON}:{s.id}",
+            "value": s.id,
+        }
+        for s in services[:24]
+    ]
+    buttons.append(
+        {
+            "type": "button",
+            "text": plain("All actions"),
+            "action_id": f"{PAGE_BUTTON}:all",
+            "value": Page().encode(),
+        }
+    )
+    return [
+        header(f"{team.name}'s services"),
+        section("Which service? Or browse every action."),
+        {"type": "actions", "block_id": "services", "elements": buttons},
+    ]
+
+
+def recent_runs(runs: Sequence[Run], names: dict[str, str]) -> list[dict[str, Any]]:
+    if not runs:
+        return []
+    lines = []
+    for run in runs:
+        icon = STATUS_ICONS.get(run.status, "")
+        name = escape(names.get(run.action_id, run.action_id))
+        when = (
+            f"<!date^{int(run.created_at.timestamp())}^{{date_short_pretty}} {{time}}|"
+            f"{run.created_at:%Y-%m-%d %H:%M} UTC>"
+        )
+        label = f"<{run.permalink}|{name}>" if run.permalink else name
+        lines.append(f"{icon} {label} · {run.status.lower().replace('_', ' ')} · {when}")
+    return [section("*Your recent runs*"), context(*lines[:10])]
+
+
+def home_view(
+    cards: Sequence[Card],
+    state: Page,
+    *,
+    runs: Sequence[Run] = (),
+    names: dict[str, str] | None = None,
+    extra: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The Self-Service page: search, recent runs, then actions by category."""
+    search = {
+        "type": "input",
+        "block_id": "home_search",
+        "dispatch_action": True,
+        "optional": True,
+        "label": plain("Find an action"),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": HOME_SEARCH,
+            "placeholder": plain("Search names and descriptions"),
+            "dispatch_action_config": {
+                "trigger_actions_on": ["on_enter_pressed", "on_character_entered"]
+            },
+            **({"initial_value": state.query} if state.query else {}),
+        },
+    }
+    blocks: list[dict[str, Any]] = [
+        header("Self-service actions"),
+        context("Pick an action and press *Run*, or type `/actions` in a channel to run it there."),
+        search,
+        *extra,
+        *recent_runs(runs, names or {}),
+        {"type": "divider"},
+    ]
+    empty = (
+        f"No actions match “{escape(state.query)}”."
+        if state.query
+        else "No actions are configured yet."
+    )
+    room = limits.VIEW_BLOCKS - len(blocks) - 4
+    per_page = max(1, min(CARDS_PER_VIEW, room // 4))
+    blocks += card_list(cards, state, per_page, empty)
+    return {"type": "home", "blocks": blocks[: limits.VIEW_BLOCKS]}
+
+
+def search(cards: Sequence[Card], query: str) -> list[Card]:
+    """Cards whose name, description or category hold every word of the query."""
+    words = query.lower().split()
+    return [
+        c
+        for c in cards
+        if all(
+            w
+            in f"{c.action.name} {c.action.description} {c.action.category or ''} "
+            f"{c.action.id}".lower()
+            for w in words
+        )
+    ]
