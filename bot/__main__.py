@@ -1,17 +1,25 @@
-"""Command line: `python -m bot [serve|migrate|check]`."""
+"""Command line: `python -m bot [serve|migrate|check|preview|audit export|playground]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
+import uuid
+from datetime import timedelta
+from typing import Any
 
 import uvicorn
 
-from bot.config import ConfigError, load_file
+from bot import admin, inputs
+from bot.catalog import Catalog, parse_duration
+from bot.config import ConfigError, Loaded, load_file
 from bot.redaction import RedactingFilter, Redactor
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store.models import utcnow
+from bot.webhooks import render
 
 log = logging.getLogger("bot")
 
@@ -28,11 +36,11 @@ def fail(message: str) -> int:
     return 2
 
 
-def load_catalog(settings: Settings, path: str | None = None) -> object:
+def load_config(settings: Settings, path: str | None = None) -> Loaded:
     loaded = load_file(path or settings.ACTIONS_CONFIG, settings.template_secrets)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return loaded.catalog
+    return loaded
 
 
 def report(error: ConfigError, path: str) -> int:
@@ -49,15 +57,15 @@ def serve(settings: Settings) -> int:
     from bot.web import create_web_app
 
     settings.require_slack()
-    catalog = load_catalog(settings)
-    asynchronous = [a.id for a in catalog.actions.values() if a.is_async]  # type: ignore[attr-defined]
+    loaded = load_config(settings)
+    asynchronous = [a.id for a in loaded.catalog.actions.values() if a.is_async]
     if asynchronous and not settings.PUBLIC_URL:
         raise SettingsError(
             "PUBLIC_URL: required for async actions (" + ", ".join(asynchronous) + "): "
             "the base URL where receivers reach /runs/{id}/callback"
         )
     setup_logging(settings)
-    runtime = Runtime(settings, catalog)  # type: ignore[arg-type]
+    runtime = Runtime(settings, loaded)
     bolt = build_app(runtime)
     web = create_web_app(runtime, bolt, slack_over_http=not settings.socket_mode)
     server = uvicorn.Server(
@@ -86,6 +94,72 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+async def preview(settings: Settings, catalog: Catalog, args: argparse.Namespace) -> int:
+    """Render the request exactly as the bot would, secrets redacted, and print it."""
+    action = catalog.action(args.action)
+    if action is None:
+        return fail(f"no action {args.action!r}; known: {', '.join(sorted(catalog.actions))}")
+    service = catalog.service(args.service) if args.service else None
+    if args.service and service is None:
+        return fail(f"no service {args.service!r}")
+    if action.scope == "service" and service is None:
+        return fail(f"{action.id} runs on a service: pass --service")
+    raw: dict[str, Any] = {}
+    for pair in args.input:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            return fail(f"--input {pair!r}: expected KEY=VALUE")
+        try:
+            raw[key] = json.loads(value) if value[:1] in "[{" else value
+        except ValueError:
+            raw[key] = value
+    values, errors = inputs.validate(
+        action, raw, inputs.resolve(catalog, action, values=raw, service=service)
+    )
+    if errors:
+        return fail("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    try:
+        rendered = await render.render(
+            settings,
+            catalog,
+            action,
+            run_id=str(uuid.uuid4()),
+            user={"id": args.user},
+            inputs=values,
+            service=service,
+        )
+    except render.RenderError as exc:
+        return fail(str(exc))
+    redact = Redactor(settings.secret_values())
+    request = rendered.request
+    print(f"{request.method} {redact(request.url)}")
+    for name, value in request.headers.items():
+        print(f"{name}: {redact(value)}")
+    print()
+    print(redact(rendered.payload))
+    return 0
+
+
+def audit_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store import Store, migrate
+
+    try:
+        since = utcnow() - timedelta(seconds=parse_duration(args.since))
+    except ValueError as exc:
+        return fail(f"--since: {exc}")
+    migrate(settings.DATABASE_URL)
+    store = Store(settings.DATABASE_URL)
+    try:
+        sys.stdout.write(
+            admin.export_audit(
+                store, since, utcnow(), args.format, Redactor(settings.secret_values())
+            )
+        )
+    finally:
+        store.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -93,18 +167,62 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations and exit")
     check = sub.add_parser("check", help="validate the actions config and exit")
     check.add_argument("config", nargs="?", help="config file (default: $ACTIONS_CONFIG)")
+    preview_ = sub.add_parser("preview", help="render an action's request without sending it")
+    preview_.add_argument("action", help="action id")
+    preview_.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an input value (repeat; JSON values such as 3 or [1,2] allowed)",
+    )
+    preview_.add_argument("--service", help="service id, for scope: service actions")
+    preview_.add_argument("--user", default="U0PREVIEW", help="Slack user id to render as")
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    export = audit_sub.add_parser("export", help="write the audit log of a period to stdout")
+    export.add_argument("--since", default="7d", help="how far back, e.g. 24h or 30d")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    playground = sub.add_parser("playground", help="run the bot against a simulated Slack")
+    playground.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    playground.add_argument(
+        "--no-echo", action="store_true", help="send webhooks to the configured URLs"
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         return fail(str(exc))
     command = args.command or "serve"
+    if args.command is None and not (settings.SLACK_BOT_TOKEN or settings.SLACK_APP_TOKEN):
+        # A fresh clone has no tokens: show the bot working instead of an error.
+        print(
+            "No SLACK_BOT_TOKEN or SLACK_APP_TOKEN set: starting the playground. To connect a "
+            "real workspace, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) "
+            "as README.md's 'Creating the Slack app' explains."
+        )
+        command = "playground"
     path = getattr(args, "config", None) or settings.ACTIONS_CONFIG
     try:
+        if command == "playground":
+            from bot.playground import serve as serve_playground
+            from bot.playground.config import config_path
+
+            path = config_path(settings)
+            host = getattr(args, "host", "127.0.0.1")
+            return serve_playground(settings, host=host, echo=not getattr(args, "no_echo", False))
         if command == "check":
-            catalog = load_catalog(settings, path)
-            print(f"{path}: ok ({len(catalog.actions)} actions)")  # type: ignore[attr-defined]
+            loaded = load_config(settings, path)
+            catalog = loaded.catalog
+            print(
+                f"{path}: ok ({len(catalog.actions)} actions, {len(catalog.services)} services, "
+                f"{len(catalog.teams)} teams)"
+            )
             return 0
+        if command == "preview":
+            return asyncio.run(preview(settings, load_config(settings).catalog, args))
+        if command == "audit":
+            return audit_export(settings, args)
         if command == "migrate":
             from bot.store import migrate
 

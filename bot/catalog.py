@@ -352,6 +352,7 @@ class Catalog:
         self.teams = {t.id: t for t in document.teams}
         self.services = {s.id: s for s in document.services}
         self.actions = {a.id: a for a in document.actions}
+        self.slack_ids: set[str] = set()  # actions created in Slack (the rest: the file)
 
     def action(self, action_id: str) -> Action | None:
         return self.actions.get(action_id)

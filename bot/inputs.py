@@ -8,6 +8,7 @@ every submission: never trust the form.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,17 +121,19 @@ def resolve(
     context = form_context(catalog, values or {}, user or {}, service)
     fields = []
     for item in action.inputs:
+        visible = _visible(item, context)
         if item.type in ("user", "users") or (item.binding and item.binding.resource == "users"):
             options, source = None, "users"
         elif item.has_options:
             options = options_of(item, context, catalog)
             large = options is None or len(options) > STATIC_LIMIT
             source = "search" if large or item.binding else "static"
+            # Options from Liquid may be empty until a parent is chosen: Slack refuses an
+            # empty list, and there is nothing to pick yet anyway.
+            visible = visible and not (isinstance(item.values, str) and not options)
         else:
             options, source = None, "none"
-        fields.append(
-            Field(item, _visible(item, context), _initial(item, context), options, source)
-        )
+        fields.append(Field(item, visible, _initial(item, context), options, source))
     return fields
 
 
@@ -155,7 +158,7 @@ def validate(
     for item in action.inputs:
         field = by_id.get(item.identifier)
         if field is not None and not field.visible:
-            clean[item.identifier] = None
+            clean[item.identifier] = _empty(item)
             continue
         value = raw.get(item.identifier)
         if isinstance(value, str) and item.type != "text_area":
@@ -171,7 +174,7 @@ def validate(
         if value in (None, "", []):
             if item.required:
                 errors[item.identifier] = f"{item.displayName} is required."
-            clean[item.identifier] = [] if item.type in MULTI_TYPES else None
+            clean[item.identifier] = _empty(item)
             continue
         options = field.options if field else (item.static_values or None)
         if options is None and item.values_from is not None and remote:
@@ -182,6 +185,12 @@ def validate(
             errors[item.identifier] = str(exc)
             clean[item.identifier] = None
     return clean, errors
+
+
+def _empty(item: Input) -> Any:
+    if item.type == "checkbox":
+        return False
+    return [] if item.type in MULTI_TYPES else None
 
 
 def _check(item: Input, value: Any, options: list[Option] | None) -> Any:
@@ -238,6 +247,13 @@ def _check(item: Input, value: Any, options: list[Option] | None) -> Any:
     return text
 
 
+def number_text(number: float) -> str:
+    """1234567.0 → `1234567`; 0.25 → `0.25` (never exponent notation)."""
+    if float(number).is_integer():
+        return str(int(number))
+    return repr(float(number))
+
+
 def _parse(parse: Any, value: Any, what: str) -> Any:
     try:
         return parse(str(value))
@@ -250,12 +266,14 @@ def _number(item: Input, text: str) -> int | float:
         number = float(text)
     except ValueError:
         raise ValueError("Enter a number.") from None
+    if not math.isfinite(number):
+        raise ValueError("Enter a number.")
     if item.integer:
         if not number.is_integer():
             raise ValueError("Enter a whole number.")
         number = int(number)
     if item.min is not None and number < item.min:
-        raise ValueError(f"At least {item.min:g}.")
+        raise ValueError(f"At least {number_text(item.min)}.")
     if item.max is not None and number > item.max:
-        raise ValueError(f"At most {item.max:g}.")
+        raise ValueError(f"At most {number_text(item.max)}.")
     return number

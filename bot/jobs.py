@@ -15,7 +15,7 @@ import random
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -78,8 +78,13 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
-    def every(self, seconds: float, func: Callable[[], Any], name: str) -> None:
+    def every(
+        self, seconds: float, func: Callable[[], Any], name: str, first_in: float | None = None
+    ) -> None:
         """Register a periodic duty (runs in this process only)."""
+        timing: dict[str, Any] = {}
+        if first_in is not None:
+            timing["next_run_time"] = datetime.now(UTC) + timedelta(seconds=first_in)
         self.scheduler.add_job(
             func,
             "interval",
@@ -88,6 +93,7 @@ class Worker:
             coalesce=True,
             max_instances=1,
             replace_existing=True,
+            **timing,
         )
 
     async def start(self) -> None:

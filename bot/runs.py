@@ -12,9 +12,6 @@ run's state first, so a job that runs twice (a replica died mid-way) does no har
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,7 +31,7 @@ from bot.settings import Settings
 from bot.store import Job, Run, RunStatus, Store
 from bot.store.models import utcnow
 from bot.vault import Vault, VaultError
-from bot.webhooks import delivery
+from bot.webhooks import delivery, render
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +93,6 @@ class Notifier(Protocol):
 
 
 Profiles = Callable[[str], Awaitable[Mapping[str, Any]]]
-
-
-def is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    kind = content_type.split(";")[0].strip().lower()
-    return kind == "application/json" or kind.endswith("+json")
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -183,12 +173,7 @@ class Runner:
         )
 
     def callback_token(self, run_id: str) -> str:
-        """A per-run token for async callbacks, derived so that it is never stored."""
-        key = self.settings.WEBHOOK_SIGNING_SECRET.encode()
-        return hmac.new(key, f"callback:{run_id}".encode(), hashlib.sha256).hexdigest()
-
-    def callback_url(self, run_id: str) -> str:
-        return f"{self.settings.PUBLIC_URL}/runs/{run_id}/callback"
+        return render.callback_token(self.settings, run_id)
 
     # --- submit ----------------------------------------------------------------------
 
@@ -233,6 +218,98 @@ class Runner:
         log.info("run %s of %s submitted by %s", run.id, action.id, run.user_id)
         self.wake()
         return run
+
+    async def send_test(
+        self,
+        catalog: Catalog,
+        action: Action,
+        *,
+        user: Mapping[str, Any],
+        inputs: Mapping[str, Any],
+        service: Service | None,
+    ) -> tuple[Run, delivery.Response | None, str | None]:
+        """An admin's test: one real send, audited as a test run, posted nowhere.
+
+        Returns (run, response, error); the response is already redacted.
+        """
+        redact = self.redact.extended(
+            str(inputs[i.identifier])
+            for i in action.inputs
+            if i.type == "secret" and inputs.get(i.identifier)
+        )
+        run = Run(
+            action_id=action.id,
+            user_id=str(user["id"]),
+            user_name=user.get("name") or "",
+            service_id=service.id if service else None,
+            inputs=redact(dict(inputs)),
+            is_test=True,
+        )
+        await asyncio.to_thread(self.store.create_run, run, {"test": True})
+        self._run_redactors[run.id] = redact
+        try:
+            try:
+                rendered = await render.render(
+                    self.settings,
+                    catalog,
+                    action,
+                    run_id=run.id,
+                    user=user,
+                    inputs=inputs,
+                    service=service,
+                )
+            except render.RenderError as exc:
+                await self._finish_test(run, False, str(exc))
+                return run, None, str(exc)
+            request = rendered.request
+            await self._record(
+                "webhook_request",
+                {
+                    "attempt": 1,
+                    "method": request.method,
+                    "url": request.url,
+                    "headers": request.headers,
+                    "body": rendered.payload,
+                    "test": True,
+                },
+                run_id=run.id,
+            )
+            try:
+                response = await delivery.send(self.client, request, action.webhook.timeout)
+            except delivery.DeliveryError as exc:
+                await self._record(
+                    "webhook_error", {"kind": exc.kind, "error": exc.message}, run_id=run.id
+                )
+                await self._finish_test(run, False, exc.message)
+                return run, None, redact(exc.message)
+            await self._record(
+                "webhook_response",
+                {
+                    "status": response.status,
+                    "headers": response.headers,
+                    "body": response.text,
+                    "duration_ms": response.duration_ms,
+                    "test": True,
+                },
+                run_id=run.id,
+            )
+            ok = 200 <= response.status < 300
+            await self._finish_test(run, ok, f"test: HTTP {response.status}")
+            response.headers = redact(response.headers)
+            response.text = redact(response.text)
+            return run, response, None
+        finally:
+            self._run_redactors.pop(run.id, None)
+
+    async def _finish_test(self, run: Run, ok: bool, summary: str) -> None:
+        status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
+        await asyncio.to_thread(
+            self.store.finish_run,
+            run.id,
+            status.value,
+            self._redactor(run.id)(summary),
+            {"test": True},
+        )
 
     async def cancel(self, run_id: str, by: str) -> str | None:
         """Cancel a queued or retrying run. Returns why not, or None when cancelled."""
@@ -471,62 +548,26 @@ class Runner:
         inputs: Mapping[str, Any],
     ) -> tuple[Outcome, bool, float | None]:
         """(outcome, worth retrying, Retry-After seconds)."""
-        secrets = self.settings.template_secrets
         profile = await self.profiles(run.user_id)
         user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
-        base = templates.request_context(
-            catalog=catalog,
-            action=action,
-            user=user,
-            inputs=inputs,
-            service=service,
-            run_id=run.id,
-        )
-        hook = action.webhook
-        extra: dict[str, str] = {}
-        if action.is_async:
-            base["run"].update(
-                callback_url=self.callback_url(run.id), callback_token=self.callback_token(run.id)
-            )
-            prefix = self.settings.WEBHOOK_HEADER_PREFIX
-            extra = {
-                f"{prefix}-Callback-Url": self.callback_url(run.id),
-                f"{prefix}-Callback-Token": self.callback_token(run.id),
-            }
         try:
-            url = (await templates.render(hook.url, base, secrets)).strip()
-            headers = {k: await templates.render(v, base, secrets) for k, v in hook.headers.items()}
-            payload = await templates.render(hook.payload, base, secrets)
-        except templates.TemplateError as exc:
-            return await self._failed(run, "template", f"The request template failed: {exc}")
-        if hook.payload and not hook.header("Content-Type"):
-            # A default, not a configured header: it is sent but not signed.
-            extra["Content-Type"] = "application/json"
-        content_type = hook.header("Content-Type") or extra.get("Content-Type")
-        if hook.payload and is_json(content_type):
-            try:
-                json.loads(payload)
-            except ValueError as exc:
+            rendered = await render.render(
+                self.settings,
+                catalog,
+                action,
+                run_id=run.id,
+                user=user,
+                inputs=inputs,
+                service=service,
+            )
+        except render.RenderError as exc:
+            if exc.payload is not None:
                 await self._record(
-                    "invalid_payload", {"payload": payload, "error": str(exc)}, run_id=run.id
+                    "invalid_payload", {"payload": exc.payload, "error": str(exc)}, run_id=run.id
                 )
-                return await self._failed(
-                    run,
-                    "invalid_payload",
-                    "The request was not sent: the payload template did not produce valid "
-                    "JSON. The action's owners can see the details in the audit log.",
-                )
-        request = delivery.build(
-            method=hook.method,
-            url=url,
-            configured=headers,
-            body=payload.encode("utf-8"),
-            secret=self.settings.WEBHOOK_SIGNING_SECRET,
-            prefix=self.settings.WEBHOOK_HEADER_PREFIX,
-            run_id=run.id,
-        )
-        # Unsigned extras: OpsLevel-style receivers verify exactly the configured headers.
-        request.headers.update(extra)
+            return await self._failed(run, exc.kind, str(exc))
+        request, payload, base = rendered.request, rendered.payload, rendered.context
+        hook = action.webhook
         await self._record(
             "webhook_request",
             {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -12,6 +15,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Catalog
+from bot.config import Loaded, load_file
+from bot.config.loader import merge
 from bot.jobs import Worker
 from bot.options import OptionSource
 from bot.redaction import Redactor
@@ -21,15 +26,29 @@ from bot.slack.directory import Directory
 from bot.slack.metadata import Sealer
 from bot.slack.notify import SlackNotifier
 from bot.store import Store, migrate
+from bot.store.models import utcnow
 from bot.webhooks.transport import build_client
 
 log = logging.getLogger(__name__)
 
 
+SLACK_ACTIONS_POLL = 5.0  # seconds: how soon other replicas see an admin's change
+RETENTION_EVERY = 24 * 3600.0
+
+
 class Runtime:
-    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        loaded: Loaded,
+        adjust: Callable[[Catalog], Catalog] | None = None,
+    ) -> None:
         self.settings = settings
-        self._catalog = catalog
+        # ``adjust`` rewrites every catalog built (the playground points URLs at its echo).
+        self._adjust = adjust or (lambda catalog: catalog)
+        self._catalog = self._adjust(loaded.catalog)
+        self._document = loaded.document  # the file, to merge Slack-created actions into
+        self._slack_version = ""
         self.redactor = Redactor(settings.secret_values())
         self.store = Store(settings.DATABASE_URL)
         self.http = build_client(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
@@ -67,10 +86,55 @@ class Runtime:
     def catalog(self) -> Catalog:
         return self._catalog
 
+    @property
+    def document(self) -> dict[str, Any]:
+        return self._document
+
+    def _merge(self, document: dict[str, Any]) -> Loaded:
+        extra = [a.document for a in self.store.slack_actions()]
+        return merge(
+            document,
+            extra,
+            source=self.settings.ACTIONS_CONFIG,
+            secrets=self.settings.template_secrets,
+        )
+
+    async def refresh_slack_actions(self, force: bool = False) -> None:
+        """Pick up actions created, edited or deleted in Slack (here or on a replica)."""
+        version = await asyncio.to_thread(self.store.slack_actions_version)
+        if version == self._slack_version and not force:
+            return
+        loaded = await asyncio.to_thread(self._merge, self._document)
+        for warning in loaded.warnings:
+            log.warning("%s", warning)
+        self._catalog = self._adjust(loaded.catalog)
+        self._slack_version = version
+
+    async def reload(self) -> Loaded:
+        """Re-read the config file; on error the running catalog stays (ConfigError)."""
+        fresh = await asyncio.to_thread(
+            load_file, self.settings.ACTIONS_CONFIG, self.settings.template_secrets
+        )
+        loaded = await asyncio.to_thread(self._merge, fresh.document)
+        self._document = fresh.document
+        self._catalog = self._adjust(loaded.catalog)
+        loaded.warnings = fresh.warnings + loaded.warnings
+        return loaded
+
+    async def purge_old(self) -> int:
+        before = utcnow() - timedelta(days=self.settings.AUDIT_RETENTION_DAYS)
+        removed = await asyncio.to_thread(self.store.purge, before)
+        if removed:
+            log.info("retention: removed %d runs and events older than %s", removed, before)
+        return removed
+
     async def start(self) -> None:
         """Migrate, then serve. Failing to reach the database fails start-up."""
         await asyncio.to_thread(migrate, self.settings.DATABASE_URL)
+        await self.refresh_slack_actions(force=True)
         await self.worker.start()  # picks up whatever a previous process left due
+        self.worker.every(SLACK_ACTIONS_POLL, self.refresh_slack_actions, "slack-actions")
+        self.worker.every(RETENTION_EVERY, self.purge_old, "retention", first_in=60.0)
         self.ready = True
         log.info(
             "ready: %d actions, %d services, database %s",

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = ""
     WORKER_CONCURRENCY: int = Field(200, ge=1, le=2000)
     JOB_LEASE_SECONDS: float = Field(30.0, ge=1, le=3600)
+    AUDIT_RETENTION_DAYS: int = Field(365, ge=1)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("SLACK_API_URL")

@@ -162,7 +162,7 @@ def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
     )
     settings = Settings(**{**values, **overrides})
     loaded = load_file(config_path, settings.template_secrets)
-    runtime = Runtime(settings, loaded.catalog)
+    runtime = Runtime(settings, loaded)
     web = create_web_app(runtime, build_app(runtime))
     server = uvicorn.Server(
         uvicorn.Config(web, host="127.0.0.1", port=port, log_config=None, lifespan="on")

@@ -363,6 +363,8 @@ class FakeSlack(_HTTPDouble):
         self._ephemeral: list[dict[str, Any]] = []
         self._views: dict[str, dict[str, Any]] = {}
         self._home: dict[str, dict[str, Any]] = {}
+        #: Files uploaded with files_upload_v2: id → {filename, title, content, channel}.
+        self.files: dict[str, dict[str, Any]] = {}
         self._canned = _CannedResponses()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -519,6 +521,14 @@ class FakeSlack(_HTTPDouble):
             method = path[len("/api/") :].strip("/")
         elif path.startswith("/response_url/"):
             method = "response_url"
+        elif path.startswith("/upload/"):
+            # The second step of files_upload_v2: the file's bytes, posted to upload_url.
+            file_id = path[len("/upload/") :]
+            with self._lock:
+                if file_id in self.files:
+                    self.files[file_id]["content"] = raw.decode("utf-8", "replace")
+            handler.respond(200, b"OK - uploaded", {"Content-Type": "text/plain"})
+            return
         else:
             handler.respond(404, b'{"ok": false, "error": "unknown_path"}')
             return
@@ -785,6 +795,22 @@ class FakeSlack(_HTTPDouble):
                 "is_member": True,
             },
         }
+
+    def _api_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"filename": params.get("filename"), "content": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        listed = params.get("files")
+        listed = json.loads(listed) if isinstance(listed, str) else listed or []
+        for item in listed:
+            if item.get("id") in self.files:
+                self.files[item["id"]].update(
+                    title=item.get("title"), channel=params.get("channel_id"),
+                    comment=params.get("initial_comment"),
+                )
+        return {"ok": True, "files": [{"id": item.get("id")} for item in listed]}
 
     def _api_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
         users = str(params.get("users", "") or params.get("channel", ""))

@@ -2,94 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
-
+from bot import inputs, options
 from bot.access import Decision, Principal, can_run
-from bot.catalog import Action, Catalog
+from bot.catalog import Action, Catalog, Option
 from bot.config import load_file
 from bot.runs import Outcome
+from bot.slack import admin, browse, forms
 from bot.slack import blocks as kit
-from bot.slack import limits
+from bot.slack.browse import Card, Page
 from bot.store import Run
 from tests import samples
+from tests.samples import message_ok, texts, view_ok, walk
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "actions.yml"
 ALLOWED = Decision(True)
 DENIED = Decision(False, "only admins can run this action")
 STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILURE", "TIMED_OUT", "CANCELLED")
-
-
-# --- validation helpers ---------------------------------------------------------------
-
-
-def walk(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from walk(item)
-
-
-def own_checks(blocks: list[dict[str, Any]], max_blocks: int) -> None:
-    """Limits Slack enforces that slack_sdk's models do not check."""
-    assert 1 <= len(blocks) <= max_blocks
-    ids = [b["block_id"] for b in blocks if "block_id" in b]
-    assert len(ids) == len(set(ids)), f"duplicate block_id in {ids}"
-    for block in blocks:
-        if block["type"] == "actions":
-            action_ids = [e["action_id"] for e in block["elements"]]
-            assert len(action_ids) == len(set(action_ids))
-        if block["type"] == "context":
-            assert 1 <= len(block["elements"]) <= 10
-    for node in walk(blocks):
-        if node.get("type") in ("plain_text", "mrkdwn"):
-            assert node["text"], "Slack refuses empty text objects"
-        if node.get("type") == "plain_text_input":
-            assert node.get("max_length", 3000) <= 3000
-            assert node.get("min_length", 0) <= 3000
-            assert len(node.get("initial_value", "")) <= node.get("max_length", 3000)
-        if node.get("type") == "static_select":
-            groups = node.get("option_groups") or [{"options": node["options"]}]
-            assert 1 <= len(groups) <= limits.STATIC_OPTIONS
-            options = [o for group in groups for o in group["options"]]
-            for group in groups:
-                assert 1 <= len(group["options"]) <= limits.STATIC_OPTIONS
-            for option in options:
-                assert len(option["text"]["text"]) <= limits.OPTION_TEXT
-                assert len(option["value"]) <= 150
-            if "initial_option" in node:
-                assert node["initial_option"]["value"] in {o["value"] for o in options}
-
-
-def message_ok(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    parsed = Block.parse_all(blocks)
-    assert None not in parsed, "slack_sdk does not know one of the blocks"
-    dumped = [b.to_dict() for b in parsed]  # raises SlackObjectFormationError when invalid
-    own_checks(blocks, limits.MESSAGE_BLOCKS)
-    return dumped
-
-
-def view_ok(view: dict[str, Any]) -> dict[str, Any]:
-    dumped = View(**view).to_dict()  # raises SlackObjectFormationError when invalid
-    own_checks(view["blocks"], limits.VIEW_BLOCKS)
-    if view["type"] == "modal":
-        for key in ("title", "submit", "close"):
-            if key in view:
-                assert len(view[key]["text"]) <= limits.MODAL_TITLE
-        assert len(view.get("private_metadata", "")) <= limits.PRIVATE_METADATA
-    return dumped
-
-
-def texts(blocks: list[dict[str, Any]]) -> str:
-    return "\n".join(n["text"] for n in walk(blocks) if isinstance(n.get("text"), str))
+PER_MESSAGE = browse.CARDS_PER_MESSAGE
 
 
 # --- builders for the tests -----------------------------------------------------------
@@ -101,8 +33,8 @@ def many_actions(count: int) -> Catalog:
     )
 
 
-def cards_of(catalog: Catalog, decision: Decision = ALLOWED) -> list[kit.Card]:
-    return [kit.Card(a, catalog.owner_of(a), decision) for a in catalog.actions.values()]
+def cards_of(catalog: Catalog, decision: Decision = ALLOWED) -> list[Card]:
+    return [Card(a, catalog.owner_of(a), decision) for a in catalog.actions.values()]
 
 
 def examples() -> Catalog:
@@ -114,6 +46,15 @@ def ticket() -> tuple[Catalog, Action]:
     action = catalog.action("create-ticket")
     assert action is not None
     return catalog, action
+
+
+def form(catalog: Catalog, action: Action, **extra: Any) -> dict[str, Any]:
+    """The run modal as the bot opens it: inputs resolved, then drawn."""
+    service = extra.pop("service", None)
+    fields = inputs.resolve(catalog, action, service=service)
+    extra.setdefault("channel_id", None)
+    extra.setdefault("metadata", "m")
+    return forms.run_modal(action, catalog.owner_of(action), fields, service=service, **extra)
 
 
 def run_of(action: Action, inputs: dict[str, Any], **extra: Any) -> Run:
@@ -131,37 +72,46 @@ def run_of(action: Action, inputs: dict[str, Any], **extra: Any) -> Run:
 
 def test_every_example_action_builds_valid_views_and_messages() -> None:
     catalog = examples()
-    services = list(catalog.services.values())
     nobody = Principal("U0NOBODY")
     for action in catalog.actions.values():
         owner = catalog.owner_of(action)
-        view_ok(kit.run_modal(action, owner, channel_id="C0CHAN", metadata="m", services=services))
-        view_ok(
-            kit.run_modal(
-                action,
-                owner,
-                channel_id=None,
-                metadata="m",
-                services=services,
-                service=services[-1],
-            )
-        )
+        services = catalog.services_for(action)
+        view_ok(form(catalog, action, channel_id="C0CHAN", services=services))
+        if services:
+            view_ok(form(catalog, action, services=services, service=services[-1]))
+            view_ok(form(catalog, action, service=services[0], service_fixed=True))
         view_ok(kit.refusal_modal(action, owner, DENIED))
         view_ok(kit.running_modal(action, "C0CHAN"))
         view_ok(kit.running_modal(action, None))
         view_ok(kit.result_modal(action, Outcome(True, "done"), "https://example.slack.com/p1"))
         view_ok(kit.result_modal(action, Outcome(False, "failed"), None))
-        message_ok(kit.card_blocks(kit.Card(action, owner, can_run(catalog, action, nobody))))
-        inputs = {i.identifier: i.values[0].value if i.values else "x" for i in action.inputs}
-        run = run_of(action, inputs)
-        rerun = kit.run_modal(
-            action, owner, channel_id="C0CHAN", metadata="m", services=services, values=inputs
+        message_ok(browse.card_blocks(Card(action, owner, can_run(catalog, action, nobody))))
+        sent = {
+            i.identifier: i.static_values[0].value if i.static_values else "x"
+            for i in action.inputs
+        }
+        run = run_of(action, sent)
+        # A re-run shows what was sent last time.
+        fields = inputs.resolve(
+            catalog, action, values=sent, service=services[0] if services else None
+        )
+        for field in fields:
+            field.initial = sent[field.identifier]
+        rerun = forms.run_modal(
+            action, owner, fields, channel_id="C0CHAN", metadata="m", services=services
         )
         view_ok(rerun)
-        prefilled = [b["element"] for b in rerun["blocks"] if b.get("block_id", "")[:6] == "input:"]
-        for element, item in zip(prefilled, action.inputs, strict=True):
+        prefilled = {
+            b["block_id"]: b["element"]
+            for b in rerun["blocks"]
+            if b.get("block_id", "")[:6] == "input:"
+        }
+        for item in action.inputs:
+            element = prefilled.get(f"input:{item.identifier}")
+            if element is None:  # hidden by its `visible` rule
+                continue
             shown = element.get("initial_value") or element.get("initial_option", {}).get("value")
-            assert shown == inputs[item.identifier]
+            assert shown == sent[item.identifier], item.identifier
         service = services[0] if action.scope == "service" else None
         for status in STATUSES:
             message_ok(kit.status_message(run, action, service, status=status)[1])
@@ -183,17 +133,29 @@ def test_every_example_action_builds_valid_views_and_messages() -> None:
             Outcome(False, "x" * 5000, log="line\n```\nmore " + "y" * 5000),
         ):
             message_ok(kit.result_message(run, action, owner, outcome)[1])
-    view_ok(kit.home_view(cards_of(catalog)))
-    view_ok({"type": "home", "blocks": kit.admin_list_blocks(catalog)})
-    message_ok(kit.catalog_blocks(cards_of(catalog)))
-    message_ok(kit.admin_list_blocks(catalog))
+    cards = cards_of(catalog)
+    view_ok(browse.home_view(cards, Page()))
+    view_ok({"type": "home", "blocks": admin.list_blocks(catalog)})
+    message_ok(browse.catalog_message(cards, Page()))
+    message_ok(admin.list_blocks(catalog))
+    for service in catalog.services.values():
+        bound = [
+            Card(a, catalog.owner_of(a), ALLOWED, service) for a in catalog.actions_for(service)
+        ]
+        message_ok(
+            browse.service_message(
+                service, catalog.team(service.owner), bound, Page(service=service.id)
+            )
+        )
     view_ok(kit.notice_modal("Action not found", "This action no longer exists."))
 
 
 def test_empty_catalog() -> None:
-    blocks = message_ok(kit.catalog_blocks([]))
+    blocks = message_ok(browse.catalog_message([], Page()))
     assert "No actions are configured yet." in texts(blocks)
-    view_ok(kit.home_view([]))
+    home = browse.home_view([], Page())
+    view_ok(home)
+    assert "No actions are configured yet." in texts(home["blocks"])
 
 
 # --- paging ---------------------------------------------------------------------------
@@ -204,62 +166,79 @@ def pager(blocks: list[dict[str, Any]]) -> list[str]:
     return [e["text"]["text"] for e in found[0]["elements"]] if found else []
 
 
+def shown_cards(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["block_id"][5:] for b in blocks if b.get("block_id", "").startswith("card:")]
+
+
 def test_two_hundred_actions_page_in_messages() -> None:
     cards = cards_of(many_actions(200))
+    pages = -(-200 // PER_MESSAGE)
 
-    first = kit.catalog_blocks(cards)
+    first = browse.catalog_message(cards, Page())
     message_ok(first)
-    assert "Showing 1–15 of 200" in texts(first)
+    assert f"Showing 1–{PER_MESSAGE} of 200" in texts(first)
     assert pager(first) == ["Next"]
-    assert sum(1 for b in first if b.get("block_id", "").startswith("card:")) == 15
+    assert len(shown_cards(first)) == PER_MESSAGE
 
-    second = kit.catalog_blocks(cards, page=1)
+    second = browse.catalog_message(cards, Page(page=1))
     message_ok(second)
-    assert "Showing 16–30 of 200" in texts(second)
+    assert f"Showing {PER_MESSAGE + 1}–{2 * PER_MESSAGE} of 200" in texts(second)
     assert pager(second) == ["Previous", "Next"]
 
-    last = kit.catalog_blocks(cards, page=13)
+    last = browse.catalog_message(cards, Page(page=pages - 1))
     message_ok(last)
-    assert "Showing 196–200 of 200" in texts(last)
+    assert f"Showing {(pages - 1) * PER_MESSAGE + 1}–200 of 200" in texts(last)
     assert pager(last) == ["Previous"]
     assert "*Action 199*" in texts(last)
 
 
 def test_page_buttons_carry_the_page_to_open() -> None:
-    blocks = kit.catalog_blocks(cards_of(many_actions(200)), page=1)
+    state = Page(query="action", page=1)
+    blocks = browse.catalog_message(browse.search(cards_of(many_actions(200)), "action"), state)
     (row,) = [b for b in blocks if b.get("block_id") == "pager"]
-    assert {e["action_id"]: e["value"] for e in row["elements"]} == {
-        "catalog_page:prev": "0",
-        "catalog_page:next": "2",
+    opened = {e["action_id"]: Page.decode(e["value"]) for e in row["elements"]}
+    # The search travels with the page, so Next shows more of the same results.
+    assert opened == {
+        "catalog_page:prev": Page(query="action", page=0),
+        "catalog_page:next": Page(query="action", page=2),
     }
 
 
 def test_page_out_of_range_shows_the_last_page() -> None:
-    blocks = kit.catalog_blocks(cards_of(many_actions(200)), page=999)
-    assert "Showing 196–200 of 200" in texts(blocks)
+    blocks = browse.catalog_message(cards_of(many_actions(200)), Page(page=999))
+    pages = -(-200 // PER_MESSAGE)
+    assert f"Showing {(pages - 1) * PER_MESSAGE + 1}–200 of 200" in texts(blocks)
+
+
+def test_a_garbled_page_value_opens_the_first_page() -> None:
+    for value in ("", "not json", "[1]", '{"page": "x"}', None):
+        assert Page.decode(value) == Page()
 
 
 def test_one_page_has_no_pager() -> None:
-    blocks = message_ok(kit.catalog_blocks(cards_of(many_actions(15))))
+    blocks = message_ok(browse.catalog_message(cards_of(many_actions(PER_MESSAGE)), Page()))
     assert pager(blocks) == []
     assert "Showing" not in texts(blocks)
 
 
 def test_home_tab_pages_within_the_view_limit() -> None:
     cards = cards_of(many_actions(200))
-    view = kit.home_view(cards)
+    view = browse.home_view(cards, Page())
     view_ok(view)
-    assert "Showing 1–30 of 200" in texts(view["blocks"])
+    per_page = len(shown_cards(view["blocks"]))
+    assert per_page >= 10
+    assert f"Showing 1–{per_page} of 200" in texts(view["blocks"])
     assert pager(view["blocks"]) == ["Next"]
-    last = kit.home_view(cards, page=6)
+    pages = -(-200 // per_page)
+    last = browse.home_view(cards, Page(page=pages - 1))
     view_ok(last)
-    assert "Showing 181–200 of 200" in texts(last["blocks"])
+    assert f"Showing {(pages - 1) * per_page + 1}–200 of 200" in texts(last["blocks"])
     assert pager(last["blocks"]) == ["Previous"]
 
 
 def test_admin_list_of_two_hundred_actions_names_them_all() -> None:
     catalog = many_actions(200)
-    blocks = kit.admin_list_blocks(catalog)
+    blocks = admin.list_blocks(catalog)
     message_ok(blocks)
     shown = texts(blocks)
     assert "Actions (200)" in shown
@@ -271,7 +250,7 @@ def test_admin_list_of_two_hundred_actions_names_them_all() -> None:
 
 def test_runnable_card_has_a_run_button() -> None:
     catalog, action = ticket()
-    section, context = kit.card_blocks(kit.Card(action, catalog.owner_of(action), ALLOWED))
+    section, context = browse.card_blocks(Card(action, catalog.owner_of(action), ALLOWED))
     assert section["accessory"]["action_id"] == "run_action"
     assert section["accessory"]["value"] == "create-ticket"
     assert "*Create ticket*" in section["text"]["text"]
@@ -280,7 +259,7 @@ def test_runnable_card_has_a_run_button() -> None:
 
 def test_card_the_user_cannot_run_names_the_owner_and_its_channel() -> None:
     catalog, action = ticket()
-    blocks = kit.card_blocks(kit.Card(action, catalog.owner_of(action), DENIED))
+    blocks = browse.card_blocks(Card(action, catalog.owner_of(action), DENIED))
     message_ok(blocks)
     assert all("accessory" not in b for b in blocks)
     shown = texts(blocks)
@@ -296,11 +275,11 @@ def test_draft_is_marked() -> None:
     assert action is not None
 
     for who in (Principal("U0ADMIN"), Principal("U0DEV")):
-        card = kit.Card(action, catalog.owner_of(action), can_run(catalog, action, who))
-        assert "`draft`" in kit.card_blocks(card)[0]["text"]["text"]
+        card = Card(action, catalog.owner_of(action), can_run(catalog, action, who))
+        assert "`draft`" in browse.card_blocks(card)[0]["text"]["text"]
     published_catalog, published = ticket()
-    card = kit.Card(published, published_catalog.owner_of(published), ALLOWED)
-    assert "draft" not in texts(kit.card_blocks(card))
+    card = Card(published, published_catalog.owner_of(published), ALLOWED)
+    assert "draft" not in texts(browse.card_blocks(card))
 
 
 def test_names_are_escaped_in_cards() -> None:
@@ -308,7 +287,7 @@ def test_names_are_escaped_in_cards() -> None:
         [samples.action(name="Ping <!channel> & co", description="<https://evil|bank>")]
     )
     catalog = samples.catalog(doc)
-    shown = texts(message_ok(kit.catalog_blocks(cards_of(catalog))))
+    shown = texts(message_ok(browse.catalog_message(cards_of(catalog), Page())))
     assert "<!channel>" not in shown
     assert "<https://evil|bank>" not in shown
     assert "Ping &lt;!channel&gt; &amp; co" in shown
@@ -319,14 +298,14 @@ def test_names_are_escaped_in_cards() -> None:
 
 def test_run_modal_has_one_input_block_per_input() -> None:
     catalog, action = ticket()
-    view = kit.run_modal(action, catalog.owner_of(action), channel_id="C0CHAN", metadata="sealed")
+    view = form(catalog, action, channel_id="C0CHAN", metadata="sealed")
     view_ok(view)
 
-    inputs = [b for b in view["blocks"] if b["type"] == "input"]
-    assert [b["block_id"] for b in inputs] == ["input:title", "input:details", "input:prio"]
-    title, details, prio = (b["element"] for b in inputs)
+    inputs_ = [b for b in view["blocks"] if b["type"] == "input"]
+    assert [b["block_id"] for b in inputs_] == ["input:title", "input:details", "input:prio"]
+    title, details, prio = (b["element"] for b in inputs_)
     assert title["max_length"] == 80
-    assert inputs[0]["optional"] is False
+    assert inputs_[0]["optional"] is False
     assert details["multiline"] is True
     assert details["placeholder"]["text"] == "What happened?"
     assert [o["value"] for o in prio["options"]] == ["low", "high"]
@@ -345,16 +324,9 @@ def test_run_modal_of_a_service_action_has_a_service_select() -> None:
     catalog = samples.catalog(doc)
     action = catalog.action("create-ticket")
     assert action is not None
-    services = list(catalog.services.values())
+    services = catalog.services_for(action)
 
-    view = kit.run_modal(
-        action,
-        catalog.owner_of(action),
-        channel_id=None,
-        metadata="m",
-        services=services,
-        service=services[1],
-    )
+    view = form(catalog, action, services=services, service=services[1])
     view_ok(view)
 
     (select,) = [b for b in view["blocks"] if b.get("block_id") == "service"]
@@ -366,16 +338,30 @@ def test_run_modal_of_a_service_action_has_a_service_select() -> None:
     assert "your direct messages with me" in texts(view["blocks"])
 
 
+def test_service_chosen_on_its_page_is_shown_not_asked() -> None:
+    doc = samples.issue_document()
+    doc["actions"][0]["scope"] = "service"
+    catalog = samples.catalog(doc)
+    action = catalog.action("create-ticket")
+    assert action is not None
+    service = catalog.services["checkout-api"]
+
+    view = form(catalog, action, services=[service], service=service, service_fixed=True)
+
+    view_ok(view)
+    assert all(b.get("block_id") != "service" for b in view["blocks"])
+    assert "Service: *Checkout API*" in texts(view["blocks"])
+
+
 def test_modal_title_fits_for_a_75_character_name() -> None:
     name = "Restart every single production pod of the checkout service in all regions"
     name = (name + " now")[:75]
     assert len(name) == 75
     catalog = samples.catalog(samples.document([samples.action(name=name)]))
     action = next(iter(catalog.actions.values()))
-    owner = catalog.owner_of(action)
 
     for view in (
-        kit.run_modal(action, owner, channel_id="C1", metadata="m"),
+        form(catalog, action, channel_id="C1"),
         kit.running_modal(action, "C1"),
         kit.result_modal(action, Outcome(True, "ok"), None),
     ):
@@ -406,35 +392,51 @@ def test_long_inputs_stay_within_slack_limits() -> None:
     )
     catalog = samples.catalog(samples.document([action]))
     model = next(iter(catalog.actions.values()))
-    view_ok(kit.run_modal(model, catalog.owner_of(model), channel_id=None, metadata="m"))
+    view_ok(form(catalog, model))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: service_block keeps only the first 100 services (static_select limit): with "
-    "more, the rest cannot be chosen at all and a later initial_option makes Slack refuse",
-)
 def test_every_service_can_be_chosen_when_there_are_more_than_100() -> None:
     services = [samples.service(f"svc-{i:03}") for i in range(150)]
     doc = samples.document([samples.action(scope="service")], services=services)
     catalog = samples.catalog(doc)
     action = next(iter(catalog.actions.values()))
-    chosen = list(catalog.services.values())
+    chosen = catalog.services_for(action)
 
-    view = kit.run_modal(
-        action,
-        catalog.owner_of(action),
-        channel_id=None,
-        metadata="m",
-        services=chosen,
-        service=catalog.service("svc-120"),
-    )
+    view = form(catalog, action, services=chosen, service=catalog.service("svc-120"))
     view_ok(view)
 
     (block,) = [b for b in view["blocks"] if b.get("block_id") == "service"]
-    offered = {o["value"] for o in walk(block["element"]) if "value" in o and "text" in o}
-    assert offered >= set(catalog.services)
+    element = block["element"]
+    # Too many for a static list: the user types and every service can be found.
+    assert element["type"] == "external_select"
+    assert element["min_query_length"] == 0
+    assert element["initial_option"]["value"] == "svc-120"
+    offered = [Option(value=s.id, display=s.name) for s in chosen]
+    assert [o.value for o in options.matching(offered, "svc 149")] == ["svc-149"]
+    assert len(options.matching(offered, "")) == options.MAX_RESULTS
+    assert {o["value"] for o in walk(element) if "value" in o and "text" in o} == {"svc-120"}
+
+
+def test_service_choice_reads_back_from_either_select() -> None:
+    for kind in ("static_select", "external_select"):
+        state = {
+            "values": {
+                "service": {
+                    "service": {
+                        "type": kind,
+                        "selected_option": {
+                            "text": {"type": "plain_text", "text": "Svc 120", "emoji": True},
+                            "value": "svc-120",
+                        },
+                    }
+                }
+            }
+        }
+        assert forms.read_service(state) == "svc-120"
+    assert forms.read_service({"values": {}}) is None
+    assert (
+        forms.read_service({"values": {"service": {"service": {"selected_option": None}}}}) is None
+    )
 
 
 # --- messages about a run -------------------------------------------------------------
@@ -556,7 +558,7 @@ def test_owner_without_a_channel() -> None:
     catalog = samples.catalog(doc)
     action = next(iter(catalog.actions.values()))
     owner = catalog.owner_of(action)
-    blocks = kit.card_blocks(kit.Card(action, owner, DENIED))
+    blocks = browse.card_blocks(Card(action, owner, DENIED))
     message_ok(blocks)
     assert "Ask *Payments* for access." in texts(blocks)
     assert "<#" not in texts(blocks)

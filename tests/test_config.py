@@ -219,8 +219,8 @@ def test_a_document_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
             "actions[0].scope: expected 'global' or 'service'",
         ),
         (
-            lambda d: first_action(d)["inputs"][0].update(type="checkbox"),
-            "actions[0].inputs[0].type: expected 'text_input', 'text_area' or 'dropdown'",
+            lambda d: first_action(d)["inputs"][0].update(type="textarea"),
+            "actions[0].inputs[0].type: expected 'text_input', 'text_area', 'dropdown', ",
         ),
         (
             lambda d: d["teams"][0].update(channel="c0pay"),
@@ -332,7 +332,9 @@ def test_dropdown_needs_values() -> None:
         del first_action(d)["inputs"][2]["values"]
         del first_action(d)["inputs"][2]["defaultValue"]
 
-    assert with_change(change) == ["actions[0].inputs[2].values: a dropdown needs values"]
+    assert with_change(change) == [
+        "actions[0].inputs[2].values: a dropdown needs values, binding or values_from"
+    ]
 
 
 def test_dropdown_with_duplicate_values() -> None:
@@ -342,7 +344,172 @@ def test_dropdown_with_duplicate_values() -> None:
 
 def test_values_on_a_text_input() -> None:
     errors = with_change(lambda d: first_action(d)["inputs"][0].update(values=["a"]))
-    assert errors == ["actions[0].inputs[0].values: only dropdown inputs take values"]
+    assert errors == [
+        "actions[0].inputs[0].values: only dropdown, multi_select, checkboxes and radio inputs "
+        "take options"
+    ]
+
+
+def add_input(**item: Any) -> Callable[[dict[str, Any]], None]:
+    def change(d: dict[str, Any]) -> None:
+        first_action(d)["inputs"].append({"identifier": "extra", "displayName": "Extra", **item})
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            add_input(type="multi_select"),
+            "actions[0].inputs[3].values: a multi_select needs values, binding or values_from",
+        ),
+        (
+            add_input(type="radio", values=[str(i) for i in range(11)]),
+            "actions[0].inputs[3].values: Slack shows at most 10 radio options",
+        ),
+        (
+            add_input(type="checkboxes", values=[str(i) for i in range(11)]),
+            "actions[0].inputs[3].values: Slack shows at most 10 checkboxes options",
+        ),
+        (
+            add_input(type="radio", binding={"resource": "services"}),
+            "actions[0].inputs[3]: radio takes a list of values (at most 10)",
+        ),
+        (
+            add_input(type="dropdown", values=["a"], binding={"resource": "teams"}),
+            "actions[0].inputs[3]: use one of values, binding and values_from",
+        ),
+        (
+            add_input(type="date", values=["2024-01-01"]),
+            "actions[0].inputs[3].values: only dropdown, multi_select, checkboxes and radio "
+            "inputs take options",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][0].update(min=1),
+            "actions[0].inputs[0]: min, max and integer are for number inputs",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][0].update(integer=True),
+            "actions[0].inputs[0]: min, max and integer are for number inputs",
+        ),
+        (add_input(type="number", min=5, max=1), "actions[0].inputs[3].min: greater than max"),
+        (
+            lambda d: first_action(d)["inputs"][1].update(dependsOn=["prio", "severity"]),
+            "actions[0].inputs[1].dependsOn: 'severity' is not another input of this action",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][1].update(dependsOn=["details"]),
+            "actions[0].inputs[1].dependsOn: 'details' is not another input of this action",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][2].update(values="{{ run.id }}", defaultValue=None),
+            "actions[0].inputs[2].values: unknown variable run.id (forms see manualInputs, user "
+            "and service)",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][2].update(
+                values="{{ manualInputs.titel }}", defaultValue=None
+            ),
+            "actions[0].inputs[2].values: unknown variable manualInputs.titel",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][1].update(visible="{{ action.name }}"),
+            "actions[0].inputs[1].visible: unknown variable action.name (forms see manualInputs, "
+            "user and service)",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][1].update(defaultValue="{{ user.mail }}"),
+            "actions[0].inputs[1].defaultValue: unknown variable user.mail",
+        ),
+        (
+            lambda d: first_action(d)["inputs"][1].update(defaultValue="{{ service.channel }}"),
+            "actions[0].inputs[1].defaultValue: unknown variable service.channel (service is "
+            "only set for scope: service)",
+        ),
+        (
+            lambda d: first_action(d).update(scope="service", filter={"teir": 1}),
+            "actions[0].filter.teir: unknown service field",
+        ),
+        (
+            lambda d: first_action(d).update(filter={"tier": 1}),
+            "actions[0].filter: only scope: service actions have a filter",
+        ),
+        (
+            lambda d: first_action(d).update(access={"teams": ["ghosts"]}),
+            "actions[0].access.teams: unknown team 'ghosts'",
+        ),
+        (
+            lambda d: first_action(d).update(timeout_after="2x"),
+            "actions[0].timeout_after: '2x' is not a duration such as 30s, 15m or 2h",
+        ),
+    ],
+    ids=[
+        "choice-without-options",
+        "too-many-radio-options",
+        "too-many-checkboxes",
+        "radio-with-binding",
+        "two-option-sources",
+        "options-on-a-date",
+        "min-on-text",
+        "integer-on-text",
+        "min-above-max",
+        "depends-on-unknown",
+        "depends-on-itself",
+        "liquid-values-outside-forms",
+        "liquid-values-unknown-input",
+        "liquid-visible-outside-forms",
+        "liquid-default-unknown-user-field",
+        "liquid-default-service-in-global",
+        "unknown-filter-key",
+        "filter-on-global",
+        "access-unknown-team",
+        "bad-duration",
+    ],
+)
+def test_input_and_action_rules(change: Callable[[dict[str, Any]], Any], expected: str) -> None:
+    assert with_change(change) == [expected]
+
+
+def test_form_liquid_over_inputs_user_and_service_is_accepted() -> None:
+    doc = samples.issue_document()
+    first_action(doc)["scope"] = "service"
+    first_action(doc)["filter"] = {"tier": [1, 2], "tags": {"pd_id": "P123"}}
+    first_action(doc)["access"] = {"teams": ["payments"], "usergroups": ["S0OPS"]}
+    first_action(doc)["inputs"] += [
+        {
+            "identifier": "room",
+            "displayName": "Room",
+            "type": "channel",
+            "defaultValue": "{{ service.channel }}",
+        },
+        {
+            "identifier": "db",
+            "displayName": "Database",
+            "type": "dropdown",
+            "dependsOn": ["prio"],
+            "values": "{% if inputs.prio == 'high' %}primary{% else %}replica{% endif %}",
+            "visible": "{{ user.email }}",
+        },
+    ]
+    action = validate(doc).catalog.action("create-ticket")
+    assert action is not None
+    assert [i.identifier for i in action.inputs][-2:] == ["room", "db"]
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: first_action(d).update(access="owners"), "actions[0].access: "),
+        (lambda d: first_action(d)["inputs"][2].update(values=7), "actions[0].inputs[2].values: "),
+    ],
+    ids=["access", "values"],
+)
+def test_a_wrong_union_value_is_reported_at_its_key(
+    change: Callable[[dict[str, Any]], Any], path: str
+) -> None:
+    errors = with_change(change)
+    assert all(e.startswith(path) for e in errors), errors
 
 
 def test_min_length_above_max_length() -> None:

@@ -132,7 +132,9 @@ def test_timeout_and_connection_refused(bot: Bot) -> None:
     bot.receiver.stop()
     bot.slack.reset()
     bot.submit(bot.open_form("create-ticket"), {"title": "down"})
-    bot.slack.wait_for("chat.update", timeout=10)
+    bot.slack.wait_for(
+        "chat.postMessage", lambda c: "could not be reached" in json.dumps(c.params), timeout=10
+    )
     status = bot.slack.messages("C0CHAN")[0]
     thread = bot.slack.thread("C0CHAN", status["ts"])
     assert thread[0]["text"].startswith("Attempt 1 of 2 failed (connection), retrying in 1")

@@ -94,7 +94,7 @@ def world(tmp_path: Path) -> Iterator[tuple[str, Path, FakeSlack, Receiver]]:
 def submit(bot: BotProcess, slack: FakeSlack) -> None:
     before = len(slack.calls("views.open"))
     bot.requests.block_action("run_action", value="deploy", user_id="U0DEV", channel_id="C0CHAN")
-    slack.wait_for("views.open", count=before + 1)
+    slack.wait_for("views.open", count=before + 1, timeout=15)
     view = slack.last_view()
     response = bot.requests.view_submission(view, bot.requests.values_for(view, {}))
     assert response.status_code == 200
@@ -117,7 +117,7 @@ def test_sigkill_during_slow_receiver(world: tuple) -> None:
     receiver.reply("/deploy", delay=3, times=1)
     first = BotProcess(db, config, slack)
     submit(first, slack)
-    receiver.wait(1)  # the request is in flight; the bot never sees the answer
+    receiver.wait(1, timeout=15)  # the request is in flight; the bot never sees the answer
     first.kill()
     second = BotProcess(db, config, slack)
     try:
@@ -139,7 +139,7 @@ def test_sigkill_before_send(world: tuple) -> None:
                        "profile": {"email": "dev@example.com"}}}, delay=5, times=1)
     first = BotProcess(db, config, slack)
     submit(first, slack)
-    slack.wait_for("users.info")
+    slack.wait_for("users.info", timeout=15)
     first.kill()
     assert receiver.requests("/deploy") == []
     second = BotProcess(db, config, slack)

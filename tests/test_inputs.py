@@ -97,9 +97,10 @@ def test_pattern(pattern: str, value: str, ok: bool) -> None:
     clean, errors = validate(action, {"ref": value})
     if ok:
         assert errors == {}
+        assert clean == {"ref": value}
     else:
         assert errors == {"ref": f"Must match the pattern {pattern}."}
-    assert clean == {"ref": value}
+        assert clean == {"ref": None}  # an invalid value never reaches a template
 
 
 def test_dropdown_accepts_listed_values() -> None:
@@ -110,14 +111,23 @@ def test_dropdown_accepts_listed_values() -> None:
 
 @pytest.mark.parametrize("crafted", ["urgent", "High!", "HIGH", ["low"], {"value": "low"}, 1])
 def test_dropdown_refuses_a_crafted_value(crafted: Any) -> None:
-    _, errors = validate(make_action(PRIO), {"prio": crafted})
+    clean, errors = validate(make_action(PRIO), {"prio": crafted})
     assert set(errors) == {"prio"}
     assert errors["prio"] in ("Choose one of the listed options.", "Unexpected value.")
+    assert clean == {"prio": None}
 
 
-def test_non_text_value_is_refused() -> None:
-    _, errors = validate(make_action(TITLE), {"title": 12345})
+@pytest.mark.parametrize("crafted", [["hello"], {"text": "hello"}, True])
+def test_non_text_value_is_refused(crafted: Any) -> None:
+    clean, errors = validate(make_action(TITLE), {"title": crafted})
     assert errors == {"title": "Unexpected value."}
+    assert clean == {"title": None}
+
+
+def test_a_number_sent_for_text_reaches_templates_as_text() -> None:
+    clean, errors = validate(make_action(TITLE), {"title": 12345})
+    assert errors == {}
+    assert clean == {"title": "12345"}
 
 
 def test_unknown_identifiers_are_ignored() -> None:
@@ -136,7 +146,8 @@ def test_optional_empty_is_none() -> None:
 
 def test_every_error_is_reported_at_once() -> None:
     pattern = {"identifier": "ref", "displayName": "Ref", "type": "text_input", "pattern": "^x"}
-    _, errors = validate(make_action(TITLE, PRIO, pattern), {"prio": "nope", "ref": "y"})
+    clean, errors = validate(make_action(TITLE, PRIO, pattern), {"prio": "nope", "ref": "y"})
+    assert clean == {"title": None, "prio": None, "ref": None}
     assert errors == {
         "title": "Title is required.",
         "prio": "Choose one of the listed options.",

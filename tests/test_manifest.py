@@ -26,6 +26,8 @@ REQUIRED_BOT_SCOPES = (
     "users:read",
     "users:read.email",
     "usergroups:read",
+    "files:write",
+    "im:write",
 )
 
 

@@ -264,7 +264,7 @@ def test_check_command_accepts_a_good_config_and_warns_about_unset_secrets(
     result = run_bot(tmp_path, "check")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "actions.yml: ok (1 actions)"
+    assert result.stdout.strip() == "actions.yml: ok (1 actions, 1 services, 1 teams)"
     assert result.stderr.splitlines() == [
         "warning: secret 'TRACKER_TOKEN' is not set: define ACTIONS_SECRET_TRACKER_TOKEN "
         "(actions using it fail until it is)"

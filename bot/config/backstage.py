@@ -91,8 +91,19 @@ def _describe(where: str, exc: ValidationError) -> list[str]:
     return errors
 
 
-def load(patterns: list[str], base: Path) -> tuple[list[Team], list[Service], list[str]]:
-    """Read every descriptor matched by ``patterns`` (relative to ``base``)."""
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    """Leave absent fields out, so a missing name is reported as missing."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def load(
+    patterns: list[str], base: Path
+) -> tuple[list[Team], list[Service], list[str], dict[str, str]]:
+    """Read every descriptor matched by ``patterns`` (relative to ``base``).
+
+    Returns teams, services, errors, and where each service came from (`file[index]`).
+    """
+    origins: dict[str, str] = {}
     teams: list[Team] = []
     services: list[Service] = []
     errors: list[str] = []
@@ -115,9 +126,11 @@ def load(patterns: list[str], base: Path) -> tuple[list[Team], list[Service], li
                     continue
                 try:
                     if doc["kind"] == "Component":
-                        services.append(Service.model_validate(_service(doc)))
+                        service = Service.model_validate(_present(_service(doc)))
+                        services.append(service)
+                        origins[service.id] = where
                     elif doc["kind"] == "Group":
-                        teams.append(Team.model_validate(_team(doc)))
+                        teams.append(Team.model_validate(_present(_team(doc))))
                 except ValidationError as exc:
                     errors += _describe(where, exc)
-    return teams, services, errors
+    return teams, services, errors, origins

@@ -38,6 +38,7 @@ class ConfigError(Exception):
 class Loaded:
     catalog: Catalog
     warnings: list[str] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)  # the file as parsed, for merging
 
 
 def load_file(path: str | Path, secrets: Mapping[str, str] | None = None) -> Loaded:
@@ -74,7 +75,7 @@ def validate(
     try:
         parsed = CatalogFile.model_validate(document)
     except ValidationError as exc:
-        errors = [_describe(error) for error in exc.errors()]
+        errors = _first_per_path(_describe(error) for error in exc.errors())
         # Report template and reference problems of the actions that did parse, too, so an
         # author fixes everything in one round.
         for index, raw in enumerate(document.get("actions") or []):
@@ -103,12 +104,55 @@ def validate(
                     f"secret {name!r} is not set: define {templates.secret_env_name(name)} "
                     "(actions using it fail until it is)"
                 )
-    return Loaded(Catalog(parsed, source=source), warnings)
+    return Loaded(Catalog(parsed, source=source), warnings, document)
+
+
+def merge(
+    document: dict[str, Any],
+    extra_actions: list[dict[str, Any]],
+    *,
+    source: str,
+    secrets: Mapping[str, str] | None = None,
+) -> Loaded:
+    """The file's document plus actions created in Slack, validated together.
+
+    A Slack-created action that no longer fits (its owner team was removed from the file,
+    say) is left out with a warning rather than stopping the bot.
+    """
+    file_ids = {a.get("id") for a in document.get("actions") or [] if isinstance(a, dict)}
+    kept, warnings = [], []
+    for extra in extra_actions:
+        if extra.get("id") in file_ids:
+            warnings.append(f"Slack-created action {extra.get('id')!r} is shadowed by the file")
+            continue
+        try:
+            validate(
+                {**document, "actions": [*(document.get("actions") or []), extra]}, source=source
+            )
+        except ConfigError as exc:
+            warnings.append(
+                f"Slack-created action {extra.get('id')!r} left out: " + "; ".join(exc.errors)
+            )
+            continue
+        kept.append(extra)
+    merged = {**document, "actions": [*(document.get("actions") or []), *kept]}
+    loaded = validate(merged, source=source, secrets=secrets)
+    loaded.catalog.slack_ids = {str(a["id"]) for a in kept}
+    loaded.warnings += warnings
+    loaded.document = document
+    return loaded
 
 
 def _with_descriptors(doc: CatalogFile, source: str) -> tuple[CatalogFile, list[str]]:
     """Add the teams and services of the Backstage descriptors in `catalog`."""
-    teams, services, errors = backstage.load(doc.catalog, Path(source).resolve().parent)
+    teams, services, errors, origins = backstage.load(doc.catalog, Path(source).resolve().parent)
+    known = {t.id for t in doc.teams} | {t.id for t in teams}
+    errors += [
+        f"{origins[s.id]}: spec.owner: unknown team {s.owner!r}"
+        for s in services
+        if s.owner not in known
+    ]
+    services = [s for s in services if s.owner in known]  # reported above, with their file
     own_teams = {t.id for t in doc.teams}
     own_services = {s.id for s in doc.services}
     errors += [
@@ -128,6 +172,14 @@ def _with_descriptors(doc: CatalogFile, source: str) -> tuple[CatalogFile, list[
     return merged, errors
 
 
+def _first_per_path(messages: Iterable[str]) -> list[str]:
+    """A union reports once per branch; the author needs one line per key."""
+    seen: dict[str, str] = {}
+    for message in messages:
+        seen.setdefault(message.split(": ", 1)[0], message)
+    return list(seen.values())
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     path = _path(error["loc"])
     kind = error["type"]
@@ -143,12 +195,17 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{path}: {message}"
 
 
+# pydantic names the branch of a union it tried (`literal['a','b']`, `Access`, `str`,
+# `list[Option]`, `function-after[...]`): internals, not keys the author wrote.
+_UNION_TAG = re.compile(r"^(literal\[|list\[|dict\[|function-|str$|int$|float$|bool$|[A-Z])")
+
+
 def _path(loc: Iterable[Any]) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("str", "list[str]", "dict[str,str]"):  # pydantic's union tags
+        elif _UNION_TAG.match(str(part)):
             continue
         else:
             text += f".{part}" if text else str(part)

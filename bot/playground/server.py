@@ -84,6 +84,15 @@ def _slug(name: str) -> str:
     return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
 
 
+def _shown_path(path: str) -> str:
+    """A config path as the person typed it: relative to here when inside, else its name."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return resolved.name
+
+
 def _run_json(run: Run, catalog: Catalog) -> dict[str, Any]:
     action = catalog.action(run.action_id)
     return {
@@ -125,7 +134,11 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     catalog, originals = loaded.catalog, {}
     if echo:
         catalog, originals = config.rewrite_catalog(loaded.catalog, public)
-    runtime = Runtime(settings, catalog)
+    runtime = Runtime(
+        settings,
+        loaded,
+        adjust=(lambda fresh: config.rewrite_catalog(fresh, public)[0]) if echo else None,
+    )
     bolt = build_app(runtime)
     web = create_web_app(runtime, bolt)
     workspace = Workspace(
@@ -231,7 +244,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
             version = int(request.query_params.get("version", "-1"))
         except ValueError:
             version = -1
-        await ws.wait(version, POLL_SECONDS)
+        await ws.wait(version, POLL_SECONDS, request.is_disconnected)
         snapshot = ws.snapshot(user_id)
         catalog = pg.runtime.catalog()
         runs = await asyncio.to_thread(pg.runtime.store.runs, 50)
@@ -381,6 +394,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
         return JSONResponse(
             {
                 "config": settings.ACTIONS_CONFIG,
+                "config_name": _shown_path(settings.ACTIONS_CONFIG),
                 "database": pg.runtime.store.engine.url.render_as_string(hide_password=True),
                 "public_url": settings.PUBLIC_URL,
                 "echo": f"{settings.PUBLIC_URL}{config.ECHO_PATH}",
@@ -422,6 +436,18 @@ def _routes(pg: Playground) -> list[Route | Mount]:
     ]
 
 
+class _Server(uvicorn.Server):
+    """Uvicorn, telling the page's long polls to end when asked to stop."""
+
+    def __init__(self, playground: Playground, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.playground = playground
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.playground.workspace.closing = True
+        super().handle_exit(sig, frame)
+
+
 def setup_logging(settings: Settings) -> None:
     from bot.redaction import RedactingFilter, Redactor
 
@@ -429,6 +455,8 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(Redactor(settings.secret_values())))
     logging.basicConfig(level=settings.LOG_LEVEL, handlers=[handler], force=True)
+    # The worker's scheduler logs every tick at INFO: too chatty for a terminal session.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
 
 
 def serve(base: Settings, *, host: str = "127.0.0.1", echo: bool = True) -> int:
@@ -448,7 +476,8 @@ def serve(base: Settings, *, host: str = "127.0.0.1", echo: bool = True) -> int:
         names = ", ".join(playground.stand_ins)
         print(f"  stand-in secret values (set ACTIONS_SECRET_<NAME> for real ones): {names}")
     print(f"  webhook signing secret: {settings.WEBHOOK_SIGNING_SECRET}")
-    server = uvicorn.Server(
+    server = _Server(
+        playground,
         uvicorn.Config(
             playground.app,
             host=host,
@@ -456,7 +485,7 @@ def serve(base: Settings, *, host: str = "127.0.0.1", echo: bool = True) -> int:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=3,
-        )
+        ),
     )
     server.run()
     return 0

@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,7 @@ class Workspace:
         self.log: deque[dict[str, Any]] = deque(maxlen=400)
         self.notices: deque[dict[str, Any]] = deque(maxlen=20)
         self.version = 0
+        self.closing = False  # set at shutdown: long polls return at once
         self._event = asyncio.Event()
         self._ids = itertools.count(1)
         self._last_ts = 0.0
@@ -126,12 +127,26 @@ class Workspace:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, version: int, timeout: float) -> None:
-        """Return when the state is newer than ``version``, or after ``timeout`` seconds."""
-        if self.version != version:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+    async def wait(
+        self,
+        version: int,
+        timeout: float,
+        gone: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        """Return when the state is newer than ``version``, or after ``timeout`` seconds.
+
+        Waits in short slices so that a page that went away, or a server shutting down,
+        does not keep a request open until the timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while self.version == version and not self.closing:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), min(left, 0.5))
+            if gone is not None and await gone():
+                return
 
     def record(self, kind: str, summary: str, **detail: Any) -> None:
         self.log.append(

@@ -23,8 +23,8 @@ RUN_NOW_BUTTON = "run_now"  # one-click: no inputs
 PAGE_BUTTON = "catalog_page"
 SERVICE_BUTTON = "service_page"
 HOME_SEARCH = "home_search"
-CARDS_PER_MESSAGE = 14  # up to 3 blocks a card, within 50 blocks per message
-CARDS_PER_VIEW = 20  # within 100 blocks per Home tab, with its other sections
+CARDS_PER_VIEW = 20  # a Home tab page; messages hold what fits in 50 blocks:
+CARDS_PER_MESSAGE = (limits.MESSAGE_BLOCKS - 3) // 3  # 15, without category headings
 
 
 @dataclass(frozen=True)
@@ -150,27 +150,42 @@ def _pager(state: Page, pages: int, total: int, first: int, last: int) -> list[d
     return blocks
 
 
+def _pages(ordered: Sequence[Card], budget: int, headings: bool) -> list[int]:
+    """Where each page starts: as many cards as fit in ``budget`` blocks, headings counted."""
+    starts, used, category = [0], 0, "\0"
+    for index, card in enumerate(ordered):
+        cost = 3 + (1 if headings and card.action.category != category else 0)
+        if used + cost > budget and used:
+            starts.append(index)
+            used, category = 0, "\0"
+            cost = 3 + (1 if headings else 0)
+        used += cost
+        category = card.action.category
+    return starts
+
+
 def card_list(
-    cards: Sequence[Card], state: Page, per_page: int, empty: str = "No actions here yet."
+    cards: Sequence[Card], state: Page, budget: int, empty: str = "No actions here yet."
 ) -> list[dict[str, Any]]:
-    """A page of cards under category headings, with Next/Previous when there are more."""
+    """A page of cards under category headings within ``budget`` blocks, pager included."""
     if not cards:
         return [section(empty)]
     ordered = sort_cards(cards)
-    pages = max(1, -(-len(ordered) // per_page))
-    page = min(max(state.page, 0), pages - 1)
+    headings = any(c.action.category for c in ordered)
+    starts = _pages(ordered, budget - 2, headings)  # 2 blocks for the pager
+    page = min(max(state.page, 0), len(starts) - 1)
     state = Page(state.query, state.service, page)
-    shown = ordered[page * per_page : (page + 1) * per_page]
+    end = starts[page + 1] if page + 1 < len(starts) else len(ordered)
+    shown = ordered[starts[page] : end]
     blocks: list[dict[str, Any]] = []
     category: str | None = "\0"
     for card in shown:
-        if card.action.category != category and any(c.action.category for c in ordered):
+        if headings and card.action.category != category:
             category = card.action.category
             blocks.append(section(f"*{escape(category or 'Other')}*"))
         blocks += [{"type": "divider"}, *card_blocks(card)]
-    if pages > 1:
-        first = page * per_page + 1
-        blocks += _pager(state, pages, len(ordered), first, first + len(shown) - 1)
+    if len(starts) > 1:
+        blocks += _pager(state, len(starts), len(ordered), starts[page] + 1, end)
     return blocks
 
 
@@ -189,7 +204,7 @@ def catalog_message(cards: Sequence[Card], state: Page) -> list[dict[str, Any]]:
     else:
         blocks = [header("Self-service actions")]
         empty = "No actions are configured yet."
-    return blocks + card_list(cards, state, CARDS_PER_MESSAGE, empty)
+    return blocks + card_list(cards, state, limits.MESSAGE_BLOCKS - len(blocks), empty)
 
 
 def service_header(service: Service, owner: Team | None) -> list[dict[str, Any]]:
@@ -227,9 +242,8 @@ def service_message(
 ) -> list[dict[str, Any]]:
     """A service's page: its header, the actions that apply to it, a way to everything."""
     blocks = service_header(service, owner)
-    blocks += card_list(
-        cards, state, CARDS_PER_MESSAGE - 2, f"No actions apply to {escape(service.name)} yet."
-    )
+    room = limits.MESSAGE_BLOCKS - len(blocks) - 1  # the All actions button follows
+    blocks += card_list(cards, state, room, f"No actions apply to {escape(service.name)} yet.")
     blocks.append(
         {
             "type": "actions",
@@ -327,10 +341,10 @@ def home_view(
         if state.query
         else "No actions are configured yet."
     )
-    room = limits.VIEW_BLOCKS - len(blocks) - 4
-    per_page = max(1, min(CARDS_PER_VIEW, room // 4))
-    blocks += card_list(cards, state, per_page, empty)
-    return {"type": "home", "blocks": blocks[: limits.VIEW_BLOCKS]}
+    # At most CARDS_PER_VIEW cards a page (about 3 blocks each), within 100 blocks.
+    room = min(limits.VIEW_BLOCKS - len(blocks), 4 * CARDS_PER_VIEW)
+    blocks += card_list(cards, state, room, empty)
+    return {"type": "home", "blocks": blocks}
 
 
 def search(cards: Sequence[Card], query: str) -> list[Card]:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import Action, Option, Service, Team
-from bot.inputs import Field
+from bot.inputs import Field, number_text
 from bot.mrkdwn import escape
 from bot.slack import limits
 from bot.slack.blocks import (
@@ -34,14 +34,18 @@ TEXT_ELEMENTS = {
     "url": "url_text_input",
 }
 MASK = "••••••"
+MAX_CHOICES = 10  # Slack's limit for checkboxes and radio buttons
+NO_PLACEHOLDER = {"checkboxes", "radio_buttons", "datetimepicker"}
 
 
-def _chosen(options: Sequence[Option] | None, value: Any) -> Option | None:
+def _chosen(options: Sequence[Option] | None, value: Any, *, search: bool = False) -> Option | None:
+    """The option for ``value``; a search-backed select takes any value, labelled if known."""
     if value in (None, ""):
         return None
     found = next((o for o in options or [] if o.value == str(value)), None)
-    # A search-backed select accepts any value as its initial option.
-    return found if options is not None else Option(value=str(value)[:75])
+    if found is None and search:
+        return Option(value=str(value)[:75])
+    return found
 
 
 def _select(field: Field, multi: bool) -> dict[str, Any]:
@@ -57,12 +61,12 @@ def _select(field: Field, multi: bool) -> dict[str, Any]:
         element = {"type": f"{prefix}external_select", "min_query_length": 0}
     else:
         element = {"type": f"{prefix}static_select", "options": [option(o) for o in options or []]}
-    search = None if field.source == "search" else options
+    search = field.source == "search"
     if multi:
-        chosen = [c for v in field.initial or [] if (c := _chosen(search, v))]
+        chosen = [c for v in field.initial or [] if (c := _chosen(options, v, search=search))]
         if chosen:
             element["initial_options"] = [option(c) for c in chosen]
-    elif chosen_one := _chosen(search, field.initial):
+    elif chosen_one := _chosen(options, field.initial, search=search):
         element["initial_option"] = option(chosen_one)
     return element
 
@@ -84,11 +88,11 @@ def element(field: Field) -> dict[str, Any]:
     elif kind == "number":
         built = {"type": "number_input", "is_decimal_allowed": not item.integer}
         if item.min is not None:
-            built["min_value"] = f"{item.min:g}"
+            built["min_value"] = number_text(item.min)
         if item.max is not None:
-            built["max_value"] = f"{item.max:g}"
+            built["max_value"] = number_text(item.max)
         if initial not in (None, ""):
-            built["initial_value"] = f"{float(initial):g}"
+            built["initial_value"] = number_text(float(initial))
     elif kind in ("dropdown", "multi_select"):
         built = _select(field, multi=kind == "multi_select")
     elif kind == "checkbox":
@@ -96,6 +100,9 @@ def element(field: Field) -> dict[str, Any]:
         built = {"type": "checkboxes", "options": [option(only)]}
         if initial is True or str(initial).lower() == "true":
             built["initial_options"] = [option(only)]
+    elif kind in ("checkboxes", "radio") and len(field.options or []) > MAX_CHOICES:
+        # Liquid gave more options than Slack shows as boxes: a select holds them all.
+        built = _select(field, multi=kind == "checkboxes")
     elif kind in ("checkboxes", "radio"):
         options = field.options or []
         built = {
@@ -131,7 +138,7 @@ def element(field: Field) -> dict[str, Any]:
         if initial:
             built["initial_conversation"] = str(initial)
     built["action_id"] = item.identifier
-    if item.placeholder and built["type"] not in ("checkboxes", "radio_buttons"):
+    if item.placeholder and built["type"] not in NO_PLACEHOLDER:
         built["placeholder"] = plain(item.placeholder, 150)
     return built
 

@@ -12,12 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, func, text, update
+from sqlalchemy import case, delete, event, func, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
-from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
+from bot.store.models import FINAL, AuditEvent, Job, Run, SlackAction, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -357,6 +357,132 @@ class Store:
         with self.session() as session:
             query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
             return list(session.exec(query))
+
+    # --- admin queries ------------------------------------------------------------------
+
+    def runs_page(
+        self,
+        *,
+        action_id: str | None = None,
+        user_id: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 20,
+    ) -> list[Run]:
+        """Runs newest first, filtered; ``before`` is the keyset cursor (created_at, id).
+
+        Keyset pagination uses the (filter, created_at) indexes, so page 1000 costs what
+        page 1 does.
+        """
+        query = select(Run)
+        if action_id:
+            query = query.where(Run.action_id == action_id)
+        if user_id:
+            query = query.where(Run.user_id == user_id)
+        if status:
+            query = query.where(Run.status == status)
+        if since:
+            query = query.where(col(Run.created_at) >= since)
+        if before:
+            stamp, run_id = before
+            query = query.where(
+                (col(Run.created_at) < stamp)
+                | ((col(Run.created_at) == stamp) & (col(Run.id) < run_id))
+            )
+        query = query.order_by(col(Run.created_at).desc(), col(Run.id).desc()).limit(limit)
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def action_stats(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """Runs and failures per action since a time (tests excluded)."""
+        failed = func.sum(case((col(Run.status).in_(["FAILURE", "TIMED_OUT"]), 1), else_=0))
+        query = (
+            select(Run.action_id, func.count(), failed)
+            .where(col(Run.created_at) >= since, col(Run.is_test).is_(False))
+            .group_by(Run.action_id)
+        )
+        with self.session() as session:
+            return {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.exec(query)}
+
+    def events_between(self, since: datetime, until: datetime) -> list[AuditEvent]:
+        query = (
+            select(AuditEvent)
+            .where(col(AuditEvent.at) >= since, col(AuditEvent.at) < until)
+            .order_by(col(AuditEvent.id))
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def purge(self, before: datetime, batch: int = 1000) -> int:
+        """Delete runs (with their events and jobs) and admin events older than ``before``.
+
+        In batches, so a large backlog never holds long locks.
+        """
+        removed = 0
+        while True:
+            with self.session() as session:
+                ids = list(
+                    session.exec(select(Run.id).where(col(Run.created_at) < before).limit(batch))
+                )
+                if ids:
+                    session.exec(delete(AuditEvent).where(col(AuditEvent.run_id).in_(ids)))  # type: ignore[call-overload]
+                    session.exec(delete(Job).where(col(Job.run_id).in_(ids)))  # type: ignore[call-overload]
+                    session.exec(delete(Run).where(col(Run.id).in_(ids)))  # type: ignore[call-overload]
+                else:
+                    old = list(
+                        session.exec(
+                            select(AuditEvent.id)
+                            .where(col(AuditEvent.run_id).is_(None), col(AuditEvent.at) < before)
+                            .limit(batch)
+                        )
+                    )
+                    if not old:
+                        return removed
+                    session.exec(delete(AuditEvent).where(col(AuditEvent.id).in_(old)))  # type: ignore[call-overload]
+                    ids = old
+                session.commit()
+                removed += len(ids)
+
+    # --- actions created in Slack ---------------------------------------------------------
+
+    def slack_actions(self) -> list[SlackAction]:
+        with self.session() as session:
+            return list(session.exec(select(SlackAction).order_by(col(SlackAction.id))))
+
+    def slack_actions_version(self) -> str:
+        """Changes whenever a Slack-created action is added, changed or deleted."""
+        with self.session() as session:
+            count, latest = session.exec(
+                select(func.count(), func.max(SlackAction.updated_at))
+            ).one()
+        return f"{count}:{latest}"
+
+    def save_slack_action(
+        self, action_id: str, document: dict[str, Any], by: str, event: dict[str, Any]
+    ) -> None:
+        """Create or replace a Slack-created action, with its audit event, atomically."""
+        with self.session() as session:
+            found = session.get(SlackAction, action_id)
+            if found is None:
+                found = SlackAction(id=action_id, document=document, created_by=by, updated_by=by)
+            else:
+                found.document = document
+                found.updated_by = by
+                found.updated_at = utcnow()
+            session.add(found)
+            session.add(AuditEvent(action_id=action_id, kind="admin", actor=by, detail=event))
+            session.commit()
+
+    def delete_slack_action(self, action_id: str, by: str, event: dict[str, Any]) -> bool:
+        with self.session() as session:
+            found = session.get(SlackAction, action_id)
+            if found is None:
+                return False
+            session.delete(found)
+            session.add(AuditEvent(action_id=action_id, kind="admin", actor=by, detail=event))
+            session.commit()
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

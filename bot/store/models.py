@@ -82,6 +82,7 @@ class Run(SQLModel, table=True):
     summary: str = Field(default="", max_length=3000)
     parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
     permalink: str | None = Field(default=None, max_length=500)  # of the status message
+    is_test: bool = False  # an admin's `test` send: never posted to a channel
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     finished_at: datetime | None = _timestamp(nullable=True)
 
@@ -121,3 +122,16 @@ class Job(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     done_at: datetime | None = _timestamp(nullable=True)
     created_at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class SlackAction(SQLModel, table=True):
+    """An action created in Slack with `/actions-admin new`: the same document as in YAML."""
+
+    __tablename__ = "slack_action"
+
+    id: str = Field(primary_key=True, max_length=64)
+    document: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=32)
+    updated_by: str = Field(max_length=32)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
+    updated_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)

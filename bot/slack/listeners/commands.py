@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.catalog import Team
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
-from bot.slack import admin, browse
+from bot.slack import browse
 from bot.slack.browse import Page
 from bot.slack.listeners.cards import catalog_blocks
 
@@ -57,8 +57,3 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 hint = ", ".join(f"`/actions {escape(n)}`" for n in near)
                 blocks.append(browse.context(f"Looking for a service? Try {hint}."))
         await respond(response_type="ephemeral", text="Self-service actions", blocks=blocks)
-
-    @app.command("/actions-admin")
-    async def actions_admin(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await admin.command(runtime, command, respond)

@@ -24,7 +24,7 @@ OPTIONS_ERROR = "__options_error__"
 STALE = "This form is out of date: the action changed or no longer exists."
 
 
-async def _user(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+async def form_user(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
     """The user as form templates see them (profile cached by the directory)."""
     user = body.get("user") or {}
     profile = await runtime.directory.profile(user.get("id", ""))
@@ -35,7 +35,7 @@ async def _user(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fields(
+def form_fields(
     catalog: Catalog,
     action: Action,
     values: dict[str, Any],
@@ -79,8 +79,8 @@ async def open_form(
         )
         await runtime.runner.refuse(action.id, user_id, decision, "open_form")
         return
-    user = await _user(runtime, body)
-    fields = _fields(catalog, action, values or {}, user, service)
+    user = await form_user(runtime, body)
+    fields = form_fields(catalog, action, values or {}, user, service)
     if isinstance(fields, str):
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Cannot run", fields))
         return
@@ -146,7 +146,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await runtime.runner.refuse(action.id, user_id, decision, "submit")
             return
         raw = forms.read_inputs(action, view.get("state"))
-        fields = _fields(catalog, action, raw, await _user(runtime, body), service)
+        fields = form_fields(catalog, action, raw, await form_user(runtime, body), service)
         if isinstance(fields, str):
             await ack(response_action="update", view=blocks.notice_modal("Cannot run", fields))
             return
@@ -189,7 +189,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         meta, action, service = found
         catalog = runtime.catalog()
         raw = forms.read_inputs(action, view.get("state"))
-        fields = _fields(catalog, action, raw, await _user(runtime, body), service)
+        fields = form_fields(catalog, action, raw, await form_user(runtime, body), service)
         if isinstance(fields, str):
             return
         for field in fields:
@@ -241,7 +241,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                     item,
                     query,
                     values=forms.read_inputs(action, view.get("state")),
-                    user=await _user(runtime, body),
+                    user=await form_user(runtime, body),
                     service=service,
                 ),
                 timeout=2.5,

@@ -1,0 +1,234 @@
+"""Administering actions, without Slack: editing documents, audit queries and exports.
+
+Used by `/actions-admin` and by the command line, so both validate, query and export
+with the same code.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from bot.catalog import parse_duration
+from bot.config import ConfigError, validate
+from bot.redaction import Redactor
+from bot.store import AuditEvent, Run, Store
+from bot.store.models import utcnow
+
+# Fields of the edit form, and the document keys each one holds.
+FORM_FIELDS = {
+    "id": "id",
+    "name": "name",
+    "description": "description",
+    "category": "category",
+    "owner": "owner",
+    "scope": "scope",
+    "access": "access",
+    "method": "webhook.method",
+    "url": "webhook.url",
+    "headers": "webhook.headers",
+    "payload": "webhook.payload",
+    "inputs": "inputs",
+    "response_template": "response_template",
+}
+YAML_FIELDS = {"headers", "inputs", "advanced", "access_list"}
+STATUSES = {
+    "pending",
+    "running",
+    "success",
+    "failure",
+    "timed_out",
+    "cancelled",
+    "pending_approval",
+    "denied",
+    "expired",
+}
+
+
+class QueryError(ValueError):
+    """A `runs` filter that cannot be understood; the message says how to write it."""
+
+
+def _load_yaml(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text) if text.strip() else None
+
+
+def document_from_form(values: Mapping[str, str | None]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Build an action document from the edit form; errors keyed by form field."""
+    errors: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    for name in YAML_FIELDS:
+        try:
+            parsed[name] = _load_yaml(values.get(name) or "")
+        except YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            errors[name] = f"Invalid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+    document: dict[str, Any] = {}
+    for field in ("id", "name", "description", "category", "owner", "scope"):
+        if values.get(field):
+            document[field] = values[field]
+    access = values.get("access") or "everyone"
+    document["access"] = parsed.get("access_list") if access == "list" else access
+    webhook: dict[str, Any] = {
+        "url": values.get("url") or "",
+        "method": values.get("method") or "POST",
+    }
+    if parsed.get("headers"):
+        webhook["headers"] = parsed["headers"]
+    if values.get("payload"):
+        webhook["payload"] = values["payload"]
+    document["webhook"] = webhook
+    if parsed.get("inputs") is not None:
+        inputs = parsed["inputs"]
+        # OpsLevel's manual-inputs YAML pastes in whole: {version, inputs: [...]}
+        document["inputs"] = inputs.get("inputs") if isinstance(inputs, dict) else inputs
+    if values.get("response_template"):
+        document["response_template"] = values["response_template"]
+    advanced = parsed.get("advanced")
+    if advanced is not None and not isinstance(advanced, dict):
+        errors["advanced"] = "Expected a YAML mapping, e.g. `retry: {attempts: 3}`"
+    elif advanced:
+        clash = set(advanced) & set(document)
+        if clash:
+            errors["advanced"] = f"Set {', '.join(sorted(clash))} in its own field"
+        document.update(advanced)
+    document.setdefault("published", False)  # created in Slack: a draft until published
+    return document, errors
+
+
+def form_field(path: str) -> str:
+    """`actions[3].webhook.payload: …` → the form field that holds it."""
+    rest = re.sub(r"^actions\[\d+\]\.?", "", path.split(":", 1)[0])
+    for field, key in sorted(FORM_FIELDS.items(), key=lambda kv: -len(kv[1])):
+        if rest == key or rest.startswith(key + ".") or rest.startswith(key + "["):
+            return "access_list" if field == "access" and "." in rest else field
+    return "advanced"
+
+
+def check_document(
+    base: dict[str, Any],
+    others: list[dict[str, Any]],
+    document: dict[str, Any],
+    *,
+    source: str,
+) -> dict[str, str]:
+    """Validate a Slack-created action exactly as the config file is validated."""
+    actions = [*(base.get("actions") or []), *others, document]
+    try:
+        validate({**base, "actions": actions}, source=source)
+    except ConfigError as exc:
+        index = f"actions[{len(actions) - 1}]"
+        errors: dict[str, str] = {}
+        for error in exc.errors:
+            if error.startswith(index):
+                message = error.split(": ", 1)[-1]
+                field = form_field(error)
+                errors[field] = (errors[field] + "; " + message) if field in errors else message
+            elif "duplicate id" in error and document.get("id"):
+                errors["id"] = "An action with this id exists already."
+        return errors or {"advanced": "; ".join(exc.errors)[:2000]}
+    return {}
+
+
+def as_yaml(document: Any) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def diff(before: Any, after: Any) -> str:
+    """A unified diff of two documents, for the audit log."""
+    old = as_yaml(before).splitlines() if before is not None else []
+    new = as_yaml(after).splitlines() if after is not None else []
+    return "\n".join(difflib.unified_diff(old, new, "before", "after", lineterm=""))
+
+
+# --- the audit log ----------------------------------------------------------------------
+
+
+@dataclass
+class RunsQuery:
+    action: str | None = None
+    user: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+
+
+def parse_runs_query(text: str, now: datetime | None = None) -> RunsQuery:
+    """`action:deploy user:@ana status:failure since:7d` (any order, all optional)."""
+    query = RunsQuery()
+    for word in text.split():
+        key, _, value = word.partition(":")
+        if not value:
+            raise QueryError(f"`{word}`: write filters as key:value")
+        if key == "action":
+            query.action = value
+        elif key == "user":
+            match = re.match(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>$", value) or re.match(
+                r"@?([UW][A-Z0-9]+)$", value
+            )
+            if not match:
+                raise QueryError("`user:` takes a mention, like user:@someone")
+            query.user = match.group(1)
+        elif key == "status":
+            if value.lower() not in STATUSES:
+                raise QueryError(f"`status:` is one of {', '.join(sorted(STATUSES))}")
+            query.status = value.upper()
+        elif key == "since":
+            try:
+                query.since = (now or utcnow()) - timedelta(seconds=parse_duration(value))
+            except ValueError:
+                raise QueryError("`since:` takes a duration such as 24h or 7d") from None
+        else:
+            raise QueryError(f"unknown filter `{key}`; use action:, user:, status:, since:")
+    return query
+
+
+EXPORT_COLUMNS = ["at", "run_id", "action_id", "kind", "actor", "status", "user_id", "detail"]
+
+
+def export_audit(store: Store, since: datetime, until: datetime, fmt: str, redact: Redactor) -> str:
+    """The audit log of a period as CSV or JSON Lines (secrets redacted once more)."""
+    if fmt not in ("csv", "jsonl"):
+        raise QueryError("format is csv or jsonl")
+    events = store.events_between(since, until)
+    runs = {r.id: r for r in _runs_of(store, events)}
+    rows = [_row(e, runs.get(e.run_id or "")) for e in events]
+    rows = redact(rows)
+    if fmt == "jsonl":
+        return "".join(json.dumps(row, default=str) + "\n" for row in rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "detail": json.dumps(row["detail"], default=str)})
+    return out.getvalue()
+
+
+def _runs_of(store: Store, events: Iterable[AuditEvent]) -> list[Run]:
+    ids = {e.run_id for e in events if e.run_id}
+    found = [store.get_run(run_id) for run_id in ids]
+    return [r for r in found if r is not None]
+
+
+def _row(event: AuditEvent, run: Run | None) -> dict[str, Any]:
+    return {
+        "at": event.at.isoformat(),
+        "run_id": event.run_id,
+        "action_id": event.action_id,
+        "kind": event.kind,
+        "actor": event.actor,
+        "status": run.status if run else None,
+        "user_id": run.user_id if run else None,
+        "detail": event.detail,
+    }

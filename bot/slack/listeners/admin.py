@@ -1,0 +1,552 @@
+"""`/actions-admin` and its buttons and forms. Admins only, checked at every step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import admin as domain
+from bot import inputs
+from bot.access import Decision, is_admin
+from bot.catalog import parse_duration
+from bot.config import ConfigError
+from bot.mrkdwn import escape
+from bot.runtime import Runtime
+from bot.slack import admin as views
+from bot.slack import blocks, forms
+from bot.slack.listeners.runs import form_fields, form_user
+from bot.store.models import utcnow
+from bot.webhooks import render
+
+log = logging.getLogger(__name__)
+
+NOT_ADMIN = (
+    "Sorry, `/actions-admin` is only for the bot's admins. Admins are listed under `admins` "
+    "in the actions config; use `/actions` to browse and run actions."
+)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    async def admin_or_refuse(user_id: str, step: str) -> bool:
+        catalog = runtime.catalog()
+        if is_admin(catalog, await runtime.directory.principal(user_id, catalog)):
+            return True
+        await runtime.runner.refuse(
+            "/actions-admin", user_id, Decision(False, "not an admin"), step
+        )
+        return False
+
+    @app.command("/actions-admin")
+    async def command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user_id = command["user_id"]
+        if not await admin_or_refuse(user_id, "admin_command"):
+            await respond(response_type="ephemeral", text=NOT_ADMIN)
+            return
+        words = (command.get("text") or "").split()
+        sub = words[0].lower() if words else "list"
+        rest = words[1:]
+        handler = SUBCOMMANDS.get(sub)
+        if handler is None:
+            await respond(
+                response_type="ephemeral", text=f"Unknown subcommand `{escape(sub)}`.\n{views.HELP}"
+            )
+            return
+        await handler(runtime, Call(command, respond, client, user_id, rest))
+
+    @app.view(views.EDIT_MODAL)
+    async def saved(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user_id = body["user"]["id"]
+        if not await admin_or_refuse(user_id, "admin_edit"):
+            await ack(response_action="update", view=blocks.notice_modal("Not allowed", NOT_ADMIN))
+            return
+        meta = runtime.sealer.open(view.get("private_metadata", "")) or {}
+        editing = meta.get("edit")
+        values = views.read_edit_form(view.get("state"))
+        if editing:
+            values["id"] = editing
+        document, errors = domain.document_from_form(values)
+        stored = {a.id: a for a in runtime.store.slack_actions()}
+        before = stored[editing].document if editing and editing in stored else None
+        if before is not None:
+            document["published"] = before.get("published", False)
+        if not errors:
+            others = [a.document for key, a in stored.items() if key != document.get("id")]
+            errors = domain.check_document(
+                runtime.document, others, document, source=runtime.settings.ACTIONS_CONFIG
+            )
+            if not editing and document.get("id") in runtime.catalog().actions:
+                errors["id"] = "An action with this id exists already."
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        change = "edit" if editing else "create"
+        await save(runtime, user_id, document, change, before)
+        state = "published" if document.get("published") else "a draft"
+        await dm(
+            client,
+            user_id,
+            f"Saved `{document['id']}` ({state}). "
+            + (
+                ""
+                if document.get("published")
+                else f"Publish it with `/actions-admin publish {document['id']}`."
+            ),
+        )
+
+    @app.action(views.DELETE_BUTTON)
+    async def delete(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        if not await admin_or_refuse(user_id, "admin_delete"):
+            await respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
+            return
+        action_id = (body.get("actions") or [{}])[0].get("value", "")
+        stored = {a.id: a for a in runtime.store.slack_actions()}
+        if action_id not in stored:
+            await respond(replace_original=True, text=f"`{action_id}` is already gone.")
+            return
+        event = {"change": "delete", "diff": domain.diff(stored[action_id].document, None)}
+        await asyncio.to_thread(runtime.store.delete_slack_action, action_id, user_id, event)
+        await runtime.refresh_slack_actions(force=True)
+        await respond(replace_original=True, text=f"Deleted `{action_id}`.")
+
+    @app.view(views.TEST_MODAL)
+    async def dry_run(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The test form was filled in: show the exact request, send nothing yet."""
+        user_id = body["user"]["id"]
+        if not await admin_or_refuse(user_id, "admin_test"):
+            await ack(response_action="update", view=blocks.notice_modal("Not allowed", NOT_ADMIN))
+            return
+        catalog = runtime.catalog()
+        meta = runtime.sealer.open(view.get("private_metadata", "")) or {}
+        action = catalog.action(meta.get("action", ""))
+        if action is None:
+            await ack(response_action="update", view=blocks.notice_modal("Test", "Gone."))
+            return
+        service = catalog.service(forms.read_service(view.get("state")) or "")
+        raw = forms.read_inputs(action, view.get("state"))
+        user = await form_user(runtime, body)
+        fields = form_fields(catalog, action, raw, user, service)
+        if isinstance(fields, str):
+            await ack(response_action="update", view=blocks.notice_modal("Test", fields))
+            return
+        values, errors = inputs.validate(action, raw, fields)
+        if action.scope == "service" and service is None:
+            errors["service"] = "Choose a service."
+        if errors:
+            await ack(
+                response_action="errors",
+                errors={
+                    (k if k == "service" else forms.error_block(k)): v for k, v in errors.items()
+                },
+            )
+            return
+        try:
+            rendered = await render.render(
+                runtime.settings,
+                catalog,
+                action,
+                run_id="dry-run",
+                user=user,
+                inputs=values,
+                service=service,
+            )
+        except render.RenderError as exc:
+            await ack(
+                response_action="update",
+                view=blocks.notice_modal("Test", f"Nothing would be sent: {exc}"),
+            )
+            return
+        redact = runtime.redactor.extended(
+            str(values[i.identifier])
+            for i in action.inputs
+            if i.type == "secret" and values.get(i.identifier)
+        )
+        request = rendered.request
+        sealed = runtime.sealer.seal(
+            {"action": action.id, "inputs": values, "service": service.id if service else None}
+        )
+        if len(sealed) > 3000:
+            sealed = runtime.sealer.seal({"action": action.id, "too_big": True})
+        await ack(
+            response_action="update",
+            view=views.dry_run_modal(
+                action,
+                request.method,
+                redact(request.url),
+                redact(request.headers),
+                redact(rendered.payload),
+                sealed,
+            ),
+        )
+
+    @app.action(views.SEND_TEST)
+    async def send_test(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        view = body.get("view") or {}
+        if not await admin_or_refuse(user_id, "admin_test_send"):
+            return
+        catalog = runtime.catalog()
+        meta = runtime.sealer.open(view.get("private_metadata", "")) or {}
+        action = catalog.action(meta.get("action", ""))
+        if action is None or meta.get("too_big"):
+            text = "The inputs are too large to send from here; use `python -m bot preview`."
+            await client.views_update(
+                view_id=view.get("id"), view=blocks.notice_modal("Test", text)
+            )
+            return
+        service = catalog.service(meta.get("service") or "")
+        _, response, error = await runtime.runner.send_test(
+            catalog,
+            action,
+            user=await form_user(runtime, body),
+            inputs=meta.get("inputs") or {},
+            service=service,
+        )
+        result = views.test_result_modal(
+            action,
+            response.status if response else None,
+            response.headers if response else {},
+            response.text if response else "",
+            response.duration_ms if response else None,
+            error,
+        )
+        await client.views_update(view_id=view.get("id"), view=result)
+
+    @app.action(views.RUNS_PAGE)
+    async def older_runs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        if not await admin_or_refuse(user_id, "admin_runs"):
+            return
+        state = json.loads((body.get("actions") or [{}])[0].get("value") or "{}")
+        text = " ".join(state.get("words") or [])
+        before = state.get("before")
+        found = await runs_page(runtime, text, tuple(before) if before else None)
+        await respond(replace_original=True, text="Runs", blocks=found)
+
+    @app.action(re.compile(f"^{views.HOME_BUTTON}:"))
+    async def home_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        if not await admin_or_refuse(user_id, "admin_home"):
+            return
+        which = (body.get("actions") or [{}])[0].get("value")
+        trigger = body["trigger_id"]
+        if which == "new":
+            await open_editor(runtime, client, trigger, None)
+            return
+        if which == "runs":
+            found = await runs_page(runtime, "", None)
+        else:
+            found = await list_blocks(runtime)
+        await client.views_open(
+            trigger_id=trigger,
+            view=blocks.modal(
+                "Admin",
+                [b for b in found if b["type"] != "actions"][:100],
+                close=blocks.plain("Close"),
+            ),
+        )
+
+
+class Call:
+    """One `/actions-admin` invocation."""
+
+    def __init__(
+        self,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        user_id: str,
+        words: list[str],
+    ) -> None:
+        self.command = command
+        self.respond = respond
+        self.client = client
+        self.user_id = user_id
+        self.words = words
+
+    async def say(self, text: str, found: list[dict[str, Any]] | None = None) -> None:
+        await self.respond(response_type="ephemeral", text=text, blocks=found)
+
+
+async def dm(client: AsyncWebClient, user_id: str, text: str) -> None:
+    try:
+        await client.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as exc:
+        log.warning("could not DM %s: %s", user_id, exc)
+
+
+async def save(
+    runtime: Runtime,
+    user_id: str,
+    document: dict[str, Any],
+    change: str,
+    before: dict[str, Any] | None,
+) -> None:
+    event = {"change": change, "diff": runtime.redactor(domain.diff(before, document))}
+    await asyncio.to_thread(
+        runtime.store.save_slack_action, str(document["id"]), document, user_id, event
+    )
+    await runtime.refresh_slack_actions(force=True)
+
+
+async def list_blocks(runtime: Runtime) -> list[dict[str, Any]]:
+    stats = await asyncio.to_thread(runtime.store.action_stats, utcnow() - timedelta(days=7))
+    return views.list_blocks(runtime.catalog(), stats)
+
+
+async def runs_page(
+    runtime: Runtime, text: str, before: tuple[str, str] | None
+) -> list[dict[str, Any]]:
+    try:
+        query = domain.parse_runs_query(text)
+    except domain.QueryError as exc:
+        return [blocks.section(f"{exc}.\n\n{views.HELP}")]
+    cursor = (datetime.fromisoformat(before[0]), before[1]) if before else None
+    runs = await asyncio.to_thread(
+        runtime.store.runs_page,
+        action_id=query.action,
+        user_id=query.user,
+        status=query.status,
+        since=query.since,
+        before=cursor,
+        limit=20,
+    )
+    names = {a.id: a.name for a in runtime.catalog().actions.values()}
+    next_value = None
+    if len(runs) == 20:
+        last = runs[-1]
+        next_value = json.dumps(
+            {"words": text.split(), "before": [last.created_at.isoformat(), last.id]}
+        )
+    return views.runs_blocks(runs, names, query, next_value)
+
+
+async def open_editor(
+    runtime: Runtime, client: AsyncWebClient, trigger: str, document: dict[str, Any] | None
+) -> None:
+    meta = runtime.sealer.seal({"edit": document.get("id") if document else None})
+    await client.views_open(
+        trigger_id=trigger, view=views.edit_modal(runtime.catalog(), document, meta)
+    )
+
+
+async def _list(runtime: Runtime, call: Call) -> None:
+    await call.say("Actions", await list_blocks(runtime))
+
+
+async def _help(runtime: Runtime, call: Call) -> None:
+    await call.say(views.HELP)
+
+
+def _target(runtime: Runtime, call: Call) -> tuple[str, dict[str, Any] | None, str | None]:
+    """(action id, its Slack document or None, a problem to report)."""
+    if not call.words:
+        return "", None, "Which action? Give its id."
+    action_id = call.words[0]
+    stored = {a.id: a for a in runtime.store.slack_actions()}
+    if action_id in stored:
+        return action_id, stored[action_id].document, None
+    if action_id in runtime.catalog().actions:
+        return (
+            action_id,
+            None,
+            (
+                f"`{action_id}` is managed in `{runtime.settings.ACTIONS_CONFIG}`: change it there "
+                "and run `/actions-admin reload`."
+            ),
+        )
+    return action_id, None, f"No action `{escape(action_id)}`. `/actions-admin list` shows all."
+
+
+async def _new(runtime: Runtime, call: Call) -> None:
+    await open_editor(runtime, call.client, call.command["trigger_id"], None)
+
+
+async def _edit(runtime: Runtime, call: Call) -> None:
+    _, document, problem = _target(runtime, call)
+    if problem:
+        await call.say(problem)
+        return
+    await open_editor(runtime, call.client, call.command["trigger_id"], document)
+
+
+def _publishing(published: bool) -> Any:
+    async def handler(runtime: Runtime, call: Call) -> None:
+        action_id, document, problem = _target(runtime, call)
+        if problem or document is None:
+            await call.say(problem or "")
+            return
+        if bool(document.get("published")) == published:
+            await call.say(f"`{action_id}` is already {'published' if published else 'a draft'}.")
+            return
+        await save(
+            runtime,
+            call.user_id,
+            {**document, "published": published},
+            "publish" if published else "unpublish",
+            document,
+        )
+        await call.say(f"`{action_id}` is now {'published' if published else 'a draft'}.")
+
+    return handler
+
+
+async def _delete(runtime: Runtime, call: Call) -> None:
+    action_id, document, problem = _target(runtime, call)
+    if problem or document is None:
+        await call.say(problem or "")
+        return
+    button = {
+        "type": "button",
+        "text": blocks.plain("Delete"),
+        "style": "danger",
+        "action_id": views.DELETE_BUTTON,
+        "value": action_id,
+        "confirm": {
+            "title": blocks.plain("Delete this action?", 100),
+            "text": blocks.plain(
+                f"{action_id} will disappear for everyone. Its runs stay in the audit log.", 300
+            ),
+            "confirm": blocks.plain("Delete", 30),
+            "deny": blocks.plain("Keep", 30),
+        },
+    }
+    await call.say(
+        f"Delete `{action_id}`?",
+        [
+            blocks.section(f"Delete `{escape(action_id)}`?"),
+            {"type": "actions", "block_id": "delete", "elements": [button]},
+        ],
+    )
+
+
+async def _test(runtime: Runtime, call: Call) -> None:
+    catalog = runtime.catalog()
+    action = catalog.action(call.words[0]) if call.words else None
+    if action is None:
+        await call.say("Which action? `/actions-admin test <id>`.")
+        return
+    user = {"id": call.user_id, "name": call.command.get("user_name")}
+    fields = form_fields(catalog, action, {}, user, None)
+    if isinstance(fields, str):
+        await call.say(fields)
+        return
+    view = forms.run_modal(
+        action,
+        catalog.owner_of(action),
+        fields,
+        channel_id=None,
+        metadata=runtime.sealer.seal({"action": action.id}),
+        services=catalog.services_for(action),
+    )
+    view.update(
+        callback_id=views.TEST_MODAL,
+        title=blocks.plain("Test " + action.name, 24),
+        submit=blocks.plain("Preview"),
+    )
+    view["blocks"][-1] = blocks.context("Nothing is sent until you press *Send it for real*.")
+    await call.client.views_open(trigger_id=call.command["trigger_id"], view=view)
+
+
+async def _runs(runtime: Runtime, call: Call) -> None:
+    await call.say("Runs", await runs_page(runtime, " ".join(call.words), None))
+
+
+async def _run(runtime: Runtime, call: Call) -> None:
+    run = await asyncio.to_thread(runtime.store.get_run, call.words[0]) if call.words else None
+    if run is None:
+        await call.say("No such run. `/actions-admin runs` lists them with their ids.")
+        return
+    events = await asyncio.to_thread(runtime.store.events, run.id)
+    action = runtime.catalog().action(run.action_id)
+    await call.say("Run", views.run_blocks(run, action.name if action else run.action_id, events))
+
+
+async def _export(runtime: Runtime, call: Call) -> None:
+    since, fmt = "30d", "csv"
+    for word in call.words:
+        key, _, value = word.partition(":")
+        if key == "since":
+            since = value
+        elif key == "format" and value in ("csv", "jsonl"):
+            fmt = value
+        else:
+            await call.say("Usage: `/actions-admin export [since:30d] [format:csv|jsonl]`")
+            return
+    try:
+        start = utcnow() - timedelta(seconds=parse_duration(since))
+    except ValueError as exc:
+        await call.say(f"`since:` {exc}")
+        return
+    audit = await asyncio.to_thread(
+        domain.export_audit, runtime.store, start, utcnow(), fmt, runtime.redactor
+    )
+    documents = [a.document for a in runtime.store.slack_actions()]
+    actions_yaml = runtime.redactor(domain.as_yaml({"actions": documents}))
+    opened = await call.client.conversations_open(users=call.user_id)
+    channel = opened["channel"]["id"]
+    await call.client.files_upload_v2(
+        channel=channel,
+        initial_comment=f"Audit log since {start:%Y-%m-%d %H:%M} UTC, and the actions "
+        "created in Slack.",
+        file_uploads=[
+            {"filename": f"audit.{fmt}", "content": audit, "title": "Audit log"},
+            {
+                "filename": "slack-actions.yml",
+                "content": actions_yaml,
+                "title": "Actions created in Slack",
+            },
+        ],
+    )
+    event = {"change": "export", "since": start.isoformat(), "format": fmt}
+    await asyncio.to_thread(runtime.store.record, "admin", event, actor=call.user_id)
+    await call.say("The export is in your direct messages with me.")
+
+
+async def _reload(runtime: Runtime, call: Call) -> None:
+    try:
+        loaded = await runtime.reload()
+    except ConfigError as exc:
+        lines = "\n".join(f"• {escape(e)}" for e in exc.errors[:30])
+        await call.say(
+            f":x: `{runtime.settings.ACTIONS_CONFIG}` is invalid; the running "
+            f"config is kept.\n{lines}"
+        )
+        return
+    await asyncio.to_thread(runtime.store.record, "admin", {"change": "reload"}, actor=call.user_id)
+    warnings = "".join(f"\n• {escape(w)}" for w in loaded.warnings[:20])
+    await call.say(f"Reloaded: {len(loaded.catalog.actions)} actions.{warnings}")
+
+
+SUBCOMMANDS = {
+    "list": _list,
+    "help": _help,
+    "new": _new,
+    "edit": _edit,
+    "publish": _publishing(True),
+    "unpublish": _publishing(False),
+    "delete": _delete,
+    "test": _test,
+    "runs": _runs,
+    "run": _run,
+    "export": _export,
+    "reload": _reload,
+}

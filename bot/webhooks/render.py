@@ -1,0 +1,105 @@
+"""An action's request, rendered and signed: shared by delivery, admin dry runs and preview."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot import templates
+from bot.catalog import Action, Catalog, Service
+from bot.settings import Settings
+from bot.webhooks import delivery
+
+
+class RenderError(Exception):
+    """Nothing can be sent; ``kind`` is template or invalid_payload."""
+
+    def __init__(self, kind: str, message: str, payload: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.payload = payload
+
+
+@dataclass
+class Rendered:
+    request: delivery.Request
+    payload: str  # the body as text, for the audit log
+    context: dict[str, Any]  # what the templates saw (the response template sees it too)
+
+
+def is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    kind = content_type.split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def callback_token(settings: Settings, run_id: str) -> str:
+    """A per-run token for async callbacks, derived so that it is never stored."""
+    key = settings.WEBHOOK_SIGNING_SECRET.encode()
+    return hmac.new(key, f"callback:{run_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def callback_url(settings: Settings, run_id: str) -> str:
+    return f"{settings.PUBLIC_URL}/runs/{run_id}/callback"
+
+
+async def render(
+    settings: Settings,
+    catalog: Catalog,
+    action: Action,
+    *,
+    run_id: str,
+    user: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    service: Service | None,
+    timestamp: int | None = None,
+) -> Rendered:
+    """Render URL, headers and payload, check the payload, and sign the request."""
+    secrets = settings.template_secrets
+    context = templates.request_context(
+        catalog=catalog, action=action, user=user, inputs=inputs, service=service, run_id=run_id
+    )
+    hook = action.webhook
+    extra: dict[str, str] = {}
+    if action.is_async:
+        prefix = settings.WEBHOOK_HEADER_PREFIX
+        url, token = callback_url(settings, run_id), callback_token(settings, run_id)
+        context["run"].update(callback_url=url, callback_token=token)
+        extra = {f"{prefix}-Callback-Url": url, f"{prefix}-Callback-Token": token}
+    try:
+        url = (await templates.render(hook.url, context, secrets)).strip()
+        headers = {k: await templates.render(v, context, secrets) for k, v in hook.headers.items()}
+        payload = await templates.render(hook.payload, context, secrets)
+    except templates.TemplateError as exc:
+        raise RenderError("template", f"The request template failed: {exc}") from None
+    if hook.payload and not hook.header("Content-Type"):
+        # A default, not a configured header: it is sent but not signed.
+        extra["Content-Type"] = "application/json"
+    if hook.payload and is_json(hook.header("Content-Type") or extra.get("Content-Type")):
+        try:
+            json.loads(payload)
+        except ValueError as exc:
+            raise RenderError(
+                "invalid_payload",
+                "The request was not sent: the payload template did not produce valid JSON "
+                f"({exc}). The action's owners can see the details in the audit log.",
+                payload,
+            ) from None
+    request = delivery.build(
+        method=hook.method,
+        url=url,
+        configured=headers,
+        body=payload.encode("utf-8"),
+        secret=settings.WEBHOOK_SIGNING_SECRET,
+        prefix=settings.WEBHOOK_HEADER_PREFIX,
+        run_id=run_id,
+        timestamp=timestamp,
+    )
+    # Unsigned extras: OpsLevel-style receivers verify exactly the configured headers.
+    request.headers.update(extra)
+    return Rendered(request, payload, context)
