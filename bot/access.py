@@ -101,4 +101,36 @@ def usergroups_in_use(catalog: Catalog) -> set[str]:
     for action in catalog.actions.values():
         if isinstance(action.access, Access):
             groups |= set(action.access.usergroups)
+        if action.approval is not None:
+            groups |= set(action.approval.approvers.usergroups)
     return groups
+
+
+def can_approve(catalog: Catalog, action: Action, who: Principal, requester: str) -> Decision:
+    """Whether ``who`` may approve or deny a run of ``action`` that ``requester`` asked for."""
+    approval = action.approval
+    if approval is None:
+        return Decision(False, "this action needs no approval")
+    if who.user_id == requester and not approval.allow_self_approval:
+        return Decision(False, "you cannot approve your own request")
+    rule = approval.approvers
+    if who.user_id in rule.users or catalog.teams_of(who.user_id) & set(rule.teams):
+        return ALLOWED
+    if rule.usergroups:
+        if not who.groups_known:
+            return Decision(False, GROUPS_UNKNOWN)
+        if who.usergroups & set(rule.usergroups):
+            return ALLOWED
+    return Decision(False, "you are not an approver of this action")
+
+
+def approver_ids(catalog: Catalog, action: Action) -> list[str]:
+    """The approvers we can name directly (users and team members; groups via Slack)."""
+    if action.approval is None:
+        return []
+    rule = action.approval.approvers
+    found = list(rule.users)
+    for team_id in rule.teams:
+        team = catalog.team(team_id)
+        found += [m for m in team.members if m not in found] if team else []
+    return found

@@ -43,6 +43,7 @@ InputType = Literal[
     "secret",
 ]
 CHOICE_TYPES = {"dropdown", "multi_select", "checkboxes", "radio"}
+# A duration takes `values` too (choices such as 30m, 1h), or free text when it has none.
 MULTI_TYPES = {"multi_select", "checkboxes", "users"}
 TEXT_TYPES = {"text_input", "text_area", "email", "url", "secret"}
 
@@ -251,6 +252,31 @@ class Webhook(Model):
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+class Approvers(Model):
+    teams: list[Slug] = []
+    users: list[SlackId] = []
+    usergroups: list[SlackId] = []
+
+
+class Approval(Model):
+    """A second pair of eyes: the run waits until enough approvers say yes."""
+
+    required: bool = True
+    approvers: Approvers
+    count: int = Field(1, ge=1, le=10)
+    allow_self_approval: bool = False
+    expires_after: Duration = 4 * 3600.0
+    channel: SlackId | None = None  # where requests go; none: a DM to each approver
+
+
+class Expiry(Model):
+    """A time-limited action: after `after`, the revert webhook undoes it."""
+
+    after: str = Field(min_length=1)  # a duration, or a Liquid template giving one
+    max: Duration = 8 * 3600.0
+    webhook: Webhook
+
+
 RetryOn = Literal["timeout", "connection", "5xx", "429"]
 
 
@@ -320,6 +346,12 @@ class Action(Model):
     # The receiver answers at once and reports back later on the callback URL.
     is_async: bool = Field(False, alias="async")
     timeout_after: Duration = 3600.0  # async: no final status by then → TIMED_OUT
+    approval: Approval | None = None
+    expires: Expiry | None = None
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approval is not None and self.approval.required
 
     def input(self, identifier: str) -> Input | None:
         return next((i for i in self.inputs if i.identifier == identifier), None)

@@ -16,7 +16,16 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from bot import templates
-from bot.catalog import MULTI_TYPES, TEXT_TYPES, Action, Catalog, Input, Option, Service
+from bot.catalog import (
+    MULTI_TYPES,
+    TEXT_TYPES,
+    Action,
+    Catalog,
+    Input,
+    Option,
+    Service,
+    parse_duration,
+)
 
 STATIC_LIMIT = 100  # Slack's static_select maximum; more becomes a type-ahead search
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -207,10 +216,14 @@ def _check(item: Input, value: Any, options: list[Option] | None) -> Any:
         return value
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("Unexpected value.")
-    if kind in ("dropdown", "radio"):
+    if kind in ("dropdown", "radio") or (kind == "duration" and options):
         if options is not None and str(value) not in {o.value for o in options}:
             raise ValueError("Choose one of the listed options.")
+        if kind == "duration":
+            _duration(str(value))
         return str(value)
+    if kind == "duration":
+        return _duration(str(value))
     if kind == "number":
         return _number(item, str(value))
     if kind == "date":
@@ -244,6 +257,14 @@ def _check(item: Input, value: Any, options: list[Option] | None) -> Any:
         raise ValueError("Enter a web address starting with https://.")
     if item.pattern and not re.search(item.pattern, text):  # anchors are the author's
         raise ValueError(f"Must match the pattern {item.pattern}.")
+    return text
+
+
+def _duration(text: str) -> str:
+    try:
+        parse_duration(text)
+    except ValueError:
+        raise ValueError("Enter a duration such as 30m, 2h or 1h30m.") from None
     return text
 
 

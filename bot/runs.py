@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -24,8 +24,11 @@ import httpx
 
 from bot import templates
 from bot.access import Decision
+from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service
+from bot.expiry import ESCALATE, ExpiryFlow
 from bot.jobs import Handler, Retry, backoff
+from bot.outcomes import Outcome, seconds_text
 from bot.redaction import REDACTED, Redactor
 from bot.settings import Settings
 from bot.store import Job, Run, RunStatus, Store
@@ -55,25 +58,9 @@ class Submission:
     service: Service | None = None
     idempotency_key: str | None = None
     view_id: str | None = None  # the modal to update with the outcome
-    parent_id: str | None = None  # "Run again" of this run
-
-
-@dataclass
-class Outcome:
-    """How a run ended, in terms a person and a template can use."""
-
-    ok: bool
-    message: str  # the rendered response template, or a plain explanation
-    status: int | None = None  # HTTP status, when the receiver answered
-    error: str | None = None  # template, invalid_payload, timeout, connection, http_status…
-    duration_ms: float | None = None
-    links: list[dict[str, str]] = field(default_factory=list)
-    log: str | None = None
-    final_status: str = ""
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+    parent_id: str | None = None  # "Run again" of this run; the run an extension extends
+    kind: str = "run"  # run | extend
+    thread_of: Run | None = None  # an extension is discussed in its run's thread
 
 
 class Notifier(Protocol):
@@ -110,14 +97,6 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return min(max(seconds, 0.0), 3600.0)
 
 
-def seconds_text(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
-
-
 class Runner:
     def __init__(
         self,
@@ -141,6 +120,8 @@ class Runner:
         self.wake = wake
         self.vault = Vault(settings.WEBHOOK_SIGNING_SECRET)
         self._run_redactors: dict[str, Redactor] = {}
+        self.approvals = ApprovalFlow(self)
+        self.expiry = ExpiryFlow(self)
 
     @property
     def handlers(self) -> dict[str, Handler]:
@@ -150,6 +131,8 @@ class Runner:
             REPORT: self._report,
             PROGRESS: self._progress,
             DEADLINE: self._deadline,
+            **self.approvals.handlers,
+            **self.expiry.handlers,
         }
 
     # --- recording -------------------------------------------------------------------
@@ -197,7 +180,14 @@ class Runner:
             inputs=redact(stored),
             idempotency_key=submission.idempotency_key,
             parent_id=submission.parent_id,
+            kind=submission.kind,
         )
+        if submission.thread_of is not None:
+            thread = submission.thread_of
+            run.channel_id, run.message_ts = thread.channel_id, thread.message_ts
+            run.permalink = thread.permalink
+        if action.needs_approval:
+            run.status = RunStatus.PENDING_APPROVAL
         detail = redact(
             {
                 "action": action.id,
@@ -210,7 +200,9 @@ class Runner:
         data: dict[str, Any] = {"view_id": submission.view_id}
         if secret:
             data["sealed"] = self.vault.seal(secret)
-        jobs = [Job(kind=ANNOUNCE), Job(kind=DELIVER, data=data)]
+        work = Job(kind="extend_apply" if submission.kind == "extend" else DELIVER, data=data)
+        jobs = [Job(kind=ANNOUNCE)]
+        jobs += self.approvals.jobs_for(action, work) if action.needs_approval else [work]
         created = await asyncio.to_thread(self.store.create_run, run, detail, jobs)
         if not created:
             log.info("duplicate submission %s ignored", submission.idempotency_key)
@@ -350,7 +342,7 @@ class Runner:
 
     # --- jobs ------------------------------------------------------------------------
 
-    async def _load(self, job: Job) -> tuple[Run, Catalog, Action | None, Service | None] | None:
+    async def load(self, job: Job) -> tuple[Run, Catalog, Action | None, Service | None] | None:
         run = await asyncio.to_thread(self.store.get_run, job.run_id) if job.run_id else None
         if run is None:
             return None
@@ -359,7 +351,7 @@ class Runner:
         return run, catalog, catalog.action(run.action_id), service
 
     async def _announce(self, job: Job) -> None:
-        loaded = await self._load(job)
+        loaded = await self.load(job)
         if loaded is None or loaded[0].message_ts or loaded[2] is None:
             return
         run, _, action, service = loaded
@@ -369,7 +361,7 @@ class Runner:
         except Exception as exc:  # Slack down: the job table keeps it until it works
             raise Retry(backoff(job.attempts, 2.0, 120.0), f"posting failed: {exc}") from None
 
-    async def _wait_for(self, run: Run, job: Job, *kinds: str) -> None:
+    async def wait_for(self, run: Run, job: Job, *kinds: str) -> None:
         """Keep the thread in order: wait (bounded) for the status message and earlier posts."""
         if job.attempts > 40:
             return
@@ -378,24 +370,24 @@ class Runner:
             raise Retry(0.1 if job.attempts < 10 else 2.0, "waiting for earlier messages")
 
     async def _progress(self, job: Job) -> None:
-        loaded = await self._load(job)
+        loaded = await self.load(job)
         if loaded is None:
             return
-        await self._wait_for(loaded[0], job, ANNOUNCE, PROGRESS)
+        await self.wait_for(loaded[0], job, ANNOUNCE, PROGRESS)
         await self.notifier.progress(loaded[0], job.data.get("text", ""))
 
     async def _report(self, job: Job) -> None:
-        loaded = await self._load(job)
+        loaded = await self.load(job)
         if loaded is None or loaded[2] is None:
             return
         run, _, action, _ = loaded
         assert action is not None
-        await self._wait_for(run, job, ANNOUNCE, PROGRESS)
+        await self.wait_for(run, job, ANNOUNCE, PROGRESS)
         outcome = Outcome.from_dict(job.data.get("outcome") or {})
         await self.notifier.finished(run, action, outcome, job.data.get("view_id"))
 
     async def _deadline(self, job: Job) -> None:
-        loaded = await self._load(job)
+        loaded = await self.load(job)
         if loaded is None or loaded[0].final:
             return
         run, catalog, action, _ = loaded
@@ -408,10 +400,16 @@ class Runner:
             error="timed_out",
             final_status=RunStatus.TIMED_OUT.value,
         )
-        await self._finish(run, outcome, RunStatus.TIMED_OUT, job.data.get("view_id"))
+        await self.finish(run, outcome, RunStatus.TIMED_OUT, job.data.get("view_id"))
 
-    async def _finish(
-        self, run: Run, outcome: Outcome, status: RunStatus, view_id: str | None = None
+    async def finish(
+        self,
+        run: Run,
+        outcome: Outcome,
+        status: RunStatus,
+        view_id: str | None = None,
+        jobs: list[Job] | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> Run | None:
         redact = self._redactor(run.id)
         outcome.message = redact(outcome.message)
@@ -429,8 +427,9 @@ class Runner:
             status.value,
             outcome.message,
             redact(detail),
-            [report],
+            [report, *(jobs or [])],
             [DEADLINE],
+            **(fields or {}),
         )
         if finished is not None:
             log.info("run %s finished %s", run.id, status.value)
@@ -438,7 +437,7 @@ class Runner:
         return finished
 
     async def _deliver(self, job: Job) -> None:
-        loaded = await self._load(job)
+        loaded = await self.load(job)
         if loaded is None or loaded[0].status != RunStatus.PENDING:
             return  # finished, cancelled or already accepted by an async receiver
         run, catalog, action, service = loaded
@@ -446,13 +445,13 @@ class Runner:
         try:
             secret = self.vault.open(job.data["sealed"]) if job.data.get("sealed") else {}
         except VaultError as exc:
-            await self._finish(
+            await self.finish(
                 run, Outcome(False, f"Not sent: {exc}.", error="vault"), RunStatus.FAILURE, view_id
             )
             return
         if action is None:
             outcome = Outcome(False, "This action was removed from the catalog.", error="gone")
-            await self._finish(run, outcome, RunStatus.FAILURE, view_id)
+            await self.finish(run, outcome, RunStatus.FAILURE, view_id)
             return
         self._run_redactors[run.id] = self.redact.extended(secret.values())
         try:
@@ -475,8 +474,9 @@ class Runner:
         attempt = job.attempts
         policy = action.retry
         inputs = {**run.inputs, **secret}
+        seen: dict[str, Any] = {}
         outcome, retryable, wait = await self._attempt(
-            catalog, action, run, service, attempt, inputs
+            catalog, action, run, service, attempt, inputs, seen
         )
         if outcome.ok and action.is_async:
             await self._accepted(run, action, outcome, view_id)
@@ -504,7 +504,16 @@ class Runner:
             self.wake()
             raise Retry(delay, reason)
         status = RunStatus.SUCCESS if outcome.ok else RunStatus.FAILURE
-        await self._finish(run, outcome, status, view_id)
+        fields: dict[str, Any] = {}
+        jobs: list[Job] = []
+        if outcome.ok and run.kind == "run" and "context" in seen:
+            fields, jobs = self.expiry.after_success(action, seen["context"])
+        if not outcome.ok and run.kind == "revert":
+            text = (
+                f"The revert of *{action.name}* (run `{run.parent_id}`) failed: {outcome.message}"
+            )
+            jobs.append(Job(kind=ESCALATE, data={"text": text}))
+        await self.finish(run, outcome, status, view_id, jobs=jobs, fields=fields)
 
     async def _accepted(
         self, run: Run, action: Action, outcome: Outcome, view_id: str | None
@@ -546,10 +555,13 @@ class Runner:
         service: Service | None,
         attempt: int,
         inputs: Mapping[str, Any],
+        seen: dict[str, Any] | None = None,
     ) -> tuple[Outcome, bool, float | None]:
-        """(outcome, worth retrying, Retry-After seconds)."""
+        """(outcome, worth retrying, Retry-After seconds); ``seen`` gets the context used."""
         profile = await self.profiles(run.user_id)
         user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
+        extra = await self._extra_context(run)
+        revert = run.kind == "revert" and action.expires is not None
         try:
             rendered = await render.render(
                 self.settings,
@@ -559,6 +571,8 @@ class Runner:
                 user=user,
                 inputs=inputs,
                 service=service,
+                webhook=action.expires.webhook if revert and action.expires else None,
+                extra_context=extra,
             )
         except render.RenderError as exc:
             if exc.payload is not None:
@@ -567,6 +581,8 @@ class Runner:
                 )
             return await self._failed(run, exc.kind, str(exc))
         request, payload, base = rendered.request, rendered.payload, rendered.context
+        if seen is not None:
+            seen["context"] = base
         hook = action.webhook
         await self._record(
             "webhook_request",
@@ -627,6 +643,18 @@ class Runner:
                 action, base, outcome, body, response.headers, run
             )
         return outcome, retryable, retry_after(response.headers)
+
+    async def _extra_context(self, run: Run) -> dict[str, Any]:
+        """Approval and expiry details for templates (a revert sees its parent's)."""
+        source = run
+        if run.parent_id and run.kind == "revert":
+            source = await asyncio.to_thread(self.store.get_run, run.parent_id) or run
+        decisions = await asyncio.to_thread(self.store.decisions, source.id)
+        return {
+            "run": {"parent_id": run.parent_id},
+            "approval": approval_context(decisions),
+            "expires_at": source.expires_at.isoformat() if source.expires_at else None,
+        }
 
     async def _render_result(
         self,
@@ -742,7 +770,9 @@ class Runner:
             )
         if message and action.response_template and message not in outcome.message:
             outcome.message = f"{outcome.message}\n{message}"
-        finished = await self._finish(run, outcome, RunStatus.SUCCESS if ok else RunStatus.FAILURE)
+        fields, jobs = self.expiry.after_success(action, base) if ok else ({}, [])
+        status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
+        finished = await self.finish(run, outcome, status, jobs=jobs, fields=fields)
         if finished is None:
             return 409, "run already finished"
         return 200, "ok"

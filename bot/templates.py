@@ -102,7 +102,8 @@ ENV = build_environment()
 USER_FIELDS = {"id", "name", "email"}
 ACTION_FIELDS = {"id", "name", "description"}
 TEAM_FIELDS = {"id", "name", "members", "channel", "href"}
-RUN_FIELDS = {"id", "callback_url", "callback_token"}
+RUN_FIELDS = {"id", "callback_url", "callback_token", "parent_id"}
+APPROVAL_FIELDS = {"approvers", "comment"}
 SERVICE_FIELDS = {*Service.model_fields, "slug", "href"}
 RESPONSE_FIELDS = {"status", "body", "headers"}
 
@@ -139,7 +140,9 @@ def request_context(
         "service": service_context(service, catalog) if service else None,
         "action": {"id": action.id, "name": action.name, "description": action.description},
         "action_owner": team_context(catalog.owner_of(action)),
-        "run": {"id": run_id},
+        "run": {"id": run_id, "parent_id": None},
+        "approval": {"approvers": [], "comment": ""},
+        "expires_at": None,
     }
 
 
@@ -246,6 +249,8 @@ def _check_path(segments: list[Any], action: Action, *, response: bool, form: bo
         "action_owner": TEAM_FIELDS,
         "run": RUN_FIELDS,
         "secrets": None,
+        "approval": APPROVAL_FIELDS,
+        "expires_at": set(),
     }
     if action.scope == "service":
         known["service"] = SERVICE_FIELDS

@@ -45,7 +45,7 @@ DOCS = ROOT / "docs"
 EVERY_INPUT = """
 id: every-input
 name: Every input type
-description: A form with one input of each type, for the playground's tests
+description: One input of each type the forms support
 owner: platform
 webhook:
   url: https://hooks.example.com/every/{{ user.id }}
@@ -253,6 +253,7 @@ def test_web_api_answers_like_slack(playground: Running) -> None:
         (
             lambda: api.chat_postMessage(
                 channel="C0CHAN",
+                text="too long a header",
                 blocks=[{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
             ),
             "invalid_blocks",
@@ -285,6 +286,15 @@ def test_web_api_answers_like_slack(playground: Running) -> None:
     assert long_title.value.response["error"] == "invalid_arguments"
     playground.http.post("/playground/close", json={"user": "U0ADMIN", "view_id": top["id"]})
     assert playground.state("U0ADMIN")["modals"] == []
+    # files_upload_v2: upload URL, the bytes, completion with a message carrying the file.
+    dm_channel = api.conversations_open(users="U0ADMIN")["channel"]["id"]
+    uploaded = api.files_upload_v2(
+        channel=dm_channel, content="a,b\n1,2\n", filename="audit.csv", initial_comment="Here"
+    )
+    shared = playground.state("U0ADMIN")["messages"][dm_channel][-1]
+    assert shared["text"] == "Here" and shared["files"][0]["name"] == "audit.csv"
+    download = playground.http.get(f"/playground/files/{uploaded['file']['id']}")
+    assert download.content == b"a,b\n1,2\n"
     home = api.views_publish(user_id="U0OWNER", view={"type": "home", "blocks": []})["view"]
     assert playground.state("U0OWNER")["home"]["id"] == home["id"]
 

@@ -21,6 +21,7 @@ from bot.catalog import (
     Action,
     Catalog,
     CatalogFile,
+    parse_duration,
 )
 from bot.config import backstage
 
@@ -234,6 +235,15 @@ def _cross_references(doc: CatalogFile) -> list[str]:
             errors.append(f"actions[{i}].owner: unknown team {action.owner!r}")
         if action.scope == "service" and not doc.services:
             errors.append(f"actions[{i}].scope: service, but no services are defined")
+        if action.approval is not None:
+            errors += [
+                f"actions[{i}].approval.approvers.teams: unknown team {t!r}"
+                for t in action.approval.approvers.teams
+                if t not in teams
+            ]
+            rule = action.approval.approvers
+            if not (rule.teams or rule.users or rule.usergroups):
+                errors.append(f"actions[{i}].approval.approvers: name at least one approver")
         if isinstance(action.access, Access):
             errors += [
                 f"actions[{i}].access.teams: unknown team {t!r}"
@@ -286,6 +296,20 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     fields += [(f"webhook.headers.{k}", v, False) for k, v in hook.headers.items()]
     if action.response_template:
         fields.append(("response_template", action.response_template, True))
+    if action.expires is not None:
+        revert = action.expires.webhook
+        fields += [
+            ("expires.after", action.expires.after, False),
+            ("expires.webhook.url", revert.url, False),
+            ("expires.webhook.payload", revert.payload, False),
+        ]
+        fields += [(f"expires.webhook.headers.{k}", v, False) for k, v in revert.headers.items()]
+        if "{" not in action.expires.after:
+            try:
+                if parse_duration(action.expires.after) > action.expires.max:
+                    errors.append(f"{path}.expires.after: longer than expires.max")
+            except ValueError as exc:
+                errors.append(f"{path}.expires.after: {exc}")
     for name, source, response in fields:
         problems, used = templates.check(source, action, response=response)
         errors += [f"{path}.{name}: {problem}" for problem in problems]
@@ -324,7 +348,7 @@ def _check_input(item: Any, where: str, identifiers: list[str]) -> list[str]:
                 errors.append(
                     f"{where}.defaultValue: {', '.join(map(repr, missing))} is not among values"
                 )
-    elif item.values or item.binding or item.values_from:
+    elif (item.values and kind != "duration") or item.binding or item.values_from:
         errors.append(
             f"{where}.values: only dropdown, multi_select, checkboxes and radio inputs take options"
         )

@@ -215,7 +215,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
                 params.update(body)
         elif raw:
             params.update(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
-        for key in ("blocks", "view", "attachments", "metadata"):
+        for key in ("blocks", "view", "attachments", "metadata", "files"):
             if isinstance(params.get(key), str):  # form-encoded calls send JSON text
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(params[key])
@@ -349,6 +349,23 @@ def _routes(pg: Playground) -> list[Route | Mount]:
         status, answer = slack.respond(request.path_params["token"], body)
         return JSONResponse(answer, status_code=status)
 
+    async def upload(request: Request) -> Response:
+        # Where files_upload_v2 POSTs the bytes (Slack's files.slack.com upload URL).
+        if not ws.upload(request.path_params["file_id"], await request.body()):
+            return JSONResponse({"ok": False, "error": "file_not_found"}, status_code=404)
+        return Response("OK - uploaded", media_type="text/plain")
+
+    async def download(request: Request) -> Response:
+        entry = ws.files.get(request.path_params["file_id"])
+        if entry is None or entry["data"] is None:
+            return JSONResponse({"ok": False, "error": "file_not_found"}, status_code=404)
+        name = urllib.parse.quote(entry["name"])
+        return Response(
+            entry["data"],
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+        )
+
     async def receiver(request: Request) -> Response:
         mode = str((await _json(request)).get("mode", ""))
         if mode not in BEHAVIOURS:
@@ -419,6 +436,8 @@ def _routes(pg: Playground) -> list[Route | Mount]:
         Route("/playground/dismiss", dismiss, methods=["POST"]),
         Route("/playground/response_url/{token}", response_url, methods=["POST"]),
         Route("/playground/receiver", receiver, methods=["POST"]),
+        Route("/playground/upload/{file_id}", upload, methods=["POST"]),
+        Route("/playground/files/{file_id}", download, methods=["GET"]),
         Route("/playground/runs", runs, methods=["GET"]),
         Route("/playground/runs/{run_id}", run_detail, methods=["GET"]),
         Route("/playground/log", protocol_log, methods=["GET"]),
@@ -487,5 +506,6 @@ def serve(base: Settings, *, host: str = "127.0.0.1", echo: bool = True) -> int:
             timeout_graceful_shutdown=3,
         ),
     )
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a playground ends
+        server.run()
     return 0

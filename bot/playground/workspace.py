@@ -37,6 +37,8 @@ TRIGGER_TTL = 3.0  # seconds, as in Slack: a modal must be opened promptly after
 RESPONSE_URL_TTL = 30 * 60
 RESPONSE_URL_USES = 5
 MAX_VIEW_STACK = 3
+SHOWN_MESSAGES = 300  # per channel, in what the page gets
+SHOWN_EPHEMERALS = 30  # per person
 
 
 @dataclass
@@ -110,6 +112,7 @@ class Workspace:
         self.view_errors: dict[str, dict[str, str]] = {}
         self.view_notice: dict[str, str] = {}
         self.homes: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # uploads: metadata plus the bytes
         self.triggers: dict[str, Grant] = {}
         self.response_urls: dict[str, Grant] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=400)
@@ -555,6 +558,65 @@ class Workspace:
         self.changed()
         return {"ok": True, "view": stored}
 
+    # files_upload_v2: get an upload URL, POST the bytes there, then complete the upload.
+    def api_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = str(params.get("filename") or "")
+        length = str(params.get("length") or "")
+        if not name or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"id": file_id, "name": name, "size": int(length), "data": None}
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": f"{self.public_url}/playground/upload/{file_id}",
+        }
+
+    def upload(self, file_id: str, data: bytes) -> bool:
+        entry = self.files.get(file_id)
+        if entry is None:
+            return False
+        entry["data"] = data
+        return True
+
+    def api_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        listed = params.get("files")
+        if not isinstance(listed, list) or not listed:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for item in listed:
+            entry = self.files.get(str((item or {}).get("id", "")))
+            if entry is None or entry["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            entry["title"] = (item or {}).get("title") or entry["name"]
+            shared.append(self._file_meta(entry))
+        channel = params.get("channel_id") or params.get("channels")
+        if channel:
+            resolved = self.resolve_channel(str(channel).split(",")[0])
+            if resolved is None:
+                return {"ok": False, "error": "channel_not_found"}
+            message = self.post(
+                resolved,
+                BOT_USER_ID,
+                str(params.get("initial_comment") or ""),
+                None,
+                params.get("thread_ts") or None,
+            )
+            message["files"] = shared
+            self.changed()
+        return {"ok": True, "files": shared}
+
+    def _file_meta(self, entry: dict[str, Any]) -> dict[str, Any]:
+        link = f"{self.public_url}/playground/files/{entry['id']}"
+        return {
+            "id": entry["id"],
+            "name": entry["name"],
+            "title": entry.get("title") or entry["name"],
+            "size": len(entry["data"] or b""),
+            "url_private": link,
+            "url_private_download": link,
+        }
+
     def api_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(params.get("user", "")))
         if user is None:
@@ -607,8 +669,11 @@ class Workspace:
             if v in self.views
         ]
         channels = [{"id": c, "name": n} for c, n in self.channels.items()]
+        # The newest messages only: a long session must not make every poll heavier.
         visible = {
-            c: m for c, m in self.messages.items() if not c.startswith("D") or c == dm_id(user_id)
+            c: m[-SHOWN_MESSAGES:]
+            for c, m in self.messages.items()
+            if not c.startswith("D") or c == dm_id(user_id)
         }
         return {
             "version": self.version,
@@ -622,7 +687,7 @@ class Workspace:
             ],
             "channels": channels,
             "messages": visible,
-            "ephemerals": [e for e in self.ephemerals if e["to"] == user_id],
+            "ephemerals": [e for e in self.ephemerals if e["to"] == user_id][-SHOWN_EPHEMERALS:],
             "modals": stack,
             "home": self.homes.get(user_id),
             "notices": list(self.notices),

@@ -128,12 +128,19 @@ STATUS_ICONS = {
     "FAILURE": ":x:",
     "TIMED_OUT": ":alarm_clock:",
     "CANCELLED": ":no_entry_sign:",
+    "PENDING_APPROVAL": ":raised_hand:",
+    "DENIED": ":no_entry:",
+    "EXPIRED": ":hourglass:",
+    "WITHDRAWN": ":leftwards_arrow_with_hook:",
 }
 STATUS_WORDS = {
     "SUCCESS": "succeeded",
     "FAILURE": "failed",
     "TIMED_OUT": "timed out",
     "CANCELLED": "was cancelled",
+    "DENIED": "was denied",
+    "EXPIRED": "expired before anyone approved it",
+    "WITHDRAWN": "was withdrawn",
 }
 
 
@@ -159,6 +166,9 @@ def status_message(
     icon = STATUS_ICONS.get(status, ":grey_question:")
     if status in STATUS_WORDS:
         text = f"{icon} <@{run.user_id}> ran *{escape(action.name)}*{on} — {STATUS_WORDS[status]}"
+    elif status == "PENDING_APPROVAL":
+        asked = f"<@{run.user_id}> asked to run *{escape(action.name)}*{on}"
+        text = f"{icon} {asked}: waiting for approval"
     else:
         text = f"{icon} <@{run.user_id}> is running *{escape(action.name)}*{on}…"
     blocks: list[dict[str, Any]] = [section(text)]
@@ -173,6 +183,21 @@ def status_message(
     if duration_ms is not None:
         footer += f" · {duration_ms:.0f} ms"
     blocks.append(context(footer))
+    if status == "PENDING_APPROVAL":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "withdraw",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": plain("Withdraw request"),
+                        "action_id": "withdraw_run",
+                        "value": run.id,
+                    }
+                ],
+            }
+        )
     if status == "PENDING":
         cancel = {
             "type": "button",

@@ -93,8 +93,16 @@ def element(field: Field) -> dict[str, Any]:
             built["max_value"] = number_text(item.max)
         if initial not in (None, ""):
             built["initial_value"] = number_text(float(initial))
-    elif kind in ("dropdown", "multi_select"):
+    elif kind in ("dropdown", "multi_select") or (kind == "duration" and field.options):
         built = _select(field, multi=kind == "multi_select")
+    elif kind == "duration":
+        built = {
+            "type": "plain_text_input",
+            "max_length": 20,
+            "placeholder": plain("e.g. 30m, 2h or 1h30m", 150),
+        }
+        if initial:
+            built["initial_value"] = str(initial)
     elif kind == "checkbox":
         only = Option(value="true", display=(item.description or item.displayName)[:75])
         built = {"type": "checkboxes", "options": [option(only)]}

@@ -13,10 +13,13 @@ from collections.abc import Awaitable, Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
+from bot.expiry import clock
 from bot.runs import Outcome
-from bot.slack import blocks
+from bot.slack import approvals, blocks
 from bot.store import Run, Store
+from bot.store.models import ApprovalDecision
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +97,14 @@ class SlackNotifier:
         owner = self.catalog().owner_of(action)
         channel = run.channel_id or run.user_id
         text, body = blocks.result_message(run, action, owner, outcome)
+        if run.kind != "run":  # a revert or an extension: its parent's thread tells the story
+            label = "Revert" if run.kind == "revert" else "Extension"
+            body = [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
             channel=channel, thread_ts=run.message_ts, text=text, blocks=body
         )
-        if run.message_ts:
+        if run.message_ts and run.kind == "run":
             text, body = blocks.status_message(
                 run,
                 action,
@@ -119,6 +125,74 @@ class SlackNotifier:
                 await self.after_finish(run.user_id)
             except Exception as exc:  # the Home tab is a convenience
                 log.warning("refreshing the Home tab of %s failed: %s", run.user_id, exc)
+
+    async def request_approval(
+        self, run: Run, action: Action, service: Service | None
+    ) -> list[dict[str, str]]:
+        """Post the approval request: in the approval channel, or to each approver's DM."""
+        catalog = self.catalog()
+        assert action.approval is not None
+        text, body = approvals.request_blocks(catalog, run, action, service)
+        targets = (
+            [action.approval.channel]
+            if action.approval.channel
+            else [
+                u
+                for u in approver_ids(catalog, action)
+                if u != run.user_id or action.approval.allow_self_approval
+            ]
+        )
+        refs = []
+        for target in targets:
+            response = await self.client.chat_postMessage(channel=target, text=text, blocks=body)
+            refs.append({"channel": response["channel"], "ts": response["ts"]})
+        who = approvals.approvers_text(catalog, action)
+        note = f"Waiting for approval by {who}."
+        if not targets:
+            note = (
+                f"Waiting for approval by {who}: no one could be asked directly (no "
+                "approval channel, no named approvers); ask them to check their Home tab."
+            )
+        await self.progress(run, note)
+        return refs
+
+    async def update_approval(
+        self, run: Run, action: Action, decisions: list[ApprovalDecision]
+    ) -> None:
+        service = self._service(run)
+        text, body = approvals.request_blocks(self.catalog(), run, action, service, decisions)
+        for ref in run.approval_refs:
+            try:
+                await self.client.chat_update(
+                    channel=ref["channel"], ts=ref["ts"], text=text, blocks=body
+                )
+            except SlackApiError as exc:
+                log.warning("run %s: approval request not updated: %s", run.id, exc)
+        if run.message_ts and run.kind == "run":
+            text, body = blocks.status_message(run, action, service)
+            await self.client.chat_update(
+                channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body
+            )
+
+    async def expiry_notice(self, run: Run, action: Action) -> None:
+        assert run.expires_at is not None
+        body = approvals.expiry_blocks(run, action, run.expires_at)
+        await self.client.chat_postMessage(
+            channel=run.channel_id or run.user_id,
+            thread_ts=run.message_ts,
+            text=f"{action.name} expires at {clock(run.expires_at)}",
+            blocks=body,
+        )
+
+    async def escalate(self, run: Run, action: Action, text: str) -> None:
+        """A revert failed for good: say so loudly, where the owners will see it."""
+        owner = self.catalog().owner_of(action)
+        message = approvals.escalation_text(run, action, owner.channel, text)
+        targets = [owner.channel] if owner.channel else list(self.catalog().admins.users)
+        for target in targets or [run.user_id]:
+            await self.client.chat_postMessage(channel=target, text=message)
+        if run.message_ts:
+            await self.progress(run, message)
 
     async def _update_modal(self, run: Run, action: Action, outcome: Outcome, view_id: str) -> None:
         link = await self.permalink(run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
-from bot.store.models import FINAL, AuditEvent, Job, Run, SlackAction, utcnow
+from bot.store.models import (
+    FINAL,
+    ApprovalDecision,
+    AuditEvent,
+    Job,
+    Run,
+    SlackAction,
+    utcnow,
+)
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -151,6 +159,7 @@ class Store:
         detail: dict[str, Any],
         jobs: Iterable[Job] = (),
         close: Iterable[str] = (),
+        **fields: Any,
     ) -> Run | None:
         """Move a run to a final status, with its event and follow-up jobs, atomically.
 
@@ -166,6 +175,7 @@ class Store:
             close=close,
             summary=summary[:3000],
             finished_at=utcnow(),
+            **fields,
         )
 
     def transition(
@@ -179,12 +189,14 @@ class Store:
         allowed_from: Iterable[str] | None = None,
         actor: str | None = None,
         close: Iterable[str] = (),
+        due: Mapping[str, datetime] | None = None,
         **fields: Any,
     ) -> Run | None:
         """Change a run's status if it is in ``allowed_from`` (default: any non-final).
 
         Pending jobs of the kinds in ``close`` (a deadline, a queued delivery) are closed in
-        the same transaction: they have nothing left to do.
+        the same transaction: they have nothing left to do. Pending jobs of the kinds in
+        ``due`` are moved to the given time (a parked delivery, released by an approval).
         """
         with self.session() as session:
             query = update(Run).where(col(Run.id) == run_id)
@@ -215,6 +227,14 @@ class Store:
                     .values(
                         done_at=utcnow(), claimed_until=None, last_error=f"run {status}", data={}
                     )
+                )
+            for kind, when in (due or {}).items():
+                session.exec(  # type: ignore[call-overload]
+                    update(Job)
+                    .where(
+                        col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None)
+                    )
+                    .values(due_at=when)
                 )
             for job in jobs:
                 job.run_id = job.run_id or run_id
@@ -356,6 +376,68 @@ class Store:
     def runs(self, limit: int = 50) -> list[Run]:
         with self.session() as session:
             query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+            return list(session.exec(query))
+
+    # --- approvals ----------------------------------------------------------------------
+
+    def decide(self, run_id: str, approver: str, approved: bool, comment: str) -> bool:
+        """Record one approver's decision; False if they decided already."""
+        with self.session() as session:
+            session.add(
+                ApprovalDecision(
+                    run_id=run_id, approver=approver, approved=approved, comment=comment[:3000]
+                )
+            )
+            session.add(
+                AuditEvent(
+                    run_id=run_id,
+                    kind="approved" if approved else "denied",
+                    actor=approver,
+                    detail={"comment": comment[:3000]},
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+        return True
+
+    def decisions(self, run_id: str) -> list[ApprovalDecision]:
+        query = (
+            select(ApprovalDecision)
+            .where(ApprovalDecision.run_id == run_id)
+            .order_by(col(ApprovalDecision.id))
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def awaiting_approval(self, limit: int = 200) -> list[Run]:
+        query = (
+            select(Run)
+            .where(Run.status == "PENDING_APPROVAL")
+            .order_by(col(Run.created_at))
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def move_jobs(self, run_id: str, kind: str, due_at: datetime) -> int:
+        """Make a run's pending jobs of ``kind`` due at ``due_at`` (Revoke now, Extend)."""
+        with self.session() as session:
+            result = session.exec(  # type: ignore[call-overload]
+                update(Job)
+                .where(col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None))
+                .values(due_at=due_at)
+            )
+            session.commit()
+            return int(result.rowcount or 0)
+
+    def children(self, run_id: str, kind: str | None = None) -> list[Run]:
+        query = select(Run).where(Run.parent_id == run_id).order_by(col(Run.created_at))
+        if kind:
+            query = query.where(Run.kind == kind)
+        with self.session() as session:
             return list(session.exec(query))
 
     # --- admin queries ------------------------------------------------------------------

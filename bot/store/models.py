@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so migrations can alter them on SQLite and PostgreSQL alike.
@@ -53,9 +53,21 @@ class RunStatus(StrEnum):
     FAILURE = "FAILURE"
     TIMED_OUT = "TIMED_OUT"
     CANCELLED = "CANCELLED"
+    PENDING_APPROVAL = "PENDING_APPROVAL"  # nothing is sent until enough approvers agree
+    DENIED = "DENIED"
+    EXPIRED = "EXPIRED"  # no decision in time
+    WITHDRAWN = "WITHDRAWN"  # the requester took it back
 
 
-FINAL = {RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.TIMED_OUT, RunStatus.CANCELLED}
+FINAL = {
+    RunStatus.SUCCESS,
+    RunStatus.FAILURE,
+    RunStatus.TIMED_OUT,
+    RunStatus.CANCELLED,
+    RunStatus.DENIED,
+    RunStatus.EXPIRED,
+    RunStatus.WITHDRAWN,
+}
 
 
 class Run(SQLModel, table=True):
@@ -83,6 +95,13 @@ class Run(SQLModel, table=True):
     parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
     permalink: str | None = Field(default=None, max_length=500)  # of the status message
     is_test: bool = False  # an admin's `test` send: never posted to a channel
+    kind: str = Field(default="run", max_length=16)  # run | revert | extend
+    # Time-limited actions: when the revert is due (moved by Extend and Revoke now).
+    expires_at: datetime | None = _timestamp(nullable=True)
+    # Where the approval request was posted: [{channel, ts}], to update it on decisions.
+    approval_refs: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     finished_at: datetime | None = _timestamp(nullable=True)
 
@@ -135,3 +154,17 @@ class SlackAction(SQLModel, table=True):
     updated_by: str = Field(max_length=32)
     created_at: datetime = _timestamp(nullable=False, default=utcnow)
     updated_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
+
+
+class ApprovalDecision(SQLModel, table=True):
+    """One approver's decision on a run: at most one each (a unique pair)."""
+
+    __tablename__ = "approval_decision"
+    __table_args__ = (UniqueConstraint("run_id", "approver"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True, max_length=36)
+    approver: str = Field(max_length=32)
+    approved: bool
+    comment: str = Field(default="", max_length=3000)
+    at: datetime = _timestamp(nullable=False, default=utcnow)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import templates
-from bot.catalog import Action, Catalog, Service
+from bot.catalog import Action, Catalog, Service, Webhook
 from bot.settings import Settings
 from bot.webhooks import delivery
 
@@ -58,13 +58,24 @@ async def render(
     inputs: Mapping[str, Any],
     service: Service | None,
     timestamp: int | None = None,
+    webhook: Webhook | None = None,
+    extra_context: Mapping[str, Any] | None = None,
 ) -> Rendered:
-    """Render URL, headers and payload, check the payload, and sign the request."""
+    """Render URL, headers and payload, check the payload, and sign the request.
+
+    ``webhook`` replaces the action's own (a time-limited action's revert);
+    ``extra_context`` adds approval, expiry and parent-run details.
+    """
     secrets = settings.template_secrets
     context = templates.request_context(
         catalog=catalog, action=action, user=user, inputs=inputs, service=service, run_id=run_id
     )
-    hook = action.webhook
+    for key, value in (extra_context or {}).items():
+        if key == "run":
+            context["run"].update(value)
+        else:
+            context[key] = value
+    hook = webhook or action.webhook
     extra: dict[str, str] = {}
     if action.is_async:
         prefix = settings.WEBHOOK_HEADER_PREFIX

@@ -887,6 +887,14 @@
           run ? h("button", { type: "button", class: "link-button run-link", onclick: () => selectRun(run.id, true) }, "Request & response") : null,
         ),
         content,
+        (message.files || []).map((file) =>
+          h(
+            "a",
+            { class: "file", href: `/playground/files/${encodeURIComponent(file.id)}`, download: file.name },
+            h("span", { class: "file-icon" }, "FILE"),
+            h("span", {}, h("b", {}, file.title || file.name), h("span", { class: "muted" }, ` ${file.name} · ${file.size} bytes`)),
+          ),
+        ),
         message.edited ? h("span", { class: "edited" }, "(edited)") : null,
         ephemeral
           ? h(
@@ -1027,7 +1035,7 @@
     if (!regionChanged("thread", [channel, ts, parent, replies, S.data.users, S.data.runs.map((r) => [r.id, r.message_ts])])) return;
     pane.hidden = false;
     $("layout").classList.add("with-thread");
-    $("thread-channel").textContent = `#${channelName(channel)}`;
+    $("thread-channel").textContent = channel.startsWith("D") ? "Actions" : `#${channelName(channel)}`;
     const box = clear($("thread-messages"));
     if (!parent) {
       box.append(h("div", { class: "empty" }, "This message is gone."));

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from bot.access import Principal, can_run, is_admin
+from bot.access import Principal, can_approve, can_run, is_admin
 from bot.catalog import Action, Service
 from bot.runtime import Runtime
-from bot.slack import admin, browse
+from bot.slack import admin, approvals, browse
 from bot.slack.browse import Card, Page
+from bot.store import Run
 
 
 async def cards_for(
@@ -64,8 +65,22 @@ async def publish_home(runtime: Runtime, user_id: str, state: Page | None = None
         cards = browse.search(cards, state.query)
     runs = await asyncio.to_thread(runtime.store.runs_of, user_id, 5)
     names = {a.id: a.name for a in catalog.actions.values()}
-    view = browse.home_view(
-        cards, state, runs=runs, names=names, extra=admin.home_section(catalog, who)
-    )
+    waiting = await _awaiting(runtime, who)
+    extra = admin.home_section(catalog, who) + approvals.pending_for_home(catalog, waiting)
+    view = browse.home_view(cards, state, runs=runs, names=names, extra=extra)
     await runtime.slack.views_publish(user_id=user_id, view=view)
     runtime.home_users.add(user_id)
+
+
+async def _awaiting(runtime: Runtime, who: Principal) -> list[Run]:
+    """Requests this user may decide and has not decided yet."""
+    catalog = runtime.catalog()
+    found = []
+    for run in await asyncio.to_thread(runtime.store.awaiting_approval):
+        action = catalog.action(run.action_id)
+        if action is None or not can_approve(catalog, action, who, run.user_id):
+            continue
+        decided = await asyncio.to_thread(runtime.store.decisions, run.id)
+        if all(d.approver != who.user_id for d in decided):
+            found.append(run)
+    return found

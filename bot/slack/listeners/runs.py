@@ -11,12 +11,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import inputs, options, templates
+from bot import expiry, inputs, options, templates
 from bot.access import Decision, can_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service
 from bot.runs import Submission
 from bot.runtime import Runtime
-from bot.slack import blocks, forms
+from bot.slack import approvals, blocks, forms
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if value == OPTIONS_ERROR or (isinstance(value, list) and OPTIONS_ERROR in value):
                 errors[identifier] = "The options could not be loaded; try again."
         problems.update({forms.error_block(k): v for k, v in errors.items()})
+        if not problems and action.expires is not None:
+            problems.update(_expiry_problem(runtime, catalog, action, values, service))
         if problems:
             await ack(response_action="errors", errors=problems)
             return
@@ -176,7 +178,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await ack()
             return
         # The run and its jobs are committed: now Slack gets its answer, the worker the rest.
-        await ack(response_action="update", view=blocks.running_modal(action, channel_id))
+        if action.needs_approval:
+            who = approvals.approvers_text(catalog, action)
+            text = f"Sent for approval by {who}. Nothing happens until they approve."
+            await ack(response_action="update", view=blocks.notice_modal(action.name, text))
+        else:
+            await ack(response_action="update", view=blocks.running_modal(action, channel_id))
 
     @app.action({"block_id": re.compile(r"^(input:.+|service)$")})
     async def redraw(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -307,6 +314,27 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             parent=run.id,
             values=run.inputs,
         )
+
+
+def _expiry_problem(
+    runtime: Runtime,
+    catalog: Catalog,
+    action: Action,
+    values: dict[str, Any],
+    service: Service | None,
+) -> dict[str, str]:
+    """A time-limited action's duration must be valid and within `max`, before anything runs."""
+    context = templates.request_context(
+        catalog=catalog, action=action, user={}, inputs=values, service=service, run_id=""
+    )
+    try:
+        expiry.duration_of(action, context, runtime.settings.template_secrets)
+    except (expiry.ExpiryError, templates.TemplateError) as exc:
+        target = next((i.identifier for i in action.inputs if i.type == "duration"), None)
+        if target is None:
+            target = action.inputs[0].identifier if action.inputs else ""
+        return {forms.error_block(target): f"Duration: {exc}."}
+    return {}
 
 
 def catalog_option(service: Service) -> Option:
