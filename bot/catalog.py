@@ -41,9 +41,9 @@ InputType = Literal[
     "email",
     "url",
     "secret",
+    "duration",  # 30m, 2h: free text, or choices from `values`
 ]
 CHOICE_TYPES = {"dropdown", "multi_select", "checkboxes", "radio"}
-# A duration takes `values` too (choices such as 30m, 1h), or free text when it has none.
 MULTI_TYPES = {"multi_select", "checkboxes", "users"}
 TEXT_TYPES = {"text_input", "text_area", "email", "url", "secret"}
 

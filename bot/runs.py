@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import templates
+from bot import approvals, templates
 from bot.access import Decision
 from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service
@@ -421,6 +421,8 @@ class Runner:
             "duration_ms": outcome.duration_ms,
         }
         report = Job(kind=REPORT, data=redact({"outcome": asdict(outcome), "view_id": view_id}))
+        if run.approval_refs:  # the approval request shows how it ended, too
+            jobs = [*(jobs or []), Job(kind=approvals.UPDATE)]
         finished = await asyncio.to_thread(
             self.store.finish_run,
             run.id,

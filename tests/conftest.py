@@ -47,8 +47,8 @@ def database_url(tmp_path: Path) -> str:
     engine = create_engine(sqlalchemy_url(url))
     with engine.begin() as connection:
         # Start from an empty schema; migrations run when the bot starts.
-        for table in ("job", "audit_event", "run", "alembic_version"):
-            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
 
