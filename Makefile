@@ -38,3 +38,14 @@ test-postgres: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+# Benchmarks (not part of `make test`): tables on stdout, JSON in bench/results/.
+# BENCH_QUICK=1 for a shorter run; BENCH_BOT_REF=HEAD measures a snapshot of a commit.
+bench: $(STAMP)
+	BENCH_PG_URL=$${BENCH_PG_URL:-$(PG_URL)} $(BIN)/python -m bench
+
+# Fault suite: bounded failures around a real bot process; fails if a run is lost.
+faults: $(STAMP)
+	BENCH_PG_URL=$${BENCH_PG_URL:-$(PG_URL)} $(BIN)/python -m bench.faults
+
+.PHONY: bench faults

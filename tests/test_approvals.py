@@ -6,8 +6,9 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,7 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
 
 
-def wait(predicate, timeout: float = 10.0, what: str = "condition") -> None:  # noqa: ANN001
+def wait(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
