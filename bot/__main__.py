@@ -13,10 +13,10 @@ from typing import Any
 
 import uvicorn
 
-from bot import admin, inputs
+from bot import admin, inputs, logs
 from bot.catalog import Catalog, parse_duration
 from bot.config import ConfigError, Loaded, load_file
-from bot.redaction import RedactingFilter, Redactor
+from bot.redaction import Redactor
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store.models import utcnow
 from bot.webhooks import render
@@ -25,10 +25,7 @@ log = logging.getLogger("bot")
 
 
 def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(Redactor(settings.secret_values())))
-    logging.basicConfig(level=settings.LOG_LEVEL, handlers=[handler], force=True)
+    logs.setup(settings.LOG_LEVEL, settings.LOG_FORMAT, settings.secret_values())
 
 
 def fail(message: str) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import logs
 from bot.store import Job, Store
 from bot.store.models import utcnow
 
@@ -159,6 +160,7 @@ class Worker:
 
     async def _execute(self, job: Job) -> None:
         assert job.id is not None
+        logs.RUN_ID.set(job.run_id)  # every log line of this job names its run
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:

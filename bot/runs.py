@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import approvals, templates
+from bot import approvals, logs, metrics, templates
 from bot.access import Decision
 from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service
@@ -348,6 +348,7 @@ class Runner:
             return None
         catalog = self.catalog()
         service = catalog.service(run.service_id) if run.service_id else None
+        logs.ACTION_ID.set(run.action_id)
         return run, catalog, catalog.action(run.action_id), service
 
     async def _announce(self, job: Job) -> None:
@@ -435,6 +436,7 @@ class Runner:
         )
         if finished is not None:
             log.info("run %s finished %s", run.id, status.value)
+            metrics.RUNS.labels(run.action_id, status.value).inc()
             self.wake()
         return finished
 
@@ -503,6 +505,7 @@ class Runner:
                 {"attempt": attempt, "delay_s": round(delay, 3), "reason": reason},
                 run_id=run.id,
             )
+            metrics.RETRIES.labels(action.id).inc()
             self.wake()
             raise Retry(delay, reason)
         status = RunStatus.SUCCESS if outcome.ok else RunStatus.FAILURE
@@ -628,6 +631,7 @@ class Runner:
             },
             run_id=run.id,
         )
+        metrics.WEBHOOK_SECONDS.labels(action.id).observe(response.duration_ms / 1000)
         ok = 200 <= response.status < 300
         outcome = Outcome(
             ok,

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.catalog import Catalog
 from bot.config import Loaded, load_file
 from bot.config.loader import merge
@@ -30,6 +31,17 @@ from bot.store.models import utcnow
 from bot.webhooks.transport import build_client
 
 log = logging.getLogger(__name__)
+
+
+class CountingWebClient(AsyncWebClient):
+    """The Slack client, counting failed calls by method for /metrics."""
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except Exception:
+            metrics.SLACK_ERRORS.labels(api_method).inc()
+            raise
 
 
 SLACK_ACTIONS_POLL = 5.0  # seconds: how soon other replicas see an admin's change
@@ -52,7 +64,7 @@ class Runtime:
         self.redactor = Redactor(settings.secret_values())
         self.store = Store(settings.DATABASE_URL)
         self.http = build_client(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
-        self.slack = AsyncWebClient(
+        self.slack = CountingWebClient(
             token=settings.SLACK_BOT_TOKEN,
             base_url=settings.SLACK_API_URL,
             retry_handlers=[

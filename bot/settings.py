@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     JOB_LEASE_SECONDS: float = Field(30.0, ge=1, le=3600)
     AUDIT_RETENTION_DAYS: int = Field(365, ge=1)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    LOG_FORMAT: Literal["json", "text"] = "json"
 
     @field_validator("SLACK_API_URL")
     @classmethod

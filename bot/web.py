@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -15,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import metrics
 from bot.runtime import Runtime
 from bot.webhooks import callbacks
 
@@ -25,8 +28,19 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
     handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        kind = (
+            "command"
+            if b"command=" in body
+            else "interaction"
+            if body.startswith(b"payload=")
+            else "event"
+        )
         try:
-            return await handler.handle(request)
+            response = await handler.handle(request)
+            metrics.ACK_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            return response
         except (ValueError, AttributeError, TypeError, KeyError):
             # Bolt parses the body before verifying it: a body that is not Slack's shape
             # ends up here instead of in a listener.
@@ -42,6 +56,10 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
             log.warning("health check: database unreachable: %s", exc)
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    async def metrics_page(_: Request) -> Response:
+        depth = await asyncio.to_thread(runtime.store.queue_depth)
+        return Response(metrics.render(depth), media_type=CONTENT_TYPE_LATEST)
 
     async def readyz(_: Request) -> Response:
         checks: dict[str, bool] = {"started": runtime.ready, "worker": runtime.worker.alive}
@@ -78,6 +96,7 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
         Route("/runs/{run_id}/callback", run_callback, methods=["POST"]),
     ]
     if slack_over_http:
