@@ -32,6 +32,12 @@ def build_app(runtime: Runtime) -> AsyncApp:
         process_before_response=False,
         logger=bolt_log,
     )
+    @app.middleware
+    async def one_client(context: Any, next: Any) -> None:
+        # Bolt builds a fresh client per request; ours counts errors and retries 429s.
+        context["client"] = runtime.slack
+        await next()
+
     listeners.register(app, runtime)
 
     async def refresh_home(user_id: str) -> None:
