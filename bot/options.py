@@ -106,7 +106,7 @@ class OptionSource:
             url=url,
             configured=headers,
             body=b"",
-            secret=self.settings.WEBHOOK_SIGNING_SECRET,
+            secret=self.settings.webhook_secrets,
             prefix=self.settings.WEBHOOK_HEADER_PREFIX,
             run_id=str(uuid.uuid4()),
         )

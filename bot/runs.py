@@ -118,7 +118,7 @@ class Runner:
         self.notifier = notifier
         self.profiles = profiles
         self.wake = wake
-        self.vault = Vault(settings.WEBHOOK_SIGNING_SECRET)
+        self.vault = Vault(settings.webhook_secrets)
         self._run_redactors: dict[str, Redactor] = {}
         self.approvals = ApprovalFlow(self)
         self.expiry = ExpiryFlow(self)

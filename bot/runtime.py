@@ -73,7 +73,7 @@ class Runtime:
             ],
         )
         self.directory = Directory(self.slack)
-        self.sealer = Sealer(settings.SLACK_SIGNING_SECRET or settings.WEBHOOK_SIGNING_SECRET)
+        self.sealer = Sealer(settings.SLACK_SIGNING_SECRET or settings.webhook_secret)
         self.notifier = SlackNotifier(self.slack, self.store, self.catalog)
         self.runner = Runner(
             settings=settings,

@@ -74,19 +74,31 @@ class Settings(BaseSettings):
     @field_validator("WEBHOOK_SIGNING_SECRET")
     @classmethod
     def _webhook_secret(cls, value: str) -> str:
-        if not value:
-            return value  # required only when serving; see require()
-        if not value.startswith("whsec_"):
-            raise ValueError(
-                f"expected 'whsec_' + base64 of 24+ random bytes; make one: {NEW_SECRET_HINT}"
-            )
-        try:
-            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("the part after 'whsec_' is not valid base64") from None
-        if len(key) < 24:
-            raise ValueError(f"the key is {len(key)} bytes; use at least 24 ({NEW_SECRET_HINT})")
-        return value
+        # Several secrets, space-separated, while rotating: the first signs, all are sent.
+        for secret in value.split():
+            if not secret.startswith("whsec_"):
+                raise ValueError(
+                    f"expected 'whsec_' + base64 of 24+ random bytes; make one: {NEW_SECRET_HINT}"
+                )
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("the part after 'whsec_' is not valid base64") from None
+            if len(key) < 24:
+                raise ValueError(
+                    f"the key is {len(key)} bytes; use at least 24 ({NEW_SECRET_HINT})"
+                )
+        return " ".join(value.split())
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """Every signing secret, newest first (more than one only while rotating)."""
+        return self.WEBHOOK_SIGNING_SECRET.split()
+
+    @property
+    def webhook_secret(self) -> str:
+        """The newest signing secret: it derives callback tokens and encryption keys."""
+        return self.webhook_secrets[0] if self.webhook_secrets else ""
 
     @property
     def socket_mode(self) -> bool:
@@ -108,6 +120,7 @@ class Settings(BaseSettings):
             self.SLACK_SIGNING_SECRET,
             self.SLACK_APP_TOKEN,
             self.WEBHOOK_SIGNING_SECRET,
+            *self.webhook_secrets,
             *self.template_secrets.values(),
         ]
         return [v for v in values if v]

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class VaultError(Exception):
@@ -20,9 +20,10 @@ class VaultError(Exception):
 
 
 class Vault:
-    def __init__(self, secret: str) -> None:
-        key = hashlib.sha256(b"secret-inputs:" + secret.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+    def __init__(self, secrets: list[str]) -> None:
+        # The newest secret encrypts; older ones (during a rotation) still decrypt.
+        keys = [hashlib.sha256(b"secret-inputs:" + s.encode()).digest() for s in secrets]
+        self._fernet = MultiFernet([Fernet(base64.urlsafe_b64encode(k)) for k in keys])
 
     def seal(self, values: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(values).encode()).decode()

@@ -321,6 +321,20 @@ CASES = {
         {"type": "plain_text_input", "value": None},
         None,
     ),
+    "duration": Case(
+        # Free text (no values): the receiver gets what was typed, once it parses.
+        answer("duration", defaultValue="2h"),
+        {
+            "type": "plain_text_input",
+            "max_length": 20,
+            "placeholder": text("e.g. 30m, 2h or 1h30m"),
+            "initial_value": "2h",
+        },
+        {"type": "plain_text_input", "value": " 1h30m "},
+        "1h30m",
+        {"type": "plain_text_input", "value": None},
+        None,
+    ),
 }
 
 

@@ -152,7 +152,7 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     )
     receiver = Echo(
         catalog=runtime.catalog,
-        secret=settings.WEBHOOK_SIGNING_SECRET,
+        secret=settings.webhook_secret,
         prefix=settings.WEBHOOK_HEADER_PREFIX,
         public_url=public,
     )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bot.webhooks import render
 from bot.webhooks.signing import standard_signature
 
 if TYPE_CHECKING:
@@ -42,9 +43,9 @@ def authentic(
 ) -> bool:
     prefix = runtime.settings.WEBHOOK_HEADER_PREFIX.lower()
     token = _token(headers, query, prefix)
-    expected = runtime.runner.callback_token(run_id)
-    if not token or not hmac.compare_digest(token, expected):
+    expected = render.callback_tokens(runtime.settings, run_id)
+    if not token or not any(hmac.compare_digest(token, e) for e in expected):
         return False
     if "webhook-signature" in headers:
-        return signature_ok(runtime.settings.WEBHOOK_SIGNING_SECRET, headers, body)
+        return any(signature_ok(s, headers, body) for s in runtime.settings.webhook_secrets)
     return True

@@ -49,7 +49,7 @@ def build(
     url: str,
     configured: dict[str, str],
     body: bytes,
-    secret: str,
+    secret: str | list[str],
     prefix: str,
     run_id: str,
     timestamp: int | None = None,

@@ -40,8 +40,14 @@ def is_json(content_type: str | None) -> bool:
 
 def callback_token(settings: Settings, run_id: str) -> str:
     """A per-run token for async callbacks, derived so that it is never stored."""
-    key = settings.WEBHOOK_SIGNING_SECRET.encode()
+    key = settings.webhook_secret.encode()
     return hmac.new(key, f"callback:{run_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def callback_tokens(settings: Settings, run_id: str) -> list[str]:
+    """Every token a receiver may hold for a run (one per secret, during a rotation)."""
+    key_of = [s.encode() for s in settings.webhook_secrets]
+    return [hmac.new(k, f"callback:{run_id}".encode(), hashlib.sha256).hexdigest() for k in key_of]
 
 
 def callback_url(settings: Settings, run_id: str) -> str:
@@ -106,7 +112,7 @@ async def render(
         url=url,
         configured=headers,
         body=payload.encode("utf-8"),
-        secret=settings.WEBHOOK_SIGNING_SECRET,
+        secret=settings.webhook_secrets,
         prefix=settings.WEBHOOK_HEADER_PREFIX,
         run_id=run_id,
         timestamp=timestamp,

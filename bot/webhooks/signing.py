@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 
 def opslevel_content(headers: Mapping[str, str], body: bytes) -> bytes:
@@ -34,7 +34,7 @@ def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) ->
 
 def sign(
     *,
-    secret: str,
+    secret: str | Sequence[str],
     prefix: str,
     run_id: str,
     msg_id: str,
@@ -45,14 +45,18 @@ def sign(
     """The headers to add to a request whose configured headers are ``configured``.
 
     The OpsLevel-style signature covers the timing header, the run-id header and each
-    header configured on the action, named exactly as configured.
+    header configured on the action, named exactly as configured; it is made with the first
+    secret. With several secrets (a rotation), `webhook-signature` carries one signature per
+    secret, space-separated, so receivers verify with either the old or the new one.
     """
+    secrets = [secret] if isinstance(secret, str) else list(secret)
     ours = {f"{prefix}-Timing": str(timestamp), f"{prefix}-Action-Uuid": run_id}
-    signature = opslevel_signature(secret, {**configured, **ours}, body)
+    signature = opslevel_signature(secrets[0], {**configured, **ours}, body)
+    standard = " ".join(standard_signature(s, msg_id, timestamp, body) for s in secrets)
     return {
         **ours,
         f"{prefix}-Signature": signature,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": standard_signature(secret, msg_id, timestamp, body),
+        "webhook-signature": standard,
     }
