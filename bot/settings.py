@@ -123,7 +123,7 @@ class Settings(BaseSettings):
             *self.webhook_secrets,
             *self.template_secrets.values(),
         ]
-        return [v for v in values if v]
+        return list(dict.fromkeys(v for v in values if v))
 
     def require_slack(self) -> None:
         """Check the tokens needed to talk to Slack, with how to get each one."""
