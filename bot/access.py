@@ -95,15 +95,18 @@ def can_run(
     return Decision(False, "you are not on this action's access list")
 
 
-def usergroups_in_use(catalog: Catalog) -> set[str]:
+def usergroups_in_use(catalog: Catalog) -> frozenset[str]:
     """Every Slack user group some rule mentions: the ones worth resolving for a user."""
+    if catalog.usergroups is not None:
+        return catalog.usergroups
     groups = set(catalog.admins.usergroups)
     for action in catalog.actions.values():
         if isinstance(action.access, Access):
             groups |= set(action.access.usergroups)
         if action.approval is not None:
             groups |= set(action.approval.approvers.usergroups)
-    return groups
+    catalog.usergroups = frozenset(groups)  # computed once per catalog
+    return catalog.usergroups
 
 
 def can_approve(catalog: Catalog, action: Action, who: Principal, requester: str) -> Decision:

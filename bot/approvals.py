@@ -164,7 +164,7 @@ class ApprovalFlow:
         if not run.approval_refs and await asyncio.to_thread(
             self.store.pending_jobs, run.id, REQUEST
         ):
-            raise Retry(0.2, "waiting for the request to be posted")
+            raise Retry(0.2, "waiting for the request to be posted", counts=False)
         decisions = await asyncio.to_thread(self.store.decisions, run.id)
         await self.runner.notifier.update_approval(run, action, decisions)
 

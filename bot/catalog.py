@@ -385,6 +385,9 @@ class Catalog:
         self.services = {s.id: s for s in document.services}
         self.actions = {a.id: a for a in document.actions}
         self.slack_ids: set[str] = set()  # actions created in Slack (the rest: the file)
+        # Derived lookups, computed once per catalog: a click must not scan 2,000 services.
+        self._services_for: dict[str, list[Service]] = {}
+        self.usergroups: frozenset[str] | None = None  # see access.usergroups_in_use
 
     def action(self, action_id: str) -> Action | None:
         return self.actions.get(action_id)
@@ -402,8 +405,10 @@ class Catalog:
         """The services a service-scoped action applies to (its filter), by name."""
         if action.scope != "service":
             return []
-        found = [s for s in self.services.values() if s.matches(action.filter)]
-        return sorted(found, key=lambda s: s.name.lower())
+        if action.id not in self._services_for:
+            found = [s for s in self.services.values() if s.matches(action.filter)]
+            self._services_for[action.id] = sorted(found, key=lambda s: s.name.lower())
+        return self._services_for[action.id]
 
     def actions_for(self, service: Service) -> list[Action]:
         return [

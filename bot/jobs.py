@@ -33,11 +33,19 @@ MAX_ATTEMPTS = 20  # for jobs whose handler keeps failing unexpectedly
 class Retry(Exception):
     """Raised by a handler: run this job again after ``delay`` seconds."""
 
-    def __init__(self, delay: float, error: str = "", data: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        delay: float,
+        error: str = "",
+        data: dict[str, Any] | None = None,
+        *,
+        counts: bool = True,
+    ) -> None:
         super().__init__(error)
         self.delay = delay
         self.error = error
         self.data = data
+        self.counts = counts  # False: waiting for something, not a failed attempt
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -154,9 +162,13 @@ class Worker:
                 assert job.id is not None
                 task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
                 self._inflight[job.id] = task
-                task.add_done_callback(lambda _t, jid=job.id: self._inflight.pop(jid, None))
+                task.add_done_callback(lambda _t, jid=job.id: self._finished(jid))
             if len(jobs) == free:
                 self.wake()  # there may be more
+
+    def _finished(self, job_id: int) -> None:
+        self._inflight.pop(job_id, None)
+        self.wake()  # a slot is free: claim now, not at the next poll
 
     async def _execute(self, job: Job) -> None:
         assert job.id is not None
@@ -168,7 +180,10 @@ class Worker:
             await handler(job)
         except Retry as retry:
             due = utcnow() + timedelta(seconds=retry.delay)
-            await asyncio.to_thread(self.store.reschedule, job.id, due, retry.error, retry.data)
+            attempts = None if retry.counts else job.attempts - 1
+            await asyncio.to_thread(
+                self.store.reschedule, job.id, due, retry.error, retry.data, attempts
+            )
             self.wake_at(retry.delay)
             return
         except asyncio.CancelledError:

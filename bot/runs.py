@@ -363,12 +363,16 @@ class Runner:
             raise Retry(backoff(job.attempts, 2.0, 120.0), f"posting failed: {exc}") from None
 
     async def wait_for(self, run: Run, job: Job, *kinds: str) -> None:
-        """Keep the thread in order: wait (bounded) for the status message and earlier posts."""
-        if job.attempts > 40:
+        """Keep the thread in order: wait (bounded) for the status message and earlier posts.
+
+        Waiting is not a failed attempt: it does not count towards giving up.
+        """
+        waited = (utcnow() - job.created_at).total_seconds()
+        if waited > 600:
             return
         pending = await asyncio.to_thread(self.store.pending_jobs, run.id)
         if any(j.kind in kinds and j.id != job.id and (j.id or 0) < (job.id or 0) for j in pending):
-            raise Retry(0.1 if job.attempts < 10 else 2.0, "waiting for earlier messages")
+            raise Retry(0.1 if waited < 2 else 2.0, "waiting for earlier messages", counts=False)
 
     async def _progress(self, job: Job) -> None:
         loaded = await self.load(job)

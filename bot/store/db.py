@@ -309,10 +309,13 @@ class Store:
         due_at: datetime,
         error: str | None = None,
         data: dict[str, Any] | None = None,
+        attempts: int | None = None,
     ) -> None:
         values: dict[str, Any] = {"due_at": due_at, "claimed_until": None, "last_error": error}
         if data is not None:
             values["data"] = data
+        if attempts is not None:
+            values["attempts"] = attempts
         with self.session() as session:
             session.exec(update(Job).where(col(Job.id) == job_id).values(**values))  # type: ignore[call-overload]
             session.commit()

@@ -338,14 +338,21 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         await self._pool.aclose()
 
 
-def build_client(*, allow_private: bool, timeout: float = 10.0) -> httpx.AsyncClient:
+def build_client(
+    *, allow_private: bool, timeout: float = 10.0, max_connections: int = 100
+) -> httpx.AsyncClient:
     """The one shared client for webhook delivery.
 
     Redirects are not followed (a 302 to an internal URL is returned, not fetched) and
     trust_env is off so an ambient HTTP(S)_PROXY cannot route around the guard.
     """
+    # As many connections as deliveries may be in flight, or the pool becomes the queue.
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=min(max_connections, 100),
+    )
     return httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=allow_private),
+        transport=GuardedTransport(allow_private=allow_private, limits=limits),
         follow_redirects=False,
         timeout=timeout,
         trust_env=False,
