@@ -9,13 +9,11 @@ Two ways of sending:
 * back-to-back: the next request goes as soon as the ack is back, so the bot's card
   rendering of request N overlaps the ack of request N+1.
 
-Bot and baseline alternate in blocks of 50 so that drift hits both alike. Unless
-BENCH_WHATIF=0, `bench.whatif_bot` (the bot with the recommended changes) is a third series.
+Bot and baseline alternate in blocks of 50 so that drift hits both alike.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -34,7 +32,6 @@ from bench.common import (
 )
 
 BLOCK = 50
-WHATIF = os.environ.get("BENCH_WHATIF", "1") not in ("", "0")
 
 
 def _command(requests: PreparedRequests) -> float:
@@ -72,10 +69,6 @@ def run() -> dict[str, Any]:
         bot = w.start_bot(w.sqlite_url())
         base = w.start_baseline()
         servers = {"bot": bot, "baseline": base}
-        if WHATIF:
-            servers["what-if"] = w.start_bot(
-                w.sqlite_url("whatif"), module="bench.whatif_bot", name="whatif"
-            )
         clients = {name: w.requests(process) for name, process in servers.items()}
         samples: dict[str, list[float]] = {}
 
@@ -110,14 +103,6 @@ def run() -> dict[str, Any]:
     }
     rows = []
     for mode in ("paced", "b2b"):
-        if WHATIF:
-            what = stats(samples[f"what-if_{mode}"])
-            base_med = stats(samples[f"baseline_{mode}"])
-            result["series_ms"][f"what-if_{mode}"] = {
-                **what,
-                "median_ratio": ratio(what["median"], base_med["median"]),
-                "p99_ratio": ratio(what["p99"], base_med["p99"]),
-            }
         bot_stats = stats(samples[f"bot_{mode}"])
         base_stats = stats(samples[f"baseline_{mode}"])
         med = ratio(bot_stats["median"], base_stats["median"])
@@ -147,12 +132,6 @@ def run() -> dict[str, Any]:
         ["mode", "bot med", "base med", "ratio", "≤1.5", "bot p99", "base p99", "ratio", "≤2"],
         rows,
     )
-    for mode in ("paced", "b2b") if WHATIF else ():
-        what = result["series_ms"][f"what-if_{mode}"]
-        print(
-            f"   what-if ({mode}): median {what['median']} ms (×{what['median_ratio']}), "
-            f"p99 {what['p99']} ms (×{what['p99_ratio']})"
-        )
     cards = result["series_ms"]["bot_ack_to_cards"]
     print(
         f"   request → cards at response_url (bot, paced): median {cards['median']} ms, "

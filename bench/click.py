@@ -4,14 +4,10 @@ Measured from just before the block_actions post to the time the fake recorded t
 views.open call. Bot series: a global action with inputs, and a service-scoped action
 (its form carries a 100-option service select out of the 2,000 services). The baseline
 opens a small static modal. Sequential clicks, alternating blocks of 50.
-
-Unless BENCH_WHATIF=0, a third series clicks the service-scoped action on
-`bench.whatif_bot` (the bot with the recommended changes applied), for comparison.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -32,7 +28,6 @@ from bench.common import (
 )
 
 BLOCK = 50
-WHATIF = os.environ.get("BENCH_WHATIF", "1") not in ("", "0")
 
 
 def _clicks(w: World, requests: PreparedRequests, action_id: str, count: int) -> list[float]:
@@ -62,9 +57,6 @@ def run() -> dict[str, Any]:
             "bot_service": (bot_requests, SERVICE_ACTION),
             "baseline": (base_requests, GLOBAL_ACTION),
         }
-        if WHATIF:
-            whatif = w.start_bot(w.sqlite_url("whatif"), module="bench.whatif_bot", name="whatif")
-            series["what-if_service"] = (w.requests(whatif), SERVICE_ACTION)
         for requests, action in series.values():
             _clicks(w, requests, action, warmup)
         samples: dict[str, list[float]] = {name: [] for name in series}

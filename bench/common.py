@@ -667,15 +667,9 @@ class World:
         env.update({k: str(v) for k, v in overrides.items()})
         return env
 
-    def start_bot(
-        self, database_url: str, *, module: str = "bot", name: str = "bot", **overrides: Any
-    ) -> ServerProcess:
+    def start_bot(self, database_url: str, *, name: str = "bot", **overrides: Any) -> ServerProcess:
         env = self.bot_env(database_url, **overrides)
-        if module != "bot":  # a bench wrapper around the bot: bench from here, bot from there
-            env["PYTHONPATH"] = str(ROOT)
-            if "BENCH_WHATIF_CHANGES" in os.environ:
-                env["BENCH_WHATIF_CHANGES"] = os.environ["BENCH_WHATIF_CHANGES"]
-        process = ServerProcess(module, env, self.tmp / f"{name}.log", cwd=bot_root())
+        process = ServerProcess("bot", env, self.tmp / f"{name}.log", cwd=bot_root())
         self.processes.append(process)
         return process
 

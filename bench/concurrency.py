@@ -5,16 +5,11 @@ Measured: the slowest ack (Slack gives up after 3 s), the time until all 200 web
 arrived and been answered (ideal: 2 s, everything in parallel), and until all 200 runs were
 final in the database. The receiver's accept queue is deep (1024), so a full listen queue
 cannot add SYN retransmits; ListenDrops is reported to show it.
-
-Unless BENCH_WHATIF=0, it also measures `bench.whatif_bot`: the bot with the changes
-recommended in docs/benchmarks.md applied (webhook connection pool as large as
-WORKER_CONCURRENCY, the worker claiming again as soon as a job finishes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import resource
 import time
 from typing import Any
@@ -59,10 +54,10 @@ def _histogram(values: list[float], width: float) -> dict[str, int]:
     return counts
 
 
-def _burst(w: World, database_url: str, count: int, tag: str, module: str) -> dict[str, Any]:
+def _burst(w: World, database_url: str, count: int, tag: str) -> dict[str, Any]:
     w.receiver.reset()
     w.slack.reset()
-    bot = w.start_bot(database_url, module=module, name=f"bot-{tag}")
+    bot = w.start_bot(database_url, name=f"bot-{tag}")
     requests = w.requests(bot)
     form = w.open_form(requests, GLOBAL_ACTION)
     # warm the path (users.info cache, connections) with one unhurried run
@@ -97,7 +92,6 @@ def _burst(w: World, database_url: str, count: int, tag: str, module: str) -> di
     last_arrival = arrivals[-1] if arrivals else float("nan")
     ack_ms = [ms for _, ms in acks]
     return {
-        "module": module,
         "submissions": count,
         "acked_200": sum(1 for status, _ in acks if status == 200),
         "ack_ms": stats(ack_ms),
@@ -120,61 +114,53 @@ def run() -> dict[str, Any]:
     count = env_int("BENCH_CONCURRENCY", 200)
     result: dict[str, Any] = {"receiver_delay_s": DELAY, "runs": {}}
     rows, summary = [], []
-    modules = [("bot", "bot")]
-    if os.environ.get("BENCH_WHATIF", "1") not in ("", "0"):
-        modules.append(("what-if", "bench.whatif_bot"))
     with world() as w:
-        databases = [("sqlite", w.sqlite_url("concurrency"))]
-        if pg_available():
-            databases.append(("postgresql", ""))
-        for label, url in databases:
-            for variant, module in modules:
-                tag = f"{label[:2]}{len(result['runs'])}"
+        labels = ["sqlite"] + (["postgresql"] if pg_available() else [])
+        for label in labels:
+            tag = f"{label[:2]}{len(result['runs'])}"
+            if label == "postgresql":
+                url = create_database("bench_concurrency")
+            else:
+                url = w.sqlite_url(f"concurrency-{tag}")
+            try:
+                r = _burst(w, url, count, tag)
+            finally:
                 if label == "postgresql":
-                    url = create_database("bench_concurrency")
-                else:
-                    url = w.sqlite_url(f"concurrency-{tag}")
-                try:
-                    r = _burst(w, url, count, tag, module)
-                finally:
-                    if label == "postgresql":
-                        drop_database("bench_concurrency")
-                key = label if module == "bot" else f"{label} {variant}"
-                result["runs"][key] = r
-                ok = r["all_answered_ratio"] <= 1.5 and r["ack_ms"]["max"] < 3000
-                rows.append(
-                    [
-                        key,
-                        r["acked_200"],
-                        r["ack_ms"]["median"],
-                        r["ack_ms"]["max"],
-                        r["first_arrival_s"],
-                        r["last_arrival_s"],
-                        r["all_answered_s"],
-                        r["all_answered_ratio"],
-                        r["all_final_s"],
-                        r["bot_cpu_s"],
-                        r["listen_drops"],
-                        verdict(ok),
-                    ]
-                )
-                if module == "bot":
-                    summary.append(
-                        [
-                            f"200 at once, {label}: all answered / 2 s",
-                            r["all_answered_ratio"],
-                            "≤ 1.5",
-                            r["all_answered_ratio"] <= 1.5,
-                        ]
-                    )
-                    summary.append(
-                        [
-                            f"200 at once, {label}: max ack ms",
-                            r["ack_ms"]["max"],
-                            "< 3000",
-                            r["ack_ms"]["max"] < 3000,
-                        ]
-                    )
+                    drop_database("bench_concurrency")
+            result["runs"][label] = r
+            ok = r["all_answered_ratio"] <= 1.5 and r["ack_ms"]["max"] < 3000
+            rows.append(
+                [
+                    label,
+                    r["acked_200"],
+                    r["ack_ms"]["median"],
+                    r["ack_ms"]["max"],
+                    r["first_arrival_s"],
+                    r["last_arrival_s"],
+                    r["all_answered_s"],
+                    r["all_answered_ratio"],
+                    r["all_final_s"],
+                    r["bot_cpu_s"],
+                    r["listen_drops"],
+                    verdict(ok),
+                ]
+            )
+            summary.append(
+                [
+                    f"200 at once, {label}: all answered / 2 s",
+                    r["all_answered_ratio"],
+                    "≤ 1.5",
+                    r["all_answered_ratio"] <= 1.5,
+                ]
+            )
+            summary.append(
+                [
+                    f"200 at once, {label}: max ack ms",
+                    r["ack_ms"]["max"],
+                    "< 3000",
+                    r["ack_ms"]["max"] < 3000,
+                ]
+            )
     table(
         f"4. {count} submissions at once, receiver answers after {DELAY:g} s",
         [

@@ -85,14 +85,19 @@ def can_run(
         target = f"*{service.name}*" if service else "the service"
         return Decision(False, f"only the team that owns {target} can run this action")
     assert isinstance(rule, Access)
-    if who.user_id in rule.users or catalog.teams_of(who.user_id) & set(rule.teams):
+    return listed(catalog, rule, who, "you are not on this action's access list")
+
+
+def listed(catalog: Catalog, people: Access, who: Principal, otherwise: str) -> Decision:
+    """Whether ``who`` is in a list of people (users, team members, user group members)."""
+    if who.user_id in people.users or catalog.teams_of(who.user_id) & set(people.teams):
         return ALLOWED
-    if rule.usergroups:
+    if people.usergroups:
         if not who.groups_known:
             return Decision(False, GROUPS_UNKNOWN)
-        if who.usergroups & set(rule.usergroups):
+        if who.usergroups & set(people.usergroups):
             return ALLOWED
-    return Decision(False, "you are not on this action's access list")
+    return Decision(False, otherwise)
 
 
 def usergroups_in_use(catalog: Catalog) -> frozenset[str]:
@@ -116,15 +121,7 @@ def can_approve(catalog: Catalog, action: Action, who: Principal, requester: str
         return Decision(False, "this action needs no approval")
     if who.user_id == requester and not approval.allow_self_approval:
         return Decision(False, "you cannot approve your own request")
-    rule = approval.approvers
-    if who.user_id in rule.users or catalog.teams_of(who.user_id) & set(rule.teams):
-        return ALLOWED
-    if rule.usergroups:
-        if not who.groups_known:
-            return Decision(False, GROUPS_UNKNOWN)
-        if who.usergroups & set(rule.usergroups):
-            return ALLOWED
-    return Decision(False, "you are not an approver of this action")
+    return listed(catalog, approval.approvers, who, "you are not an approver of this action")
 
 
 def approver_ids(catalog: Catalog, action: Action) -> list[str]:

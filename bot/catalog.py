@@ -252,17 +252,11 @@ class Webhook(Model):
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
-class Approvers(Model):
-    teams: list[Slug] = []
-    users: list[SlackId] = []
-    usergroups: list[SlackId] = []
-
-
 class Approval(Model):
     """A second pair of eyes: the run waits until enough approvers say yes."""
 
     required: bool = True
-    approvers: Approvers
+    approvers: Access  # the same shape as an access list: teams, users, user groups
     count: int = Field(1, ge=1, le=10)
     allow_self_approval: bool = False
     expires_after: Duration = 4 * 3600.0

@@ -168,22 +168,31 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             or bool(action.approval and can_approve(catalog, action, who, ""))
         )
 
+    async def controlled(
+        body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, verb: str
+    ) -> tuple[Run, Action] | None:
+        """The run behind a Revoke now / Extend click, if the clicker may do that."""
+        user_id = body["user"]["id"]
+        found = await loaded(_value(body))
+        if found is None:
+            return None
+        run, action = found
+        if not await may_control(user_id, run, action):
+            reason = f"only the requester, an approver or an admin can {verb} it"
+            await runtime.runner.refuse(action.id, user_id, Decision(False, reason), verb)
+            await tell(body, client, respond, f"You can't {verb} this: {reason}.")
+            return None
+        return found
+
     @app.action(views.REVOKE)
     async def revoke(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user_id = body["user"]["id"]
-        found = await loaded(_value(body))
+        found = await controlled(body, client, respond, "revoke")
         if found is None:
             return
-        run, action = found
-        if not await may_control(user_id, run, action):
-            reason = "only the requester, an approver or an admin can revoke it"
-            await runtime.runner.refuse(action.id, user_id, Decision(False, reason), "revoke")
-            await tell(body, client, respond, f"You can't revoke this: {reason}.")
-            return
-        problem = await runtime.runner.expiry.revoke_now(run, user_id)
+        problem = await runtime.runner.expiry.revoke_now(found[0], body["user"]["id"])
         if problem:
             await tell(body, client, respond, f"Can't revoke: {problem}.")
 
@@ -192,16 +201,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user_id = body["user"]["id"]
-        found = await loaded(_value(body))
+        found = await controlled(body, client, respond, "extend")
         if found is None:
             return
         run, action = found
-        if not await may_control(user_id, run, action):
-            reason = "only the requester, an approver or an admin can extend it"
-            await runtime.runner.refuse(action.id, user_id, Decision(False, reason), "extend")
-            await tell(body, client, respond, f"You can't extend this: {reason}.")
-            return
         meta = runtime.sealer.seal({"run": run.id})
         await client.views_open(
             trigger_id=body["trigger_id"],
