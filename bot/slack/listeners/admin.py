@@ -139,7 +139,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         service = catalog.service(forms.read_service(view.get("state")) or "")
         raw = forms.read_inputs(action, view.get("state"))
-        user = await form_user(runtime, body)
+        user = await form_user(runtime, body, action)
         fields = form_fields(catalog, action, raw, user, service)
         if isinstance(fields, str):
             await ack(response_action="update", view=blocks.notice_modal("Test", fields))

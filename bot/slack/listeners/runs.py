@@ -24,10 +24,22 @@ OPTIONS_ERROR = "__options_error__"
 STALE = "This form is out of date: the action changed or no longer exists."
 
 
-async def form_user(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
-    """The user as form templates see them (profile cached by the directory)."""
+async def form_user(
+    runtime: Runtime, body: dict[str, Any], action: Action | None = None
+) -> dict[str, Any]:
+    """The user as form templates see them.
+
+    The profile (users.info, cached) is fetched only when the form's Liquid can use it:
+    a plain form answers Slack without waiting on another Slack call.
+    """
     user = body.get("user") or {}
-    profile = await runtime.directory.profile(user.get("id", ""))
+    profile: dict[str, Any] = {}
+    if (
+        action is None
+        or forms.templated(action)
+        or any(i.values_from is not None for i in action.inputs)
+    ):
+        profile = await runtime.directory.profile(user.get("id", ""))
     return {
         "id": user.get("id"),
         "name": profile.get("name") or user.get("name"),
@@ -79,7 +91,7 @@ async def open_form(
         )
         await runtime.runner.refuse(action.id, user_id, decision, "open_form")
         return
-    user = await form_user(runtime, body)
+    user = await form_user(runtime, body, action)
     fields = form_fields(catalog, action, values or {}, user, service)
     if isinstance(fields, str):
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Cannot run", fields))
@@ -146,7 +158,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await runtime.runner.refuse(action.id, user_id, decision, "submit")
             return
         raw = forms.read_inputs(action, view.get("state"))
-        fields = form_fields(catalog, action, raw, await form_user(runtime, body), service)
+        fields = form_fields(catalog, action, raw, await form_user(runtime, body, action), service)
         if isinstance(fields, str):
             await ack(response_action="update", view=blocks.notice_modal("Cannot run", fields))
             return
@@ -196,7 +208,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         meta, action, service = found
         catalog = runtime.catalog()
         raw = forms.read_inputs(action, view.get("state"))
-        fields = form_fields(catalog, action, raw, await form_user(runtime, body), service)
+        fields = form_fields(catalog, action, raw, await form_user(runtime, body, action), service)
         if isinstance(fields, str):
             return
         for field in fields:
@@ -248,7 +260,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                     item,
                     query,
                     values=forms.read_inputs(action, view.get("state")),
-                    user=await form_user(runtime, body),
+                    user=await form_user(runtime, body, action),
                     service=service,
                 ),
                 timeout=2.5,
