@@ -149,6 +149,23 @@ def machine() -> dict[str, Any]:
 
 
 _snapshot: Path | None = None
+_snapshot_commit = ""
+
+
+def bot_commit() -> str:
+    """The commit BENCH_BOT_REF names, resolved once: a ref that moves during the run (someone
+    commits) changes neither the code measured nor the commit the results name."""
+    global _snapshot_commit
+    if BOT_REF and not _snapshot_commit:
+        _snapshot_commit = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{BOT_REF}^{{commit}}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    return _snapshot_commit
 
 
 def bot_root() -> Path:
@@ -160,7 +177,7 @@ def bot_root() -> Path:
         target = Path(tempfile.mkdtemp(prefix="bench-bot-"))
         atexit.register(shutil.rmtree, target, True)
         archive = subprocess.run(
-            ["git", "archive", BOT_REF, "bot", "migrations"],
+            ["git", "archive", bot_commit(), "bot", "migrations"],
             cwd=ROOT,
             capture_output=True,
             check=True,
@@ -182,7 +199,7 @@ def code_version() -> dict[str, Any]:
             return ""
 
     if BOT_REF:
-        return {"source": f"snapshot of {BOT_REF}", "commit": git("rev-parse", BOT_REF)}
+        return {"source": f"snapshot of {BOT_REF}", "commit": bot_commit()}
     dirty = bool(git("status", "--porcelain", "bot", "migrations"))
     return {"source": "work tree", "commit": git("rev-parse", "HEAD"), "bot_dirty": dirty}
 

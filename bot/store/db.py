@@ -262,7 +262,8 @@ class Store:
             select(Job.id)
             .where(col(Job.done_at).is_(None), col(Job.due_at) <= now)
             .where((col(Job.claimed_until).is_(None)) | (col(Job.claimed_until) < now))
-            .order_by(col(Job.due_at), col(Job.id))
+            # Deliveries first: under a burst the webhooks leave before the Slack messages.
+            .order_by(case((col(Job.kind) == "deliver", 0), else_=1), col(Job.due_at), col(Job.id))
             .limit(limit)
         )
         if self.engine.dialect.name == "postgresql":
