@@ -885,12 +885,12 @@ def test_synthetic_modal_with_every_element(
     expect(confirm).to_contain_text("cannot")
     confirm.get_by_role("button", name="Go").click()
     sent = _wait_sent(
-        playground, lambda p: p["type"] == "block_actions" and p["actions"][0]["action_id"] == "go"
+        playground, lambda p: p.get("type") == "block_actions" and p["actions"][0]["action_id"] == "go"
     )
     assert sent["container"] == {"type": "view", "view_id": opened["id"]}
     dispatched = _wait_sent(
         playground,
-        lambda p: p["type"] == "block_actions" and p["actions"][0]["action_id"] == "dispatch",
+        lambda p: p.get("type") == "block_actions" and p["actions"][0]["action_id"] == "dispatch",
     )
     assert dispatched["actions"][0]["value"] == "ping"
 
@@ -903,7 +903,7 @@ def test_synthetic_modal_with_every_element(
     d.get_by_role("button", name="Send").click()
     # No listener in the bot takes this callback_id: Slack shows its generic error.
     expect(d.locator(".modal-notice")).to_contain_text("trouble connecting")
-    payload = _wait_sent(playground, lambda p: p["type"] == "view_submission")
+    payload = _wait_sent(playground, lambda p: p.get("type") == "view_submission")
     assert payload["view"]["id"] == opened["id"]
     assert payload["user"]["id"] == "U0DEV"
     values = payload["view"]["state"]["values"]
