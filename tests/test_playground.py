@@ -885,7 +885,8 @@ def test_synthetic_modal_with_every_element(
     expect(confirm).to_contain_text("cannot")
     confirm.get_by_role("button", name="Go").click()
     sent = _wait_sent(
-        playground, lambda p: p.get("type") == "block_actions" and p["actions"][0]["action_id"] == "go"
+        playground,
+        lambda p: p.get("type") == "block_actions" and p["actions"][0]["action_id"] == "go",
     )
     assert sent["container"] == {"type": "view", "view_id": opened["id"]}
     dispatched = _wait_sent(
