@@ -38,7 +38,9 @@ actions:
 class BotProcess:
     """`python -m bot` in HTTP mode, as deployed."""
 
-    def __init__(self, db: str, config: Path, slack: FakeSlack) -> None:
+    def __init__(
+        self, db: str, config: Path, slack: FakeSlack, extra: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         env = {
             "PATH": os.environ["PATH"],
@@ -52,6 +54,7 @@ class BotProcess:
             "JOB_LEASE_SECONDS": "2",
             "PORT": str(self.port),
             "LOG_LEVEL": "WARNING",
+            **(extra or {}),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot"], env=env, cwd=ROOT,
@@ -190,7 +193,11 @@ def test_two_replicas_deliver_each_run_once(world: tuple) -> None:
         run = Run(action_id="deploy", user_id="U0DEV", channel_id="C0CHAN",
                   idempotency_key=f"bulk-{n}")
         assert store.create_run(run, {}, [Job(kind="announce"), Job(kind="deliver")])
-    bots = [BotProcess(db, config, slack), BotProcess(db, config, slack)]
+    # Small batches and a receiver that takes a moment: the first replica cannot take the
+    # whole queue before the second one is up, so both claim, and each run goes out once.
+    receiver.reply("/deploy", delay=0.2)
+    small = {"WORKER_CONCURRENCY": "10"}
+    bots = [BotProcess(db, config, slack, small), BotProcess(db, config, slack, small)]
     try:
         runs = wait_final(store, count=200, timeout=120)
         assert len(runs) == 200 and {r.status for r in runs} == {"SUCCESS"}
