@@ -48,36 +48,41 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await runtime.runner.refuse(action.id, user_id, decision, "approve")
         return decision
 
-    async def approve(
-        body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, run_id: str
-    ) -> None:
-        user_id = body["user"]["id"]
+    async def decidable(
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        run_id: str,
+        verb: str,
+    ) -> tuple[Run, Action] | None:
+        """The run behind an Approve or Deny click, if the clicker may decide it."""
         found = await loaded(run_id)
         if found is None:
             await tell(body, client, respond, "That request no longer exists.")
-            return
-        run, action = found
-        decision = await approver_check(user_id, run, action)
+            return None
+        decision = await approver_check(body["user"]["id"], *found)
         if not decision:
-            await tell(body, client, respond, f"You can't approve this: {decision.reason}.")
+            await tell(body, client, respond, f"You can't {verb} this: {decision.reason}.")
+            return None
+        return found
+
+    async def approve(
+        body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, run_id: str
+    ) -> None:
+        found = await decidable(body, client, respond, run_id, "approve")
+        if found is None:
             return
-        problem = await runtime.runner.approvals.decide(run, action, user_id, True)
+        problem = await runtime.runner.approvals.decide(*found, body["user"]["id"], True)
         if problem:
             await tell(body, client, respond, f"Not recorded: {problem}.")
 
     async def ask_reason(
         body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, run_id: str
     ) -> None:
-        user_id = body["user"]["id"]
-        found = await loaded(run_id)
+        found = await decidable(body, client, respond, run_id, "deny")
         if found is None:
-            await tell(body, client, respond, "That request no longer exists.")
             return
         run, action = found
-        decision = await approver_check(user_id, run, action)
-        if not decision:
-            await tell(body, client, respond, f"You can't deny this: {decision.reason}.")
-            return
         await client.views_open(
             trigger_id=body["trigger_id"],
             view=views.deny_modal(action, runtime.sealer.seal({"run": run.id})),
