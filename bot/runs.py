@@ -253,38 +253,11 @@ class Runner:
             except render.RenderError as exc:
                 await self._finish_test(run, False, str(exc))
                 return run, None, str(exc)
-            request = rendered.request
-            await self._record(
-                "webhook_request",
-                {
-                    "attempt": 1,
-                    "method": request.method,
-                    "url": request.url,
-                    "headers": request.headers,
-                    "body": rendered.payload,
-                    "test": True,
-                },
-                run_id=run.id,
-            )
-            try:
-                response = await delivery.send(self.client, request, action.webhook.timeout)
-            except delivery.DeliveryError as exc:
-                await self._record(
-                    "webhook_error", {"kind": exc.kind, "error": exc.message}, run_id=run.id
-                )
-                await self._finish_test(run, False, exc.message)
-                return run, None, redact(exc.message)
-            await self._record(
-                "webhook_response",
-                {
-                    "status": response.status,
-                    "headers": response.headers,
-                    "body": response.text,
-                    "duration_ms": response.duration_ms,
-                    "test": True,
-                },
-                run_id=run.id,
-            )
+            sent = await self._send(run, rendered, action.webhook.timeout, 1, test=True)
+            if isinstance(sent, delivery.DeliveryError):
+                await self._finish_test(run, False, sent.message)
+                return run, None, redact(sent.message)
+            response = sent
             ok = 200 <= response.status < 300
             await self._finish_test(run, ok, f"test: HTTP {response.status}")
             response.headers = redact(response.headers)
@@ -570,7 +543,10 @@ class Runner:
         profile = await self.profiles(run.user_id)
         user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
         extra = await self._extra_context(run)
-        revert = run.kind == "revert" and action.expires is not None
+        # A revert sends the action's `expires.webhook`: its URL, method and timeout.
+        hook = action.webhook
+        if run.kind == "revert" and action.expires is not None:
+            hook = action.expires.webhook
         try:
             rendered = await render.render(
                 self.settings,
@@ -580,7 +556,7 @@ class Runner:
                 user=user,
                 inputs=inputs,
                 service=service,
-                webhook=action.expires.webhook if revert and action.expires else None,
+                webhook=hook,
                 extra_context=extra,
             )
         except render.RenderError as exc:
@@ -589,52 +565,15 @@ class Runner:
                     "invalid_payload", {"payload": exc.payload, "error": str(exc)}, run_id=run.id
                 )
             return await self._failed(run, exc.kind, str(exc))
-        request, payload, base = rendered.request, rendered.payload, rendered.context
+        base = rendered.context
         if seen is not None:
             seen["context"] = base
-        hook = action.webhook
-        await self._record(
-            "webhook_request",
-            {
-                "attempt": attempt,
-                "method": request.method,
-                "url": request.url,
-                "headers": request.headers,
-                "body": payload,
-            },
-            run_id=run.id,
-        )
-        try:
-            response = await delivery.send(self.client, request, hook.timeout)
-        except delivery.DeliveryError as exc:
-            await self._record(
-                "webhook_error",
-                {
-                    "attempt": attempt,
-                    "kind": exc.kind,
-                    "error": exc.message,
-                    "duration_ms": exc.duration_ms,
-                },
-                run_id=run.id,
-            )
-            retryable = action.retry.retries(hook.method, error=exc.kind)
-            return (
-                Outcome(False, _explain(exc), error=exc.kind, duration_ms=exc.duration_ms),
-                retryable,
-                None,
-            )
-        await self._record(
-            "webhook_response",
-            {
-                "attempt": attempt,
-                "status": response.status,
-                "headers": response.headers,
-                "body": response.text,
-                "truncated": response.truncated,
-                "duration_ms": response.duration_ms,
-            },
-            run_id=run.id,
-        )
+        sent = await self._send(run, rendered, hook.timeout, attempt)
+        if isinstance(sent, delivery.DeliveryError):
+            retryable = action.retry.retries(hook.method, error=sent.kind)
+            outcome = Outcome(False, _explain(sent), error=sent.kind, duration_ms=sent.duration_ms)
+            return outcome, retryable, None
+        response = sent
         metrics.WEBHOOK_SECONDS.labels(action.id).observe(response.duration_ms / 1000)
         ok = 200 <= response.status < 300
         outcome = Outcome(
@@ -653,6 +592,46 @@ class Runner:
                 action, base, outcome, body, response.headers, run
             )
         return outcome, retryable, retry_after(response.headers)
+
+    async def _send(
+        self, run: Run, rendered: render.Rendered, timeout: float, attempt: int, test: bool = False
+    ) -> delivery.Response | delivery.DeliveryError:
+        """Send one attempt, auditing the request and what came back (or didn't)."""
+        request = rendered.request
+        marks = {"attempt": attempt, **({"test": True} if test else {})}
+        await self._record(
+            "webhook_request",
+            {
+                **marks,
+                "method": request.method,
+                "url": request.url,
+                "headers": request.headers,
+                "body": rendered.payload,
+            },
+            run_id=run.id,
+        )
+        try:
+            response = await delivery.send(self.client, request, timeout)
+        except delivery.DeliveryError as exc:
+            await self._record(
+                "webhook_error",
+                {**marks, "kind": exc.kind, "error": exc.message, "duration_ms": exc.duration_ms},
+                run_id=run.id,
+            )
+            return exc
+        await self._record(
+            "webhook_response",
+            {
+                **marks,
+                "status": response.status,
+                "headers": response.headers,
+                "body": response.text,
+                "truncated": response.truncated,
+                "duration_ms": response.duration_ms,
+            },
+            run_id=run.id,
+        )
+        return response
 
     async def _extra_context(self, run: Run) -> dict[str, Any]:
         """Approval and expiry details for templates (a revert sees its parent's)."""
