@@ -28,6 +28,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot import logs
 from bot.access import Principal, is_admin
 from bot.catalog import Catalog
 from bot.config import load_file
@@ -468,12 +469,8 @@ class _Server(uvicorn.Server):
 
 
 def setup_logging(settings: Settings) -> None:
-    from bot.redaction import RedactingFilter, Redactor
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(Redactor(settings.secret_values())))
-    logging.basicConfig(level=settings.LOG_LEVEL, handlers=[handler], force=True)
+    # Plain lines for a person at a terminal; the same redaction as the bot's own logs.
+    logs.setup(settings.LOG_LEVEL, "text", settings.secret_values())
     # The worker's scheduler logs every tick at INFO: too chatty for a terminal session.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
 
