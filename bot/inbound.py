@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # Slack's largest payloads (a 100-block modal with its state, form-encoded) stay well under
 # this; a 64 MiB body is refused after its first MiB.
 SLACK_MAX_BYTES = 1024 * 1024
-MAX_JSON_DEPTH = 32  # a callback is a flat status object; Slack payloads nest about 10 deep
+MAX_JSON_DEPTH = 32  # a callback is a small status object: a few levels are plenty
 SLACK_TOLERANCE = 300  # seconds, as Slack's own verifier allows
 _STAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, ASCII digits only
 
