@@ -168,6 +168,8 @@ def parse_runs_query(text: str, now: datetime | None = None) -> RunsQuery:
     """`action:deploy user:@ana status:failure since:7d` (any order, all optional)."""
     query = RunsQuery()
     for word in text.split():
+        if not word.isprintable():  # control characters: no filter means them
+            raise QueryError("filters are plain text, like status:failure")
         key, _, value = word.partition(":")
         if not value:
             raise QueryError(f"`{word}`: write filters as key:value")

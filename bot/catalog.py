@@ -50,6 +50,8 @@ TEXT_TYPES = {"text_input", "text_area", "email", "url", "secret"}
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = 3650 * 86400  # ten years: far past any timeout, and safe to add to a date
+TOO_LONG = "a duration must be at most 3650d (ten years)"
 
 
 def parse_duration(value: Any) -> float:
@@ -57,7 +59,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 15m or 2h")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(TOO_LONG) from None
     else:
         text = str(value).strip().lower().replace(" ", "")
         parts = _DURATION.findall(text)
@@ -66,6 +71,8 @@ def parse_duration(value: Any) -> float:
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if not seconds <= MAX_DURATION:  # also NaN and infinity: they overflow date arithmetic
+        raise ValueError(TOO_LONG)
     return seconds
 
 

@@ -12,7 +12,9 @@ run's state first, so a job that runs twice (a replica died mid-way) does no har
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -46,6 +48,7 @@ ANNOUNCE, DELIVER, REPORT, PROGRESS, DEADLINE = (
     "deadline",
 )
 CALLBACK_STATUSES = {"running", "success", "failure"}
+LATE_EXCERPT = 200  # characters of a late callback kept in the audit log
 
 
 @dataclass
@@ -94,6 +97,8 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
             seconds = (parsedate_to_datetime(value) - utcnow()).total_seconds()
         except (TypeError, ValueError):
             return None
+    if not math.isfinite(seconds):  # `nan` and `inf` parse as floats
+        return None
     return min(max(seconds, 0.0), 3600.0)
 
 
@@ -497,14 +502,19 @@ class Runner:
             jobs.append(Job(kind=ESCALATE, data={"text": text}))
         await self.finish(run, outcome, status, view_id, jobs=jobs, fields=fields)
 
-    async def _accepted(
-        self, run: Run, action: Action, outcome: Outcome, view_id: str | None
-    ) -> None:
-        deadline = Job(
+    @staticmethod
+    def _deadline_job(action: Action, view_id: str | None) -> Job:
+        """Times an async run out if no final callback comes within `timeout_after`."""
+        return Job(
             kind=DEADLINE,
             due_at=utcnow() + timedelta(seconds=action.timeout_after),
             data={"view_id": view_id},
         )
+
+    async def _accepted(
+        self, run: Run, action: Action, outcome: Outcome, view_id: str | None
+    ) -> None:
+        deadline = self._deadline_job(action, view_id)
         moved = await asyncio.to_thread(
             self.store.transition,
             run.id,
@@ -687,13 +697,18 @@ class Runner:
 
     # --- async callbacks -----------------------------------------------------------------
 
-    async def callback(self, run_id: str, update: Mapping[str, Any]) -> tuple[int, str]:
+    async def callback(
+        self, run_id: str, update: Mapping[str, Any], size: int = 0
+    ) -> tuple[int, str]:
         """Apply a receiver's status update. Returns (HTTP status, message)."""
         run = await asyncio.to_thread(self.store.get_run, run_id)
         if run is None:
             return 404, "unknown run"
+        if run.final:
+            await self._late_callback(run, update, size)
+            return 409, f"run is already {run.status}"
         status = update.get("status")
-        if status not in CALLBACK_STATUSES:
+        if not isinstance(status, str) or status not in CALLBACK_STATUSES:
             return 400, "status must be one of running, success, failure"
         message = update.get("message")
         links = update.get("links") or []
@@ -711,23 +726,22 @@ class Runner:
             if link["url"].startswith(("http://", "https://"))
         ]
         await self._record("callback", dict(update), run_id=run_id)
-        if run.final:
-            await self._record(
-                "late_callback", {"status": status, "run_status": run.status}, run_id=run_id
-            )
-            return 409, f"run is already {run.status}"
         catalog = self.catalog()
         action = catalog.action(run.action_id)
         if action is None:
             return 409, "the action no longer exists"
         if status == "running":
             if run.status == RunStatus.PENDING:  # the callback beat the 2xx: fine
+                # The deadline starts now; the 2xx, when it comes, finds the run RUNNING.
+                sending = await asyncio.to_thread(self.store.pending_jobs, run_id, DELIVER)
+                view_id = sending[0].data.get("view_id") if sending else None
                 await asyncio.to_thread(
                     self.store.transition,
                     run_id,
                     RunStatus.RUNNING.value,
                     "accepted",
                     {"via": "callback"},
+                    jobs=[self._deadline_job(action, view_id)],
                     allowed_from=[RunStatus.PENDING.value],
                 )
             await self._update_running(run, action, message or "Running…", links)
@@ -765,6 +779,18 @@ class Runner:
         if finished is None:
             return 409, "run already finished"
         return 200, "ok"
+
+    async def _late_callback(self, run: Run, update: Mapping[str, Any], size: int) -> None:
+        """Audit a callback to a finished run by a short summary only: it changes nothing."""
+        status = update.get("status")
+        text = self._redactor(run.id)(json.dumps(update))
+        summary = {
+            "status": status if isinstance(status, str) and status in CALLBACK_STATUSES else None,
+            "run_status": run.status,
+            "bytes": size,
+            "excerpt": text[:LATE_EXCERPT],  # redacted whole first: a cut can't split a secret
+        }
+        await self._record("late_callback", summary, run_id=run.id)
 
 
 def _explain(error: delivery.DeliveryError) -> str:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = ""
     WORKER_CONCURRENCY: int = Field(200, ge=1, le=2000)
     JOB_LEASE_SECONDS: float = Field(30.0, ge=1, le=3600)
+    # An async receiver's status update is a small JSON object; larger bodies get 413.
+    CALLBACK_MAX_BYTES: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
     AUDIT_RETENTION_DAYS: int = Field(365, ge=1)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import metrics
+from bot import inbound, metrics
 from bot.runtime import Runtime
 from bot.webhooks import callbacks
 
@@ -29,7 +28,16 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
+        try:
+            body = await inbound.read_capped(request, inbound.SLACK_MAX_BYTES)
+        except inbound.BodyTooLarge as exc:
+            return PlainTextResponse(str(exc), status_code=413)
+        # Bolt parses the body before it verifies the signature: check it first.
+        problem = inbound.slack_signature_problem(
+            runtime.settings.SLACK_SIGNING_SECRET, request.headers, body
+        )
+        if problem:
+            return PlainTextResponse(problem, status_code=401)
         kind = (
             "command"
             if b"command=" in body
@@ -39,11 +47,15 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
         )
         try:
             response = await handler.handle(request)
+            if response.status_code >= 500:
+                # Bolt answers 500 when its own middleware fails on a body of the wrong shape
+                # (e.g. `"event": null`), before any listener acks; the error is logged.
+                return PlainTextResponse("malformed request", status_code=400)
             metrics.ACK_SECONDS.labels(kind).observe(time.perf_counter() - started)
             return response
-        except (ValueError, AttributeError, TypeError, KeyError):
-            # Bolt parses the body before verifying it: a body that is not Slack's shape
-            # ends up here instead of in a listener.
+        except (ValueError, AttributeError, TypeError, KeyError, RecursionError):
+            # A signed body that is not Slack's shape fails in Bolt's parsing, not in a
+            # listener (deep nesting included).
             log.warning("malformed Slack request body refused")
             return PlainTextResponse("malformed request", status_code=400)
 
@@ -75,17 +87,20 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
     async def run_callback(request: Request) -> Response:
         """An async receiver reports on a run: token required, signature checked if sent."""
         run_id = request.path_params["run_id"]
-        body = await request.body()
+        try:
+            body = await inbound.read_capped(request, runtime.settings.CALLBACK_MAX_BYTES)
+        except inbound.BodyTooLarge as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
         if not callbacks.authentic(runtime, run_id, request.headers, request.query_params, body):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
-            update = json.loads(body)
-        except ValueError:
-            return JSONResponse({"error": "body must be JSON"}, status_code=400)
+            update = inbound.parse_json(body)
+        except inbound.MalformedJSON as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
         if not isinstance(update, dict):
             return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
-        status, message = await runtime.runner.callback(run_id, update)
-        return JSONResponse({"result": message}, status_code=status)
+        status, message = await runtime.runner.callback(run_id, update, size=len(body))
+        return JSONResponse({"result" if status < 400 else "error": message}, status_code=status)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import uvicorn
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from bot.config import load_file
@@ -26,6 +28,20 @@ from bot.slack.app import build_app
 from bot.store import sqlalchemy_url
 from bot.web import create_web_app
 from tests.fakes import FakeSlack, Receiver, SlackRequests
+
+# Property-based tests: bounded and reproducible in `make test`; HYPOTHESIS_PROFILE=deep
+# explores with fresh random examples, many more of them.
+hypothesis_settings.register_profile(
+    "bounded",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bounded"))
 
 SIGNING_SECRET = "slack-signing-secret-for-tests"
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

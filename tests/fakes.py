@@ -110,6 +110,7 @@ class _Canned:
     headers: dict[str, str]
     delay: float = 0.0
     remaining: int | None = None
+    hold: threading.Event | None = None
 
 
 class _CannedResponses:
@@ -1354,11 +1355,13 @@ class Receiver(_HTTPDouble):
         headers: dict[str, str] | None = None,
         delay: float = 0,
         times: int | None = None,
+        hold: threading.Event | None = None,
     ) -> None:
         """Answer the next ``times`` requests to ``path`` (all if None) with this response,
-        after sleeping ``delay`` seconds. Finite replies are used first, then the standing one.
+        after sleeping ``delay`` seconds (and, with ``hold``, once that event is set: at most
+        10 s). Finite replies are used first, then the standing one.
         ``path`` excludes the query string; ``"*"`` matches any path."""
-        canned = _Canned(status, _encode_body(body), dict(headers or {}), delay, times)
+        canned = _Canned(status, _encode_body(body), dict(headers or {}), delay, times, hold)
         self._canned.add(path, canned)
 
     @property
@@ -1415,6 +1418,8 @@ class Receiver(_HTTPDouble):
             return
         if canned.delay > 0:
             time.sleep(canned.delay)
+        if canned.hold is not None:
+            canned.hold.wait(10)
         handler.respond(canned.status, canned.body, canned.headers)
 
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bot import inbound
 from bot.webhooks import render
 from bot.webhooks.signing import standard_signature
 
@@ -26,12 +27,12 @@ def _token(headers: Mapping[str, str], query: Mapping[str, str], prefix: str) ->
 def signature_ok(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
     """A Standard Webhooks signature (any of the space-separated ones) over the body."""
     msg_id = headers.get("webhook-id", "")
-    stamp = headers.get("webhook-timestamp", "")
-    if not msg_id or not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE:
+    stamp = inbound.timestamp(headers.get("webhook-timestamp", ""))
+    if not msg_id or stamp is None or abs(time.time() - stamp) > TOLERANCE:
         return False
-    expected = standard_signature(secret, msg_id, int(stamp), body)
-    offered = headers.get("webhook-signature", "").split()
-    return any(hmac.compare_digest(expected, sig) for sig in offered)
+    expected = standard_signature(secret, msg_id, stamp, body)
+    offered = headers.get("webhook-signature", "").encode("utf-8", "replace").split()
+    return any(hmac.compare_digest(expected.encode(), sig) for sig in offered)
 
 
 def authentic(
@@ -44,7 +45,9 @@ def authentic(
     prefix = runtime.settings.WEBHOOK_HEADER_PREFIX.lower()
     token = _token(headers, query, prefix)
     expected = render.callback_tokens(runtime.settings, run_id)
-    if not token or not any(hmac.compare_digest(token, e) for e in expected):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+    offered = token.encode("utf-8", "replace")
+    if not token or not any(hmac.compare_digest(offered, e.encode()) for e in expected):
         return False
     if "webhook-signature" in headers:
         return any(signature_ok(s, headers, body) for s in runtime.settings.webhook_secrets)
