@@ -240,7 +240,7 @@ def parse_body(text: str) -> Any:
     """A response body as templates see it: parsed JSON, or the text itself."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a receiver's deeply nested JSON
         return text
 
 
