@@ -28,7 +28,7 @@ from bot.access import Decision
 from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service, Webhook
 from bot.expiry import ESCALATE, ExpiryFlow
-from bot.jobs import Handler, Retry, backoff
+from bot.jobs import MAX_ATTEMPTS, Handler, Retry, backoff
 from bot.outcomes import Outcome, seconds_text
 from bot.redaction import REDACTED, Redactor
 from bot.settings import Settings
@@ -440,6 +440,21 @@ class Runner:
         self._run_redactors[run.id] = self.redact.extended(secret.values())
         try:
             await self._deliver_once(job, run, catalog, action, service, secret)
+        except Retry:
+            raise
+        except Exception as exc:
+            if job.attempts < MAX_ATTEMPTS:
+                raise  # the generic job retry; _unsettled_attempt keeps it from resending
+            # The worker is about to give up on this job: end the run, or nobody ever hears.
+            log.exception("run %s: giving up after %d tries", run.id, job.attempts)
+            outcome = Outcome(
+                False,
+                f"The bot gave up after failing {job.attempts} times ({type(exc).__name__}: "
+                f"{exc}). Check with the receiver whether the request went out before running "
+                "it again.",
+                error="internal",
+            )
+            await self.finish(run, outcome, RunStatus.FAILURE, view_id)
         finally:
             self._run_redactors.pop(run.id, None)
         if job.data.get("sealed"):  # delivered or final: the secrets have done their job

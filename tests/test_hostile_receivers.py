@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import templates
+from bot import jobs, runs, templates
 from bot.runs import retry_after
 from tests.conftest import Bot, start_bot
 from tests.test_delivery import final_status, run_action, thread_texts
@@ -349,3 +349,21 @@ def test_a_put_is_sent_again_only_as_the_retry_policy_allows(
     thread = thread_texts(bot)
     assert thread[0].startswith("Attempt 1 of 2 was interrupted before its result was known")
     assert "The result is unknown" in thread[-1]
+
+
+def test_a_delivery_that_keeps_failing_ends_the_run_when_the_worker_gives_up(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def slack_down(user_id: str) -> dict:
+        raise ConnectionError("users.info unreachable")
+
+    monkeypatch.setattr(runs, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(jobs, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(bot.runtime.runner, "profiles", slack_down)
+    run_action(bot, "create")
+    assert final_status(bot, timeout=20) == "FAILURE"
+    assert bot.receiver.requests("/create") == []
+    result = thread_texts(bot)[-1]
+    assert (
+        "The bot gave up after failing 2 times (ConnectionError: users.info unreachable)" in result
+    )
