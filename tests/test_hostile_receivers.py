@@ -137,6 +137,13 @@ actions:
     owner: ops
     webhook: {url: "{receiver}/decoded", payload: '{}'}
     response_template: "Got: {{ response.body.word }}"
+  - id: heavy
+    name: Heavy
+    owner: ops
+    webhook: {url: "{receiver}/heavy", payload: '{}'}
+    response_template: >-
+      {% for i in (1..100) %}{% for j in (1..100) %}{% assign s = response.body.text
+      | split: "" | sort | join: "" %}{% endfor %}{% endfor %}done
   - id: nan
     name: Retry after nan
     owner: ops
@@ -367,3 +374,18 @@ def test_a_delivery_that_keeps_failing_ends_the_run_when_the_worker_gives_up(
     assert (
         "The bot gave up after failing 2 times (ConnectionError: users.info unreachable)" in result
     )
+
+
+def test_a_response_template_kept_busy_by_the_answer_stops_at_the_render_limit(bot: Bot) -> None:
+    bot.receiver.reply("/heavy", body={"text": "qwertyuiopasdfghjklzxcvbnm" * 1000})
+    run_action(bot, "heavy")
+    assert final_status(bot, timeout=20) == "SUCCESS"
+    result = thread_texts(bot)[-1]
+    assert "Heavy succeeded (HTTP 200)." in result
+    assert "The response template failed: rendering took longer than 2 s" in result
+    time.sleep(0.3)
+    cpu = time.process_time()
+    time.sleep(2.0)
+    # An abandoned render would keep a core busy for minutes (a second per second, less on
+    # a busy machine); the bot idling takes a few hundredths.
+    assert time.process_time() - cpu < 0.3

@@ -32,7 +32,7 @@ def test_a_heavy_render_is_stopped_at_the_limit_and_stops_burning_cpu() -> None:
     assert time.monotonic() - started < templates.RENDER_TIMEOUT + 1
     time.sleep(0.3)  # the render's next check is well within this
     # An abandoned render would keep one core busy: about a second of CPU per second.
-    assert _cpu_while_idle(1.0) < 0.2
+    assert _cpu_while_idle(2.0) < 0.3
 
 
 def test_the_limit_also_stops_synchronous_renders() -> None:
