@@ -27,13 +27,13 @@ import httpx
 from bot import approvals, logs, metrics, templates
 from bot.access import Decision
 from bot.approvals import ApprovalFlow, approval_context
-from bot.catalog import Action, Catalog, Service
+from bot.catalog import Action, Catalog, Service, Webhook
 from bot.expiry import ESCALATE, ExpiryFlow
-from bot.jobs import Handler, Retry, backoff
+from bot.jobs import MAX_ATTEMPTS, Handler, Retry, backoff
 from bot.outcomes import Outcome, seconds_text
 from bot.redaction import REDACTED, Redactor
 from bot.settings import Settings
-from bot.store import Job, Run, RunStatus, Store
+from bot.store import AuditEvent, Job, Run, RunStatus, Store
 from bot.store.models import utcnow
 from bot.vault import Vault, VaultError
 from bot.webhooks import delivery, render
@@ -95,9 +95,9 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         try:
             seconds = (parsedate_to_datetime(value) - utcnow()).total_seconds()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
-    if not math.isfinite(seconds):  # `nan` and `inf` parse as floats
+    if math.isnan(seconds):  # "nan" parses as a float and compares false with everything
         return None
     return min(max(seconds, 0.0), 3600.0)
 
@@ -442,6 +442,21 @@ class Runner:
         self._run_redactors[run.id] = self.redact.extended(secret.values())
         try:
             await self._deliver_once(job, run, catalog, action, service, secret)
+        except Retry:
+            raise
+        except Exception as exc:
+            if job.attempts < MAX_ATTEMPTS:
+                raise  # the generic job retry; _unsettled_attempt keeps it from resending
+            # The worker is about to give up on this job: end the run, or nobody ever hears.
+            log.exception("run %s: giving up after %d tries", run.id, job.attempts)
+            outcome = Outcome(
+                False,
+                f"The bot gave up after failing {job.attempts} times ({type(exc).__name__}: "
+                f"{exc}). Check with the receiver whether the request went out before running "
+                "it again.",
+                error="internal",
+            )
+            await self.finish(run, outcome, RunStatus.FAILURE, view_id)
         finally:
             self._run_redactors.pop(run.id, None)
         if job.data.get("sealed"):  # delivered or final: the secrets have done their job
@@ -461,9 +476,13 @@ class Runner:
         policy = action.retry
         inputs = {**run.inputs, **secret}
         seen: dict[str, Any] = {}
-        outcome, retryable, wait = await self._attempt(
-            catalog, action, run, service, attempt, inputs, seen
-        )
+        unsettled = await self._unsettled_attempt(run, attempt)
+        if unsettled is not None and not await self._may_resend(run, action, unsettled, attempt):
+            outcome, retryable, wait = _unknown(unsettled), False, None
+        else:
+            outcome, retryable, wait = await self._attempt(
+                catalog, action, run, service, attempt, inputs, seen
+            )
         if outcome.ok and action.is_async:
             await self._accepted(run, action, outcome, view_id)
             return
@@ -501,6 +520,63 @@ class Runner:
             )
             jobs.append(Job(kind=ESCALATE, data={"text": text}))
         await self.finish(run, outcome, status, view_id, jobs=jobs, fields=fields)
+
+    async def _unsettled_attempt(self, run: Run, attempt: int) -> AuditEvent | None:
+        """The last request sent for this run, if nothing decided what came of it.
+
+        The webhook_request event is written before sending; a retry the policy scheduled
+        writes retry_scheduled. A request with neither after it went out and then the bot
+        stopped or failed (SIGKILL, a lost lease, an error while handling the answer):
+        the generic job retry brought us back here, and it must not send it again by itself.
+        """
+        if attempt <= 1:  # the first claim: nothing can have been sent yet
+            return None
+        events = await asyncio.to_thread(self.store.events, run.id)
+        sent = [e for e in events if e.kind == "webhook_request"]
+        if not sent:
+            return None
+        last = sent[-1].detail.get("attempt")
+        settled = any(
+            e.kind in ("retry_scheduled", "resent") and e.detail.get("attempt") == last
+            for e in events
+        )
+        if settled:
+            return None
+        answer = next(
+            (
+                e
+                for e in reversed(events)
+                if e.kind in ("webhook_response", "webhook_error")
+                and e.detail.get("attempt") == last
+            ),
+            None,
+        )
+        return answer or sent[-1]
+
+    async def _may_resend(
+        self, run: Run, action: Action, unsettled: AuditEvent, attempt: int
+    ) -> bool:
+        """Whether the action's retry policy allows sending the unsettled request again.
+
+        Its result is unknown, as after a timeout, so the policy decides as for a timeout;
+        the new send counts as an attempt (and keeps the run's webhook-id).
+        """
+        previous = unsettled.detail.get("attempt")
+        hook = _hook_for(action, run)
+        if not (
+            attempt <= action.retry.attempts and action.retry.retries(hook.method, error="timeout")
+        ):
+            return False
+        await self._record("resent", {"attempt": previous, "as_attempt": attempt}, run_id=run.id)
+        text = (
+            f"Attempt {previous} of {action.retry.attempts} was interrupted before its result "
+            f"was known; sending it again (attempt {attempt})."
+        )
+        await asyncio.to_thread(
+            self.store.add_jobs, [Job(kind=PROGRESS, run_id=run.id, data={"text": text})]
+        )
+        self.wake()
+        return True
 
     @staticmethod
     def _deadline_job(action: Action, view_id: str | None) -> Job:
@@ -553,10 +629,7 @@ class Runner:
         profile = await self.profiles(run.user_id)
         user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
         extra = await self._extra_context(run)
-        # A revert sends the action's `expires.webhook`: its URL, method and timeout.
-        hook = action.webhook
-        if run.kind == "revert" and action.expires is not None:
-            hook = action.expires.webhook
+        hook = _hook_for(action, run)
         try:
             rendered = await render.render(
                 self.settings,
@@ -791,6 +864,28 @@ class Runner:
             "excerpt": text[:LATE_EXCERPT],  # redacted whole first: a cut can't split a secret
         }
         await self._record("late_callback", summary, run_id=run.id)
+
+
+def _hook_for(action: Action, run: Run) -> Webhook:
+    """A revert sends the action's `expires.webhook`: its URL, method and timeout."""
+    if run.kind == "revert" and action.expires is not None:
+        return action.expires.webhook
+    return action.webhook
+
+
+def _unknown(unsettled: AuditEvent) -> Outcome:
+    """How a request ends that went out but may not be sent again."""
+    status = unsettled.detail.get("status") if unsettled.kind == "webhook_response" else None
+    if isinstance(status, int):
+        what = f"the receiver answered HTTP {status}, but the bot failed while handling the answer"
+    else:
+        what = "the bot stopped while waiting for the receiver"
+    return Outcome(
+        False,
+        f"The result is unknown: {what}. The request was not sent again, because sending "
+        "it twice might do the work twice; check with the receiver before running it again.",
+        error="unknown",
+    )
 
 
 def _explain(error: delivery.DeliveryError) -> str:

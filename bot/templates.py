@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from liquid import Environment
+from liquid import BoundTemplate, Environment, RenderContext
 from liquid.exceptions import LiquidError
 from liquid.extra import JSON
 from liquid.filter import with_context
+from liquid.token import Token
+from liquid.undefined import UNDEFINED
 
 from bot.catalog import Action, Catalog, Service, Team
 from bot.mrkdwn import escape
@@ -24,12 +29,47 @@ class TemplateError(Exception):
     """A template failed to render; the message is safe to show (after redaction)."""
 
 
+# When the render running in this thread (or task) must stop; set by render_sync.
+_DEADLINE: ContextVar[float] = ContextVar("render_deadline", default=math.inf)
+
+
+def _check_deadline() -> None:
+    if time.monotonic() > _DEADLINE.get():
+        raise TemplateError(f"rendering took longer than {RENDER_TIMEOUT:g} s")
+
+
+class _DeadlineContext(RenderContext):
+    """Stops the render at its deadline, in the thread doing it.
+
+    A thread cannot be killed, so giving up on it from outside would leave it burning CPU.
+    Every variable lookup, filter and loop start checks the clock instead: whatever keeps
+    a render busy does one of those again and again.
+    """
+
+    def get(self, path: list[object], *, token: Token | None, default: object = UNDEFINED) -> Any:
+        _check_deadline()
+        return super().get(path, token=token, default=default)
+
+    def filter(self, name: str, token: Token | None) -> Callable[..., object]:
+        _check_deadline()
+        return super().filter(name, token)
+
+    def raise_for_loop_limit(self, length: int = 1) -> None:
+        _check_deadline()
+        super().raise_for_loop_limit(length)
+
+
+class _DeadlineTemplate(BoundTemplate):
+    context_class = _DeadlineContext
+
+
 class ActionsEnvironment(Environment):
     # Bounds on what an action owner's template may cost us per render.
     loop_iteration_limit = 10_000
     output_stream_limit = 256 * 1024
     context_depth_limit = 30
     local_namespace_limit = 64 * 1024
+    template_class = _DeadlineTemplate
 
 
 def secret_env_name(name: str) -> str:
@@ -169,6 +209,8 @@ def _parse(source: str) -> Any:
 
 
 def render_sync(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
+    """Render, stopping with TemplateError after RENDER_TIMEOUT seconds."""
+    deadline = _DEADLINE.set(time.monotonic() + RENDER_TIMEOUT)
     try:
         return _parse(source).render(**context, secrets=Secrets(secrets))
     except TemplateError:
@@ -177,6 +219,8 @@ def render_sync(source: str, context: Mapping[str, Any], secrets: Mapping[str, s
         raise TemplateError(str(exc)) from None
     except (TypeError, ValueError, ArithmeticError) as exc:
         raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        _DEADLINE.reset(deadline)
 
 
 async def render(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
@@ -184,6 +228,7 @@ async def render(source: str, context: Mapping[str, Any], secrets: Mapping[str, 
     if "{" not in source:
         return source
     try:
+        # The render stops itself at the deadline; this only frees us from one long call.
         return await asyncio.wait_for(
             asyncio.to_thread(render_sync, source, context, secrets), RENDER_TIMEOUT
         )
@@ -195,7 +240,7 @@ def parse_body(text: str) -> Any:
     """A response body as templates see it: parsed JSON, or the text itself."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a receiver's deeply nested JSON
         return text
 
 

@@ -32,6 +32,11 @@ actions:
       payload: '{"who": {{ user.email | json }}}'
       timeout: 10
     retry: {attempts: 3, delay: 100ms}
+  - id: update
+    name: Update
+    owner: ops
+    webhook: {url: "{receiver}/update", method: PUT, payload: '{}', timeout: 10}
+    retry: {attempts: 3, delay: 100ms}
 """
 
 
@@ -94,9 +99,9 @@ def world(tmp_path: Path) -> Iterator[tuple[str, Path, FakeSlack, Receiver]]:
         yield database_url(tmp_path), config, slack, receiver
 
 
-def submit(bot: BotProcess, slack: FakeSlack) -> None:
+def submit(bot: BotProcess, slack: FakeSlack, action: str = "deploy") -> None:
     before = len(slack.calls("views.open"))
-    bot.requests.block_action("run_action", value="deploy", user_id="U0DEV", channel_id="C0CHAN")
+    bot.requests.block_action("run_action", value=action, user_id="U0DEV", channel_id="C0CHAN")
     slack.wait_for("views.open", count=before + 1, timeout=15)
     view = slack.last_view()
     response = bot.requests.view_submission(view, bot.requests.values_for(view, {}))
@@ -126,10 +131,38 @@ def test_sigkill_during_slow_receiver(world: tuple) -> None:
     try:
         store = Store(db)
         [run] = wait_final(store)
+        # A POST may have done its work: its retry policy does not resend after a timeout,
+        # so the restarted bot does not resend it either, and says the result is unknown.
+        assert run.status == "FAILURE"
+        time.sleep(0.5)
+        assert len(receiver.requests("/deploy")) == 1
+        replies = slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts"))
+        assert "The result is unknown: the bot stopped while waiting" in str(replies[-1].params)
+        store.close()
+    finally:
+        second.stop()
+
+
+def test_sigkill_during_slow_receiver_resends_what_the_policy_retries(world: tuple) -> None:
+    db, config, slack, receiver = world
+    receiver.reply("/update", delay=3, times=1)
+    first = BotProcess(db, config, slack)
+    submit(first, slack, "update")
+    receiver.wait(1, timeout=15)
+    first.kill()
+    second = BotProcess(db, config, slack)
+    try:
+        store = Store(db)
+        [run] = wait_final(store)
         assert run.status == "SUCCESS"
-        ids = [r.headers["webhook-id"] for r in receiver.requests("/deploy")]
-        assert len(ids) == 2 and len(set(ids)) == 1  # retried with the same webhook-id
-        slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts"))
+        ids = [r.headers["webhook-id"] for r in receiver.requests("/update")]
+        assert len(ids) == 2 and len(set(ids)) == 1  # sent again with the same webhook-id
+        sent = store.events(run.id, kind="webhook_request")
+        assert [e.detail["attempt"] for e in sent] == [1, 2]  # and counted as an attempt
+        replies = slack.wait_for(
+            "chat.postMessage", lambda c: "succeeded" in str(c.params.get("text"))
+        )
+        assert replies
         store.close()
     finally:
         second.stop()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -11,6 +15,8 @@ from bot.webhooks.signing import sign
 from bot.webhooks.transport import BlockedAddress
 
 BODY_CAP = 64 * 1024  # what the audit log keeps of a response body
+INFLATE_STEP = 64 * 1024  # most bytes one decompression step may produce
+DECODED = ("gzip", "x-gzip", "deflate")  # what we inflate ourselves, in bounded steps
 
 
 @dataclass
@@ -74,25 +80,34 @@ def build(
 
 
 async def send(client: httpx.AsyncClient, request: Request, timeout: float) -> Response:
-    """Send once; never follows redirects; raises DeliveryError when nothing came back."""
+    """Send once; never follows redirects; raises DeliveryError when nothing came back.
+
+    ``timeout`` is one wall-clock deadline for the whole exchange: httpx's timeouts are
+    per operation, so a receiver dripping its answer a byte at a time would never trip them.
+    """
     started = time.perf_counter()
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 1)
 
     try:
-        async with client.stream(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body or None,
-            timeout=timeout,
-        ) as response:
+        async with (
+            asyncio.timeout(timeout),
+            client.stream(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body or None,
+                timeout=timeout,
+            ) as response,
+        ):
             data = await _read_capped(response)
     except BlockedAddress as exc:
         raise DeliveryError("blocked", str(exc), elapsed()) from None
-    except httpx.TimeoutException:
-        raise DeliveryError("timeout", f"no response within {timeout:g} s", elapsed()) from None
+    except (TimeoutError, httpx.TimeoutException):
+        raise DeliveryError(
+            "timeout", f"no complete response within {timeout:g} s", elapsed()
+        ) from None
     except httpx.InvalidURL as exc:
         raise DeliveryError("invalid_url", f"invalid URL: {exc}", elapsed()) from None
     except httpx.UnsupportedProtocol:
@@ -101,23 +116,92 @@ async def send(client: httpx.AsyncClient, request: Request, timeout: float) -> R
         raise DeliveryError("connection", f"could not connect: {exc}", elapsed()) from None
     except httpx.HTTPError as exc:
         raise DeliveryError("protocol", f"{type(exc).__name__}: {exc}", elapsed()) from None
-    text = data[:BODY_CAP].decode(response.charset_encoding or "utf-8", "replace")
+    except zlib.error as exc:
+        message = f"the response body could not be decompressed ({exc})"
+        raise DeliveryError("protocol", message, elapsed()) from None
     return Response(
         status=response.status_code,
         headers=dict(response.headers),
-        text=text,
+        text=decode_text(data[:BODY_CAP], response.charset_encoding),
         duration_ms=elapsed(),
         truncated=len(data) > BODY_CAP,
     )
 
 
+def decode_text(data: bytes, charset: str | None) -> str:
+    """The body as text; an unknown charset (or one that is no text encoding) means UTF-8."""
+    try:
+        return data.decode(charset or "utf-8", "replace")
+    except (LookupError, UnicodeError):  # "x-klingon", "base64", "idna" (strict only)
+        return data.decode("utf-8", "replace")
+
+
 async def _read_capped(response: httpx.Response) -> bytes:
-    """Read at most one byte past the cap: a huge body must not fill our memory."""
+    """Read at most one step past the cap, counted after decompression.
+
+    httpx inflates each received chunk in one go, so a few KiB of nested gzip could grow
+    to gigabytes before we see a byte. Inflating ourselves, in bounded steps, lets us stop
+    at the cap.
+    """
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > BODY_CAP:
-            break
+    async with contextlib.aclosing(_decoded(response)) as decoded:
+        async for chunk in decoded:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > BODY_CAP:
+                break
     return b"".join(chunks)
+
+
+async def _decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+    codings = [c.strip().lower() for c in response.headers.get("Content-Encoding", "").split(",")]
+    # Undone last-applied first; an encoding we did not ask for is passed through as is.
+    inflaters = [_Inflater(c) for c in reversed(codings) if c in DECODED]
+    async for raw in response.aiter_raw():
+        for piece in _through(raw, inflaters):
+            yield piece
+    for i, inflater in enumerate(inflaters):  # what zlib still holds: a few bytes at most
+        for piece in _through(inflater.flush(), inflaters[i + 1 :]):
+            yield piece
+
+
+def _through(data: bytes, inflaters: list[_Inflater]) -> Iterator[bytes]:
+    if not inflaters:
+        yield data
+        return
+    for piece in inflaters[0].feed(data):
+        yield from _through(piece, inflaters[1:])
+
+
+class _Inflater:
+    """One content coding, inflated at most INFLATE_STEP bytes at a time."""
+
+    def __init__(self, coding: str) -> None:
+        self._gzip = coding != "deflate"
+        self._raw = False  # "deflate" is zlib-wrapped per the RFC, raw in practice
+        self._started = False
+        self._z = self._new()
+
+    def _new(self) -> zlib._Decompress:
+        if self._gzip:
+            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return zlib.decompressobj(-zlib.MAX_WBITS if self._raw else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data and not self._z.eof:
+            try:
+                out = self._z.decompress(data, INFLATE_STEP)
+            except zlib.error:
+                if self._gzip or self._raw or self._started:
+                    raise
+                self._raw = True
+                self._z = self._new()
+                continue
+            self._started = True
+            data = self._z.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        return self._z.flush()

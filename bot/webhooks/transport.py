@@ -356,5 +356,6 @@ def build_client(
         follow_redirects=False,
         timeout=timeout,
         trust_env=False,
-        headers={"User-Agent": USER_AGENT},
+        # Only what delivery inflates in bounded steps (see delivery._read_capped).
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
     )
