@@ -9,6 +9,7 @@ import logging
 import sys
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -116,24 +117,26 @@ async def preview(settings: Settings, catalog: Catalog, args: argparse.Namespace
     if errors:
         return fail("; ".join(f"{k}: {v}" for k, v in errors.items()))
     try:
+        run_id = str(uuid.uuid4())
         rendered = await render.render(
             settings,
             catalog,
             action,
-            run_id=str(uuid.uuid4()),
+            run_id=run_id,
             user={"id": args.user},
             inputs=values,
             service=service,
         )
     except render.RenderError as exc:
         return fail(str(exc))
-    redact = Redactor(settings.secret_values())
-    request = rendered.request
+    # Secret inputs and the callback token by field, credential headers by name.
+    redact = Redactor([*settings.secret_values(), *render.callback_tokens(settings, run_id)])
+    request = rendered.shown
     print(f"{request.method} {redact(request.url)}")
     for name, value in request.headers.items():
         print(f"{name}: {redact(value)}")
     print()
-    print(redact(rendered.payload))
+    print(redact(rendered.shown_payload))
     return 0
 
 
@@ -149,7 +152,12 @@ def audit_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         sys.stdout.write(
             admin.export_audit(
-                store, since, utcnow(), args.format, Redactor(settings.secret_values())
+                store,
+                since,
+                utcnow(),
+                args.format,
+                Redactor(settings.secret_values()),
+                partial(render.callback_tokens, settings),
             )
         )
     finally:

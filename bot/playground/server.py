@@ -386,6 +386,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
         if run is None:
             return JSONResponse({"ok": False, "error": "not_found"}, status_code=404)
         events = await asyncio.to_thread(pg.runtime.store.events, run_id)
+        redact = pg.runtime.runner.run_redactor(run_id, {})  # its callback tokens, too
         return JSONResponse(
             {
                 "run": _run_json(run, pg.runtime.catalog()),
@@ -396,7 +397,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
                         "kind": e.kind,
                         "at": e.at.isoformat() if e.at else None,
                         "actor": e.actor,
-                        "detail": e.detail,
+                        "detail": redact(e.detail),
                     }
                     for e in events
                 ],
