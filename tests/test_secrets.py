@@ -267,6 +267,11 @@ def test_callback_tokens_stay_out_of_audit_debug_view_export_and_preview(bot: Bo
     assert json.loads(request["body"])["token"] == REDACTED
     assert json.loads(request["body"])["callback"].endswith(f"/runs/{run_id}/callback")
     assert token not in stored(bot, run_id)
+    # A receiver that echoes its token back does not get it stored.
+    update = {"status": "running", "message": f"my token is {token}"}
+    assert callback(bot.url, run_id, token, update).status_code == 202
+    assert "my token is [REDACTED]" in stored(bot, run_id)
+    assert token not in stored(bot, run_id) and token not in slack_text(bot)
     # An event written before tokens were redacted still does not show one.
     bot.store.record("note", {"old": f"token={token}"}, run_id=run_id)
 

@@ -175,8 +175,8 @@ async def _shown(
         for i in action.inputs
         if i.type == "secret" and context["manualInputs"].get(i.identifier) not in (None, "")
     }
-    if not hidden and "callback_token" not in context["run"]:
-        return (*parts, context)  # nothing to hide by field: no second render
+    if not hidden:  # nothing to hide by field (the token is also redacted by value)
+        return (*parts, context)
     values = {**context["manualInputs"], **dict.fromkeys(hidden, REDACTED)}
     run = {**context["run"], "callback_token": REDACTED}
     shown = {**context, "manualInputs": values, "inputs": values, "run": run}
