@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -49,10 +51,18 @@ def report(error: ConfigError, path: str) -> int:
     return 2
 
 
+class _Companion(uvicorn.Server):
+    """A second server in the same process: the main one handles the signals and stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def serve(settings: Settings) -> int:
     from bot.runtime import Runtime
     from bot.slack.app import build_app
-    from bot.web import create_web_app
+    from bot.web import create_metrics_app, create_web_app
 
     settings.require_slack()
     loaded = load_config(settings)
@@ -71,6 +81,28 @@ def serve(settings: Settings) -> int:
     )
 
     async def main() -> None:
+        if settings.METRICS_PORT is None:
+            await serve_bot()
+            return
+        metrics = _Companion(
+            uvicorn.Config(
+                create_metrics_app(runtime),
+                host="0.0.0.0",
+                port=settings.METRICS_PORT,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        log.info("serving /metrics on :%d", settings.METRICS_PORT)
+        task = asyncio.create_task(metrics.serve())
+        try:
+            await serve_bot()
+        finally:
+            metrics.should_exit = True
+            await task
+
+    async def serve_bot() -> None:
         if not settings.socket_mode:
             log.info("serving Slack over HTTP on :%d/slack/events", settings.PORT)
             await server.serve()
