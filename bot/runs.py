@@ -138,7 +138,7 @@ class Runner:
 
     def _redactor(self, run_id: str | None) -> Redactor:
         """The redactor for a run: the global secrets, the run's callback tokens and, while
-        this task handles the run (:meth:`_secrets_of`), its secret inputs."""
+        this task handles the run (``redaction.scoped``), its long secret inputs."""
         if not run_id:
             return self.redact
         return redaction.for_run(run_id) or self.run_redactor(run_id, {})
