@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -48,10 +51,18 @@ def report(error: ConfigError, path: str) -> int:
     return 2
 
 
+class _Companion(uvicorn.Server):
+    """A second server in the same process: the main one handles the signals and stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def serve(settings: Settings) -> int:
     from bot.runtime import Runtime
     from bot.slack.app import build_app
-    from bot.web import create_web_app
+    from bot.web import create_metrics_app, create_web_app
 
     settings.require_slack()
     loaded = load_config(settings)
@@ -70,6 +81,28 @@ def serve(settings: Settings) -> int:
     )
 
     async def main() -> None:
+        if settings.METRICS_PORT is None:
+            await serve_bot()
+            return
+        metrics = _Companion(
+            uvicorn.Config(
+                create_metrics_app(runtime),
+                host="0.0.0.0",
+                port=settings.METRICS_PORT,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        log.info("serving /metrics on :%d", settings.METRICS_PORT)
+        task = asyncio.create_task(metrics.serve())
+        try:
+            await serve_bot()
+        finally:
+            metrics.should_exit = True
+            await task
+
+    async def serve_bot() -> None:
         if not settings.socket_mode:
             log.info("serving Slack over HTTP on :%d/slack/events", settings.PORT)
             await server.serve()
@@ -116,24 +149,26 @@ async def preview(settings: Settings, catalog: Catalog, args: argparse.Namespace
     if errors:
         return fail("; ".join(f"{k}: {v}" for k, v in errors.items()))
     try:
+        run_id = str(uuid.uuid4())
         rendered = await render.render(
             settings,
             catalog,
             action,
-            run_id=str(uuid.uuid4()),
+            run_id=run_id,
             user={"id": args.user},
             inputs=values,
             service=service,
         )
     except render.RenderError as exc:
         return fail(str(exc))
-    redact = Redactor(settings.secret_values())
-    request = rendered.request
+    # Secret inputs and the callback token by field, credential headers by name.
+    redact = Redactor([*settings.secret_values(), *render.callback_tokens(settings, run_id)])
+    request = rendered.shown
     print(f"{request.method} {redact(request.url)}")
     for name, value in request.headers.items():
         print(f"{name}: {redact(value)}")
     print()
-    print(redact(rendered.payload))
+    print(redact(rendered.shown_payload))
     return 0
 
 
@@ -149,7 +184,12 @@ def audit_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         sys.stdout.write(
             admin.export_audit(
-                store, since, utcnow(), args.format, Redactor(settings.secret_values())
+                store,
+                since,
+                utcnow(),
+                args.format,
+                Redactor(settings.secret_values()),
+                partial(render.callback_tokens, settings),
             )
         )
     finally:

@@ -11,7 +11,7 @@ import difflib
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,14 +199,26 @@ def parse_runs_query(text: str, now: datetime | None = None) -> RunsQuery:
 EXPORT_COLUMNS = ["at", "run_id", "action_id", "kind", "actor", "status", "user_id", "detail"]
 
 
-def export_audit(store: Store, since: datetime, until: datetime, fmt: str, redact: Redactor) -> str:
-    """The audit log of a period as CSV or JSON Lines (secrets redacted once more)."""
+def export_audit(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    fmt: str,
+    redact: Redactor,
+    tokens: Callable[[str], Iterable[str]] = lambda _: (),
+) -> str:
+    """The audit log of a period as CSV or JSON Lines (secrets redacted once more).
+
+    ``tokens`` gives a run's callback tokens: credentials, kept out of an export even if an
+    event stored before they were redacted holds one.
+    """
     if fmt not in ("csv", "jsonl"):
         raise QueryError("format is csv or jsonl")
     events = store.events_between(since, until)
     runs = {r.id: r for r in _runs_of(store, events)}
     rows = [_row(e, runs.get(e.run_id or "")) for e in events]
-    rows = redact(rows)
+    of_run = {run_id: redact.extended(tokens(run_id)) for run_id in runs}
+    rows = [of_run.get(r["run_id"] or "", redact)(r) for r in rows]
     if fmt == "jsonl":
         return "".join(json.dumps(row, default=str) + "\n" for row in rows)
     out = io.StringIO()

@@ -24,14 +24,14 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import approvals, logs, metrics, templates
+from bot import approvals, logs, metrics, redaction, templates
 from bot.access import Decision
 from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service, Webhook
 from bot.expiry import ESCALATE, ExpiryFlow
 from bot.jobs import MAX_ATTEMPTS, Handler, Retry, backoff
 from bot.outcomes import Outcome, seconds_text
-from bot.redaction import REDACTED, Redactor
+from bot.redaction import REDACTED, USER_SECRET_MIN, Redactor, redact_headers
 from bot.settings import Settings
 from bot.store import AuditEvent, Job, Run, RunStatus, Store
 from bot.store.models import utcnow
@@ -124,7 +124,6 @@ class Runner:
         self.profiles = profiles
         self.wake = wake
         self.vault = Vault(settings.webhook_secrets)
-        self._run_redactors: dict[str, Redactor] = {}
         self.approvals = ApprovalFlow(self)
         self.expiry = ExpiryFlow(self)
 
@@ -143,11 +142,26 @@ class Runner:
     # --- recording -------------------------------------------------------------------
 
     def _redactor(self, run_id: str | None) -> Redactor:
-        """The redactor for a run: the global secrets plus the run's secret inputs."""
-        return self._run_redactors.get(run_id or "", self.redact)
+        """The redactor for a run: the global secrets, the run's callback tokens and, while
+        this task handles the run (``redaction.scoped``), its long secret inputs."""
+        if not run_id:
+            return self.redact
+        return redaction.for_run(run_id) or self.run_redactor(run_id, {})
 
-    async def _record(self, kind: str, detail: dict[str, Any], **keys: Any) -> None:
-        redact = self._redactor(keys.get("run_id"))
+    def run_redactor(self, run_id: str, secret: Mapping[str, Any]) -> Redactor:
+        """The global secrets, the run's callback tokens (credentials, never stored) and
+        its secret inputs long enough to be matched by value in what receivers send back."""
+        typed = [str(v) for v in secret.values() if len(str(v)) >= USER_SECRET_MIN]
+        return self.redact.extended([*render.callback_tokens(self.settings, run_id), *typed])
+
+    def _secrets_of(self, run: Run) -> dict[str, Any]:
+        """The run's secret inputs, opened from the database (raises VaultError)."""
+        return self.vault.open(run.sealed) if run.sealed else {}
+
+    async def _record(
+        self, kind: str, detail: dict[str, Any], redact: Redactor | None = None, **keys: Any
+    ) -> None:
+        redact = redact or self._redactor(keys.get("run_id"))
         await asyncio.to_thread(self.store.record, kind, redact(detail), **keys)
 
     async def refuse(self, action_id: str, user_id: str, decision: Decision, step: str) -> None:
@@ -173,9 +187,10 @@ class Runner:
             for i in action.inputs
             if i.type == "secret" and submission.inputs.get(i.identifier)
         }
-        # Secret inputs are stored only encrypted, in the delivery job, until it is done.
+        # Secret inputs are stored only encrypted, on the run, until it is final. Here they
+        # are redacted by field: matching their values would also blank out other inputs.
         stored = {**submission.inputs, **dict.fromkeys(secret, REDACTED)}
-        redact = self.redact.extended(secret.values())
+        redact = self.redact
         run = Run(
             action_id=action.id,
             user_id=submission.user_id,
@@ -186,6 +201,7 @@ class Runner:
             idempotency_key=submission.idempotency_key,
             parent_id=submission.parent_id,
             kind=submission.kind,
+            sealed=self.vault.seal(secret) if secret else None,
         )
         if submission.thread_of is not None:
             thread = submission.thread_of
@@ -203,8 +219,6 @@ class Runner:
             }
         )
         data: dict[str, Any] = {"view_id": submission.view_id}
-        if secret:
-            data["sealed"] = self.vault.seal(secret)
         work = Job(kind="extend_apply" if submission.kind == "extend" else DELIVER, data=data)
         jobs = [Job(kind=ANNOUNCE)]
         jobs += self.approvals.jobs_for(action, work) if action.needs_approval else [work]
@@ -229,22 +243,21 @@ class Runner:
 
         Returns (run, response, error); the response is already redacted.
         """
-        redact = self.redact.extended(
-            str(inputs[i.identifier])
+        secret = {
+            i.identifier: inputs[i.identifier]
             for i in action.inputs
             if i.type == "secret" and inputs.get(i.identifier)
-        )
+        }
         run = Run(
             action_id=action.id,
             user_id=str(user["id"]),
             user_name=user.get("name") or "",
             service_id=service.id if service else None,
-            inputs=redact(dict(inputs)),
+            inputs=self.redact({**inputs, **dict.fromkeys(secret, REDACTED)}),
             is_test=True,
         )
         await asyncio.to_thread(self.store.create_run, run, {"test": True})
-        self._run_redactors[run.id] = redact
-        try:
+        with redaction.scoped(run.id, self.run_redactor(run.id, secret)) as redact:
             try:
                 rendered = await render.render(
                     self.settings,
@@ -265,11 +278,9 @@ class Runner:
             response = sent
             ok = 200 <= response.status < 300
             await self._finish_test(run, ok, f"test: HTTP {response.status}")
-            response.headers = redact(response.headers)
+            response.headers = redact(redact_headers(response.headers))
             response.text = redact(response.text)
             return run, response, None
-        finally:
-            self._run_redactors.pop(run.id, None)
 
     async def _finish_test(self, run: Run, ok: bool, summary: str) -> None:
         status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
@@ -429,7 +440,9 @@ class Runner:
         run, catalog, action, service = loaded
         view_id = job.data.get("view_id")
         try:
-            secret = self.vault.open(job.data["sealed"]) if job.data.get("sealed") else {}
+            secret = self._secrets_of(run)
+            if job.data.get("sealed"):  # queued before secrets moved to the run
+                secret = self.vault.open(job.data["sealed"])
         except VaultError as exc:
             await self.finish(
                 run, Outcome(False, f"Not sent: {exc}.", error="vault"), RunStatus.FAILURE, view_id
@@ -439,26 +452,24 @@ class Runner:
             outcome = Outcome(False, "This action was removed from the catalog.", error="gone")
             await self.finish(run, outcome, RunStatus.FAILURE, view_id)
             return
-        self._run_redactors[run.id] = self.redact.extended(secret.values())
-        try:
-            await self._deliver_once(job, run, catalog, action, service, secret)
-        except Retry:
-            raise
-        except Exception as exc:
-            if job.attempts < MAX_ATTEMPTS:
-                raise  # the generic job retry; _unsettled_attempt keeps it from resending
-            # The worker is about to give up on this job: end the run, or nobody ever hears.
-            log.exception("run %s: giving up after %d tries", run.id, job.attempts)
-            outcome = Outcome(
-                False,
-                f"The bot gave up after failing {job.attempts} times ({type(exc).__name__}: "
-                f"{exc}). Check with the receiver whether the request went out before running "
-                "it again.",
-                error="internal",
-            )
-            await self.finish(run, outcome, RunStatus.FAILURE, view_id)
-        finally:
-            self._run_redactors.pop(run.id, None)
+        with redaction.scoped(run.id, self.run_redactor(run.id, secret)):
+            try:
+                await self._deliver_once(job, run, catalog, action, service, secret)
+            except Retry:
+                raise
+            except Exception as exc:
+                if job.attempts < MAX_ATTEMPTS:
+                    raise  # the generic job retry; _unsettled_attempt keeps it from resending
+                # The worker is about to give up on this job: end the run, or nobody ever hears.
+                log.exception("run %s: giving up after %d tries", run.id, job.attempts)
+                outcome = Outcome(
+                    False,
+                    f"The bot gave up after failing {job.attempts} times ({type(exc).__name__}: "
+                    f"{exc}). Check with the receiver whether the request went out before running "
+                    "it again.",
+                    error="internal",
+                )
+                await self.finish(run, outcome, RunStatus.FAILURE, view_id)
         if job.data.get("sealed"):  # delivered or final: the secrets have done their job
             await asyncio.to_thread(self.store.set_job_data, job.id, {"view_id": view_id})
 
@@ -608,8 +619,9 @@ class Runner:
     async def _update_running(
         self, run: Run, action: Action, message: str, links: list[dict[str, str]]
     ) -> None:
+        redact = self._redactor(run.id)
         try:
-            await self.notifier.running(run, action, self.redact(message), self.redact(links))
+            await self.notifier.running(run, action, redact(message), redact(links))
         except Exception as exc:  # cosmetic: the final report is what must arrive
             log.warning("run %s: could not update the status message: %s", run.id, exc)
 
@@ -645,12 +657,15 @@ class Runner:
         except render.RenderError as exc:
             if exc.payload is not None:
                 await self._record(
-                    "invalid_payload", {"payload": exc.payload, "error": str(exc)}, run_id=run.id
+                    "invalid_payload",
+                    {"payload": exc.payload, "error": str(exc)},
+                    self.run_redactor(run.id, {}),  # the payload is shown by field already
+                    run_id=run.id,
                 )
             return await self._failed(run, exc.kind, str(exc))
-        base = rendered.context
+        base = rendered.shown_context  # secret inputs and the token stay out of Slack
         if seen is not None:
-            seen["context"] = base
+            seen["context"] = rendered.context
         sent = await self._send(run, rendered, hook.timeout, attempt)
         if isinstance(sent, delivery.DeliveryError):
             retryable = action.retry.retries(hook.method, error=sent.kind)
@@ -680,21 +695,23 @@ class Runner:
         self, run: Run, rendered: render.Rendered, timeout: float, attempt: int, test: bool = False
     ) -> delivery.Response | delivery.DeliveryError:
         """Send one attempt, auditing the request and what came back (or didn't)."""
-        request = rendered.request
+        shown = rendered.shown  # secret inputs and credentials hidden by field and name
         marks = {"attempt": attempt, **({"test": True} if test else {})}
         await self._record(
             "webhook_request",
             {
                 **marks,
-                "method": request.method,
-                "url": request.url,
-                "headers": request.headers,
-                "body": rendered.payload,
+                "method": shown.method,
+                "url": shown.url,
+                "headers": shown.headers,
+                "body": rendered.shown_payload,
             },
+            # By field, not by the values users typed: those may equal other inputs' text.
+            self.run_redactor(run.id, {}),
             run_id=run.id,
         )
         try:
-            response = await delivery.send(self.client, request, timeout)
+            response = await delivery.send(self.client, rendered.request, timeout)
         except delivery.DeliveryError as exc:
             await self._record(
                 "webhook_error",
@@ -707,7 +724,7 @@ class Runner:
             {
                 **marks,
                 "status": response.status,
-                "headers": response.headers,
+                "headers": redact_headers(response.headers),
                 "body": response.text,
                 "truncated": response.truncated,
                 "duration_ms": response.duration_ms,
@@ -773,13 +790,27 @@ class Runner:
     async def callback(
         self, run_id: str, update: Mapping[str, Any], size: int = 0
     ) -> tuple[int, str]:
-        """Apply a receiver's status update. Returns (HTTP status, message)."""
+        """Apply a receiver's status update. Returns (HTTP status, message).
+
+        A receiver may echo a secret input: what it sends is redacted with the run's secret
+        inputs, opened from the database (so any replica, after any restart, can).
+        """
         run = await asyncio.to_thread(self.store.get_run, run_id)
         if run is None:
             return 404, "unknown run"
         if run.final:
             await self._late_callback(run, update, size)
             return 409, f"run is already {run.status}"
+        try:
+            secret = self._secrets_of(run)
+        except VaultError as exc:
+            log.warning("run %s: callback redacted without its secret inputs: %s", run_id, exc)
+            secret = {}
+        with redaction.scoped(run.id, self.run_redactor(run.id, secret)):
+            return await self._callback(run, update)
+
+    async def _callback(self, run: Run, update: Mapping[str, Any]) -> tuple[int, str]:
+        run_id = run.id
         status = update.get("status")
         if not isinstance(status, str) or status not in CALLBACK_STATUSES:
             return 400, "status must be one of running, success, failure"
@@ -799,6 +830,7 @@ class Runner:
             if link["url"].startswith(("http://", "https://"))
         ]
         await self._record("callback", dict(update), run_id=run_id)
+        log.info("run %s: callback %s: %s", run_id, status, message or "")
         catalog = self.catalog()
         action = catalog.action(run.action_id)
         if action is None:

@@ -9,7 +9,7 @@ import re
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_PREFIX = "ACTIONS_SECRET_"
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     WEBHOOK_HEADER_PREFIX: str = "X-Actions"
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = False
     PORT: int = 3000
+    # /metrics: on its own port (not served on PORT then), and/or behind a bearer token.
+    METRICS_PORT: int | None = Field(None, ge=1, le=65535)
+    METRICS_TOKEN: str = ""
     PUBLIC_URL: str = ""
     WORKER_CONCURRENCY: int = Field(200, ge=1, le=2000)
     JOB_LEASE_SECONDS: float = Field(30.0, ge=1, le=3600)
@@ -65,6 +68,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("expected the bot's public base URL, e.g. https://actions.example.com")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _metrics_port(self) -> Settings:
+        if self.METRICS_PORT is not None and self.METRICS_PORT == self.PORT:
+            raise ValueError("METRICS_PORT must differ from PORT (or be unset to use PORT)")
+        return self
 
     @field_validator("WEBHOOK_HEADER_PREFIX")
     @classmethod
@@ -122,6 +131,7 @@ class Settings(BaseSettings):
             self.SLACK_SIGNING_SECRET,
             self.SLACK_APP_TOKEN,
             self.WEBHOOK_SIGNING_SECRET,
+            self.METRICS_TOKEN,
             *self.webhook_secrets,
             *self.template_secrets.values(),
         ]

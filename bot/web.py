@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -69,10 +70,6 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    async def metrics_page(_: Request) -> Response:
-        depth = await asyncio.to_thread(runtime.store.queue_depth)
-        return Response(metrics.render(depth), media_type=CONTENT_TYPE_LATEST)
-
     async def readyz(_: Request) -> Response:
         checks: dict[str, bool] = {"started": runtime.ready, "worker": runtime.worker.alive}
         try:
@@ -111,9 +108,40 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_page, methods=["GET"]),
         Route("/runs/{run_id}/callback", run_callback, methods=["POST"]),
     ]
+    if runtime.settings.METRICS_PORT is None:  # else served alone (create_metrics_app)
+        routes.append(metrics_route(runtime))
     if slack_over_http:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def metrics_route(runtime: Runtime) -> Route:
+    """`/metrics`: behind `Authorization: Bearer <METRICS_TOKEN>` when that is set."""
+    token = runtime.settings.METRICS_TOKEN
+
+    async def metrics_page(request: Request) -> Response:
+        if token and not _bearer_is(request, token):
+            return PlainTextResponse(
+                "missing or wrong bearer token (METRICS_TOKEN)",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        depth = await asyncio.to_thread(runtime.store.queue_depth)
+        return Response(metrics.render(depth), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics_page, methods=["GET"])
+
+
+def _bearer_is(request: Request, token: str) -> bool:
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    # Constant time, on bytes: a non-ASCII header must be a refusal, not an error.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        offered.strip().encode(), token.encode()
+    )
+
+
+def create_metrics_app(runtime: Runtime) -> Starlette:
+    """Only `/metrics`, for METRICS_PORT: scraped inside the network, never exposed."""
+    return Starlette(routes=[metrics_route(runtime)])

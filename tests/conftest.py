@@ -168,7 +168,8 @@ def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_APP_TOKEN="",
         SLACK_API_URL=slack.api_url,
-        DATABASE_URL=database_url(tmp_path),
+        # A replica passes the first bot's database: it must not be emptied.
+        DATABASE_URL=overrides.get("DATABASE_URL") or database_url(tmp_path),
         ACTIONS_CONFIG=str(config_path),
         WEBHOOK_SIGNING_SECRET=WEBHOOK_SECRET,
         WEBHOOK_ALLOW_PRIVATE_NETWORKS=True,

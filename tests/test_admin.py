@@ -183,7 +183,7 @@ def test_dry_run_then_private_send(bot: Bot) -> None:
     dry = response["view"]
     text = texts(dry["blocks"])
     assert f"{bot.receiver.url}/api/tickets" in text
-    assert "Authorization: Bearer [REDACTED]" in text and TRACKER_TOKEN not in json.dumps(dry)
+    assert "Authorization: [REDACTED]" in text and TRACKER_TOKEN not in json.dumps(dry)
     assert "X-Actions-Signature: sha256=" in text and "webhook-signature: v1," in text
     assert '"title": "Test me"' in text
     assert not bot.receiver.received  # a dry run sends nothing
@@ -311,7 +311,7 @@ def test_cli_preview_and_audit_export(bot: Bot) -> None:
                      "--input", "prio=high", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"POST {bot.receiver.url}/api/tickets")
-    assert "Authorization: Bearer [REDACTED]" in result.stdout
+    assert "Authorization: [REDACTED]" in result.stdout
     assert TRACKER_TOKEN not in result.stdout
     assert '"title": "Hi {{ 7*7 }}"' in result.stdout and not bot.receiver.received
     bad = run_cli("preview", "create-ticket", "--input", "prio=urgent", env=env)

@@ -99,7 +99,7 @@ def test_full_run(bot: Bot) -> None:
     kinds = [e.kind for e in bot.store.events(run_id)]
     assert kinds == ["requested", "webhook_request", "webhook_response", "finished"]
     events = {e.kind: e.detail for e in bot.store.events(run_id)}
-    assert events["webhook_request"]["headers"]["Authorization"] == "Bearer [REDACTED]"
+    assert events["webhook_request"]["headers"]["Authorization"] == "[REDACTED]"  # by name
     assert events["webhook_request"]["url"].endswith("/api/tickets")
     assert json.loads(events["webhook_request"]["body"])["title"] == tricky
     assert events["webhook_response"]["status"] == 201

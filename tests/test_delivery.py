@@ -283,7 +283,7 @@ def test_run_again_prefills_and_links_parent(bot: Bot) -> None:
     button = next(e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == "rerun" and button["value"] == first.id
     bot.requests.block_action("rerun", value=first.id, user_id="U0DEV")
-    bot.slack.wait_for("views.open")
+    bot.slack.wait_for("views.open", count=2)  # the first form was opened by run_action
     view = bot.slack.last_view()
     bot.submit(view, {})
     deadline = time.monotonic() + 5

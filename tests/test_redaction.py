@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.redaction import REDACTED, RedactingFilter, Redactor
+from bot.redaction import REDACTED, RedactingFilter, Redactor, for_run, redact_headers, scoped
 from bot.templates import render_sync
 
 TOKEN = "tracker-token-s3cr3t"
@@ -144,3 +144,52 @@ def test_exception_text_is_redacted(captured: tuple[logging.Logger, io.StringIO]
     assert f"delivery failed for {REDACTED}" in out
     assert f"RuntimeError: receiver echoed {REDACTED}" in out
     assert "Traceback (most recent call last)" in out
+
+
+# --- transformed forms, headers by name, a run's scope ----------------------------------
+
+
+def test_base64_and_solidus_escaped_forms() -> None:
+    import base64
+
+    secret = "a/b+c?d"
+    text = " ".join(
+        [
+            base64.b64encode(secret.encode()).decode(),
+            base64.urlsafe_b64encode(secret.encode()).decode(),
+            base64.b64encode(secret.encode()).decode().rstrip("="),
+            '"a\\/b+c?d"',  # as PHP's json_encode writes it
+        ]
+    )
+    assert Redactor([secret])(text) == " ".join([REDACTED] * 3 + [f'"{REDACTED}"'])
+
+
+def test_headers_by_name_whatever_the_value() -> None:
+    headers = {
+        "authorization": "Basic dXNlcjpwYXNz",
+        "Proxy-Authorization": "x",
+        "Cookie": "a=b",
+        "X-API-Key": "k",
+        "X-Custom": "c",
+        "Accept": "*/*",
+    }
+    assert redact_headers(headers, ["x-custom"]) == {
+        "authorization": REDACTED,
+        "Proxy-Authorization": REDACTED,
+        "Cookie": REDACTED,
+        "X-API-Key": REDACTED,
+        "X-Custom": REDACTED,
+        "Accept": "*/*",
+    }
+
+
+def test_a_runs_scope_redacts_its_logs(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    run_secret = "typed-by-the-user-42"
+    with scoped("run-1", Redactor([run_secret])) as redact:
+        assert for_run("run-1") is redact and for_run("run-2") is None
+        logger.info("receiver said %s with %s", run_secret, TOKEN)
+    logger.info("outside %s", run_secret)
+    out = stream.getvalue()
+    assert f"receiver said {REDACTED} with {REDACTED}" in out
+    assert f"outside {run_secret}" in out  # only while handling that run

@@ -21,6 +21,8 @@ import hmac
 import itertools
 import json
 import logging
+import re
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,12 +33,14 @@ from starlette.responses import JSONResponse, Response
 
 from bot.catalog import Catalog
 from bot.webhooks.signing import opslevel_signature, standard_signature
+from bot.webhooks.transport import build_client
 
 log = logging.getLogger(__name__)
 
 BEHAVIOURS = ("echo", "slow", "fail", "async")
 SLOW_SECONDS = 5.0
 ASYNC_DELAY = 2.0
+CALLBACK_PATH = re.compile(r"/runs/[^/]+/callback")
 
 
 def _verify(
@@ -84,7 +88,12 @@ class Echo:
         self.prefix = prefix
         self.public_url = public_url
         self.mode = "echo"  # chosen on the page; a path or ?mode= wins
-        self.http = httpx.AsyncClient(trust_env=False, timeout=10.0)
+        # Callback URLs come from requests anyone can send here: the webhooks' SSRF guard,
+        # with the bot's own loopback callback as the one private target allowed.
+        own = urllib.parse.urlsplit(public_url)
+        self.http = build_client(
+            allow_private=False, allow=[(own.hostname or "127.0.0.1", own.port or 80)]
+        )
         self._numbers = itertools.count(101)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -148,6 +157,9 @@ class Echo:
 
     async def _report(self, url: str, token: str, answer: dict[str, Any]) -> None:
         """Play an async receiver: running, then success, on the run's callback URL."""
+        if not CALLBACK_PATH.fullmatch(urllib.parse.urlsplit(url).path):
+            log.warning("echo callback to %s refused: not a run's callback URL", url)
+            return
         headers = {f"{self.prefix}-Callback-Token": token}
         updates = [
             {"status": "running", "message": "The playground receiver is working on it…"},

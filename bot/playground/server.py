@@ -23,6 +23,7 @@ import uvicorn
 from ruamel.yaml import YAML
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -34,6 +35,7 @@ from bot.catalog import Catalog
 from bot.config import load_file
 from bot.playground import config
 from bot.playground.echo import BEHAVIOURS, Echo
+from bot.playground.guard import LocalOnly
 from bot.playground.interactions import Interactions
 from bot.playground.workspace import BOT_USER_ID, SLACKBOT, Workspace
 from bot.runtime import Runtime
@@ -177,7 +179,14 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
         await receiver.aclose()
 
     routes = [*_routes(playground), *web.routes]
-    playground.app = Starlette(routes=routes, lifespan=lifespan)
+    guard = Middleware(
+        LocalOnly,
+        port=port,
+        json_api=("/playground/",),
+        # Called by the bot and its Slack client, not by the page.
+        except_for=(config.ECHO_PATH, "/playground/upload/", "/playground/response_url/"),
+    )
+    playground.app = Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
     return playground
 
 
@@ -386,6 +395,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
         if run is None:
             return JSONResponse({"ok": False, "error": "not_found"}, status_code=404)
         events = await asyncio.to_thread(pg.runtime.store.events, run_id)
+        redact = pg.runtime.runner.run_redactor(run_id, {})  # its callback tokens, too
         return JSONResponse(
             {
                 "run": _run_json(run, pg.runtime.catalog()),
@@ -396,7 +406,7 @@ def _routes(pg: Playground) -> list[Route | Mount]:
                         "kind": e.kind,
                         "at": e.at.isoformat() if e.at else None,
                         "actor": e.actor,
-                        "detail": e.detail,
+                        "detail": redact(e.detail),
                     }
                     for e in events
                 ],

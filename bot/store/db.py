@@ -204,6 +204,8 @@ class Store:
                 query = query.where(col(Run.status).not_in([s.value for s in FINAL]))
             else:
                 query = query.where(col(Run.status).in_(list(allowed_from)))
+            if status in FINAL:  # the secret inputs have done their job
+                fields["sealed"] = None
             result = session.exec(query.values(status=status, **fields))  # type: ignore[call-overload]
             if result.rowcount != 1:
                 session.rollback()

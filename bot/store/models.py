@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so migrations can alter them on SQLite and PostgreSQL alike.
@@ -103,6 +112,9 @@ class Run(SQLModel, table=True):
     approval_refs: list[dict[str, str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # The values of `secret` inputs, encrypted (bot/vault.py): for the delivery, and to
+    # redact what the receiver sends back. Erased when the run is final.
+    sealed: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     finished_at: datetime | None = _timestamp(nullable=True)
 

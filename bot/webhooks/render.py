@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot import templates
 from bot.catalog import Action, Catalog, Service, Webhook
+from bot.redaction import REDACTED, redact_headers
 from bot.settings import Settings
 from bot.webhooks import delivery
 
@@ -26,9 +29,27 @@ class RenderError(Exception):
 
 @dataclass
 class Rendered:
-    request: delivery.Request
-    payload: str  # the body as text, for the audit log
-    context: dict[str, Any]  # what the templates saw (the response template sees it too)
+    request: delivery.Request  # what is sent
+    payload: str  # the body as text
+    context: dict[str, Any]  # what the templates saw
+    # What may be stored or shown (audit log, dry run, preview): rendered again with secret
+    # inputs and the callback token as [REDACTED] (by field, whatever their length), and
+    # credential headers redacted by name. The signatures are those of the request sent.
+    shown: delivery.Request
+    shown_context: dict[str, Any]  # for the response template, whose text reaches Slack
+
+    @property
+    def shown_payload(self) -> str:
+        return self.shown.body.decode("utf-8", "replace")
+
+
+USES_SECRET = re.compile(r"\bsecrets?\b")
+
+
+def secret_headers(hook: Webhook, prefix: str) -> set[str]:
+    """Configured headers whose template uses a secret, and the callback token header."""
+    named = {name for name, text in hook.headers.items() if USES_SECRET.search(text)}
+    return {*named, f"{prefix}-Callback-Token"}
 
 
 def is_json(content_type: str | None) -> bool:
@@ -72,7 +93,6 @@ async def render(
     ``webhook`` replaces the action's own (a time-limited action's revert);
     ``extra_context`` adds approval, expiry and parent-run details.
     """
-    secrets = settings.template_secrets
     context = templates.request_context(
         catalog=catalog, action=action, user=user, inputs=inputs, service=service, run_id=run_id
     )
@@ -82,16 +102,14 @@ async def render(
         else:
             context[key] = value
     hook = webhook or action.webhook
+    prefix = settings.WEBHOOK_HEADER_PREFIX
     extra: dict[str, str] = {}
     if action.is_async:
-        prefix = settings.WEBHOOK_HEADER_PREFIX
         url, token = callback_url(settings, run_id), callback_token(settings, run_id)
         context["run"].update(callback_url=url, callback_token=token)
         extra = {f"{prefix}-Callback-Url": url, f"{prefix}-Callback-Token": token}
     try:
-        url = (await templates.render(hook.url, context, secrets)).strip()
-        headers = {k: await templates.render(v, context, secrets) for k, v in hook.headers.items()}
-        payload = await templates.render(hook.payload, context, secrets)
+        url, headers, payload = await _parts(settings, hook, context)
     except templates.TemplateError as exc:
         raise RenderError("template", f"The request template failed: {exc}") from None
     if hook.payload and not hook.header("Content-Type"):
@@ -101,12 +119,14 @@ async def render(
         try:
             json.loads(payload)
         except ValueError as exc:
+            shown = await _shown(settings, action, hook, context, (url, headers, payload))
             raise RenderError(
                 "invalid_payload",
                 "The request was not sent: the payload template did not produce valid JSON "
                 f"({exc}). The action's owners can see the details in the audit log.",
-                payload,
+                shown[2],
             ) from None
+    timestamp = int(time.time()) if timestamp is None else timestamp
     request = delivery.build(
         method=hook.method,
         url=url,
@@ -119,4 +139,48 @@ async def render(
     )
     # Unsigned extras: OpsLevel-style receivers verify exactly the configured headers.
     request.headers.update(extra)
-    return Rendered(request, payload, context)
+    shown_url, shown_headers, shown_payload, shown_context = await _shown(
+        settings, action, hook, context, (url, headers, payload)
+    )
+    shown = delivery.Request(
+        method=request.method,
+        url=shown_url,
+        headers=redact_headers({**request.headers, **shown_headers}, secret_headers(hook, prefix)),
+        body=shown_payload.encode("utf-8"),
+    )
+    return Rendered(request, payload, context, shown, shown_context)
+
+
+async def _parts(
+    settings: Settings, hook: Webhook, context: Mapping[str, Any]
+) -> tuple[str, dict[str, str], str]:
+    """URL, configured headers and payload, rendered."""
+    secrets = settings.template_secrets
+    url = (await templates.render(hook.url, context, secrets)).strip()
+    headers = {k: await templates.render(v, context, secrets) for k, v in hook.headers.items()}
+    payload = await templates.render(hook.payload, context, secrets)
+    return url, headers, payload
+
+
+async def _shown(
+    settings: Settings,
+    action: Action,
+    hook: Webhook,
+    context: dict[str, Any],
+    parts: tuple[str, dict[str, str], str],
+) -> tuple[str, dict[str, str], str, dict[str, Any]]:
+    """The parts rendered again with secret inputs and the callback token as [REDACTED]."""
+    hidden = {
+        i.identifier
+        for i in action.inputs
+        if i.type == "secret" and context["manualInputs"].get(i.identifier) not in (None, "")
+    }
+    if not hidden:  # nothing to hide by field (the token is also redacted by value)
+        return (*parts, context)
+    values = {**context["manualInputs"], **dict.fromkeys(hidden, REDACTED)}
+    run = {**context["run"], "callback_token": REDACTED}
+    shown = {**context, "manualInputs": values, "inputs": values, "run": run}
+    try:
+        return (*await _parts(settings, hook, shown), shown)
+    except templates.TemplateError:  # a template that needs the real value: show nothing
+        return REDACTED, {k: REDACTED for k in hook.headers}, REDACTED, shown

@@ -131,11 +131,17 @@ def _display(ip: IPAddress) -> str:
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """httpcore backend that resolves once, vets every address, then dials those addresses.
 
-    Requires asyncio (it resolves through the running loop).
+    Requires asyncio (it resolves through the running loop). ``allow`` lists the only
+    (address, port) pairs let through although blocked: the playground's own callback.
     """
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        allow: Iterable[tuple[str, int]] = (),
+    ) -> None:
         self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+        self._allow = {(ipaddress.ip_address(a), p) for a, p in allow}
 
     async def connect_tcp(
         self,
@@ -156,7 +162,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         # and one internal record and win whenever the public one fails to connect.
         for address in addresses:
             reason = is_blocked(address)
-            if reason is not None:
+            if reason is not None and (address, port) not in self._allow:
                 raise BlockedAddress(host, _display(address), reason)
 
         failures: list[str] = []
@@ -287,10 +293,11 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         allow_private: bool,
         limits: httpx.Limits | None = None,
         verify: ssl.SSLContext | str | bool = True,
+        allow: Iterable[tuple[str, int]] = (),
     ) -> None:
         limits = limits if limits is not None else _DEFAULT_LIMITS
         backend: httpcore.AsyncNetworkBackend = (
-            httpcore.AnyIOBackend() if allow_private else GuardedNetworkBackend()
+            httpcore.AnyIOBackend() if allow_private else GuardedNetworkBackend(allow=allow)
         )
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(verify=verify),
@@ -339,12 +346,17 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 def build_client(
-    *, allow_private: bool, timeout: float = 10.0, max_connections: int = 100
+    *,
+    allow_private: bool,
+    timeout: float = 10.0,
+    max_connections: int = 100,
+    allow: Iterable[tuple[str, int]] = (),
 ) -> httpx.AsyncClient:
     """The one shared client for webhook delivery.
 
     Redirects are not followed (a 302 to an internal URL is returned, not fetched) and
-    trust_env is off so an ambient HTTP(S)_PROXY cannot route around the guard.
+    trust_env is off so an ambient HTTP(S)_PROXY cannot route around the guard. ``allow``:
+    (address, port) pairs reachable although private (see GuardedNetworkBackend).
     """
     # As many connections as deliveries may be in flight, or the pool becomes the queue.
     limits = httpx.Limits(
@@ -352,7 +364,7 @@ def build_client(
         max_keepalive_connections=min(max_connections, 100),
     )
     return httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=allow_private, limits=limits),
+        transport=GuardedTransport(allow_private=allow_private, limits=limits, allow=allow),
         follow_redirects=False,
         timeout=timeout,
         trust_env=False,

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -16,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import admin as domain
 from bot import inputs
 from bot.access import Decision, is_admin
-from bot.catalog import parse_duration
+from bot.catalog import Action, parse_duration
 from bot.config import ConfigError
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
@@ -24,6 +25,7 @@ from bot.slack import admin as views
 from bot.slack import blocks, forms
 from bot.slack.listeners.runs import form_fields, form_user
 from bot.store.models import utcnow
+from bot.vault import VaultError
 from bot.webhooks import render
 
 log = logging.getLogger(__name__)
@@ -171,14 +173,15 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 view=blocks.notice_modal("Test", f"Nothing would be sent: {exc}"),
             )
             return
-        redact = runtime.redactor.extended(
-            str(values[i.identifier])
-            for i in action.inputs
-            if i.type == "secret" and values.get(i.identifier)
-        )
-        request = rendered.request
+        # Secret inputs and the callback token by field, credential headers by name.
+        redact = runtime.redactor.extended(render.callback_tokens(runtime.settings, "dry-run"))
+        request = rendered.shown
         sealed = runtime.sealer.seal(
-            {"action": action.id, "inputs": values, "service": service.id if service else None}
+            {
+                "action": action.id,
+                **_with_secrets_encrypted(runtime, action, values),
+                "service": service.id if service else None,
+            }
         )
         if len(sealed) > 3000:
             sealed = runtime.sealer.seal({"action": action.id, "too_big": True})
@@ -189,7 +192,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 request.method,
                 redact(request.url),
                 redact(request.headers),
-                redact(rendered.payload),
+                redact(rendered.shown_payload),
                 sealed,
             ),
         )
@@ -211,11 +214,18 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             )
             return
         service = catalog.service(meta.get("service") or "")
+        try:
+            secret = runtime.runner.vault.open(meta["secret"]) if meta.get("secret") else {}
+        except VaultError as exc:
+            await client.views_update(
+                view_id=view.get("id"), view=blocks.notice_modal("Test", f"Not sent: {exc}.")
+            )
+            return
         _, response, error = await runtime.runner.send_test(
             catalog,
             action,
             user=await form_user(runtime, body),
-            inputs=meta.get("inputs") or {},
+            inputs={**(meta.get("inputs") or {}), **secret},
             service=service,
         )
         result = views.test_result_modal(
@@ -263,6 +273,20 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 close=blocks.plain("Close"),
             ),
         )
+
+
+def _with_secrets_encrypted(
+    runtime: Runtime, action: Action, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The test form's inputs for private_metadata, which is signed but readable: secret
+    inputs go encrypted (the vault), apart from the others."""
+    secret = {
+        i.identifier: values[i.identifier]
+        for i in action.inputs
+        if i.type == "secret" and values.get(i.identifier)
+    }
+    plain = {k: v for k, v in values.items() if k not in secret}
+    return {"inputs": plain, **({"secret": runtime.runner.vault.seal(secret)} if secret else {})}
 
 
 class Call:
@@ -476,6 +500,10 @@ async def _run(runtime: Runtime, call: Call) -> None:
         await call.say("No such run. `/actions-admin runs` lists them with their ids.")
         return
     events = await asyncio.to_thread(runtime.store.events, run.id)
+    # The run's callback tokens are credentials: not shown, even from an event stored before
+    # they were redacted.
+    redact = runtime.runner.run_redactor(run.id, {})
+    events = [e.model_copy(update={"detail": redact(e.detail)}) for e in events]
     action = runtime.catalog().action(run.action_id)
     await call.say("Run", views.run_blocks(run, action.name if action else run.action_id, events))
 
@@ -497,7 +525,13 @@ async def _export(runtime: Runtime, call: Call) -> None:
         await call.say(f"`since:` {exc}")
         return
     audit = await asyncio.to_thread(
-        domain.export_audit, runtime.store, start, utcnow(), fmt, runtime.redactor
+        domain.export_audit,
+        runtime.store,
+        start,
+        utcnow(),
+        fmt,
+        runtime.redactor,
+        partial(render.callback_tokens, runtime.settings),
     )
     documents = [a.document for a in runtime.store.slack_actions()]
     actions_yaml = runtime.redactor(domain.as_yaml({"actions": documents}))
