@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from bot import runs, templates
-from bot.config import ConfigError, validate
+from bot.catalog import Action
+from bot.config import ConfigError, payload_warnings, validate
 from bot.mrkdwn import escape, inert, safe_url, to_mrkdwn
 from bot.webhooks import delivery
 from tests.conftest import CONFIG, Bot, start_bot
@@ -172,6 +173,26 @@ def test_payload_interpolating_an_input_without_json_is_a_warning() -> None:
     assert "{{ manualInputs.title | json }}" in loaded.warnings[0]
 
 
+def test_a_revert_payload_is_checked_too() -> None:
+    action = Action.model_validate(
+        {
+            "id": "grant",
+            "name": "Grant",
+            "owner": "t",
+            "webhook": {"url": "https://x.example", "payload": "{}"},
+            "expires": {
+                "after": "1h",
+                "max": "2h",
+                "webhook": {"url": "https://x.example", "payload": '{"r": "{{ inputs.role }}"}'},
+            },
+            "inputs": [{"identifier": "role", "displayName": "Role", "type": "text_input"}],
+        }
+    )
+    assert [w.split(":")[0] for w in payload_warnings(action, "actions[3]")] == [
+        "actions[3].expires.webhook.payload"
+    ]
+
+
 def test_check_prints_the_payload_warning(tmp_path: Path) -> None:
     path = tmp_path / "actions.yml"
     path.write_text(json.dumps(PAYLOAD_CONFIG))
@@ -258,7 +279,9 @@ def test_receiver_text_in_a_response_template_is_inert_in_the_thread(bot: Bot) -
     assert_inert(shown)
     assert "Done: &lt;!channel&gt; see &lt;https://evil|docs&gt;" in shown
     assert "[click](https://evil.example)" in shown
-    assert reply["text"].startswith("<@U0OWNER> Done: &lt;!channel&gt; see")  # notification
+    # The notification text is the converted mrkdwn too: inert, and readable.
+    assert reply["text"].startswith("<@U0OWNER> Done: &lt;!channel&gt; see")
+    assert "[click](https://evil.example)" in reply["text"]
     # The template's own mention is the author's choice, and stays.
     assert texts(reply["blocks"]).startswith("<@U0OWNER> Done:")
 
