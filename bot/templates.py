@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -12,6 +13,7 @@ from typing import Any
 from liquid import Environment, Markup
 from liquid.builtin.output import Output, OutputNode
 from liquid.builtin.tags.capture_tag import CaptureNode, CaptureTag
+from liquid.builtin.tags.cycle_tag import CycleNode, CycleTag
 from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
 from liquid.exceptions import LiquidError
 from liquid.extra import JSON
@@ -96,11 +98,12 @@ def trusted(value: object) -> Markup:
 
 # --- templates whose output is posted to Slack ------------------------------------------
 #
-# Every `{{ }}` (and `{% echo %}`) value is escaped for Slack unless it is Markup, liquid's
-# marker for safe text: what `| trusted` returns, and what `{% capture %}` makes of output
-# that was escaped already. Liquid's own `autoescape` is not used: it escapes for HTML
-# only, and its string literals are Markup, so `{{ "x" | append: value }}` would let a
-# value's `[text](url)` through to the Markdown conversion.
+# Every value that `{{ }}`, `{% echo %}` or `{% cycle %}` prints is escaped for Slack
+# unless it is Markup, liquid's marker for safe text: what `| trusted` returns, and what
+# `{% capture %}` makes of output that was escaped already. Liquid's own `autoescape` is
+# not used: it escapes for HTML only, and its string literals are Markup, so
+# `{{ "x" | append: value }}` would let a value's `[text](url)` through to the Markdown
+# conversion.
 
 
 def _shown(value: object) -> str:
@@ -132,6 +135,19 @@ class _SlackCaptureNode(CaptureNode):
         context.assign(self.name, Markup(buf.getvalue()))
 
 
+class _SlackCycleNode(CycleNode):
+    # `{% cycle a, b %}` prints one of its arguments: escaped, whichever it is.
+    def render_to_output(self, context: Any, buffer: Any) -> int:
+        out = io.StringIO()
+        super().render_to_output(context, out)
+        return buffer.write(inert(out.getvalue()))
+
+    async def render_to_output_async(self, context: Any, buffer: Any) -> int:
+        out = io.StringIO()
+        await super().render_to_output_async(context, out)
+        return buffer.write(inert(out.getvalue()))
+
+
 class _SlackOutput(Output):
     node_class = _SlackOutputNode
 
@@ -144,6 +160,10 @@ class _SlackCapture(CaptureTag):
     node_class = _SlackCaptureNode
 
 
+class _SlackCycle(CycleTag):
+    node_class = _SlackCycleNode
+
+
 def build_environment(*, slack: bool = False) -> Environment:
     """The one environment's configuration; ``slack`` escapes output for Slack messages."""
     env = ActionsEnvironment()
@@ -153,7 +173,7 @@ def build_environment(*, slack: bool = False) -> Environment:
     env.filters["tag_value"] = _tag_value
     env.filters["trusted"] = trusted
     if slack:
-        for tag in (_SlackOutput, _SlackEcho, _SlackCapture):
+        for tag in (_SlackOutput, _SlackEcho, _SlackCapture, _SlackCycle):
             env.add_tag(tag)
     return env
 

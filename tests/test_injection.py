@@ -98,6 +98,7 @@ def test_response_templates_escape_every_value_by_default() -> None:
         "{% echo response.body.msg %}",
         "{% liquid\necho response.body.msg\n%}",
         "{% for m in response.body.list %}{{ m }}{% endfor %}",
+        '{% cycle response.body.msg, "x" %}',
     ):
         shown = to_mrkdwn(slack_render(source, response={"body": {**body, "list": [HOSTILE]}}))
         assert_inert(shown)
