@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from bot.catalog import parse_duration
-from bot.config import ConfigError, validate
+from bot.catalog import Action, parse_duration
+from bot.config import ConfigError, payload_warnings, validate
 from bot.redaction import Redactor
 from bot.store import AuditEvent, Run, Store
 from bot.store.models import utcnow
@@ -140,6 +141,14 @@ def check_document(
                 errors["id"] = "An action with this id exists already."
         return errors or {"advanced": "; ".join(exc.errors)[:2000]}
     return {}
+
+
+def document_warnings(document: Mapping[str, Any]) -> list[str]:
+    """What a Slack-created action may do but should not (after check_document passed)."""
+    try:
+        return payload_warnings(Action.model_validate(document))
+    except ValidationError:
+        return []
 
 
 def as_yaml(document: Any) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.catalog import Action
 from bot.jobs import Retry, backoff
+from bot.mrkdwn import inert
 from bot.outcomes import Outcome, seconds_text
 from bot.store import Job, Run, RunStatus
 from bot.store.models import ApprovalDecision, utcnow
@@ -76,7 +77,7 @@ class ApprovalFlow:
             await self._close(
                 run,
                 RunStatus.DENIED,
-                f"Denied by <@{approver}>" + (f": {comment}" if comment else "."),
+                f"Denied by <@{approver}>" + (f": {inert(comment)}" if comment else "."),
                 "denied",
             )
             return None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["escape", "to_mrkdwn", "truncate"]
+__all__ = ["escape", "inert", "safe_url", "to_mrkdwn", "truncate"]
 
 BULLET = "\u2022"
 ELLIPSIS = "\u2026"
@@ -44,7 +44,7 @@ _THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 
 # --- inline level ----------------------------------------------------------------------
 
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{1,31}:")
+_LINK_SCHEME = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 _BARE_URL_TRAILING = ".,;:!?'\"*_~]"
 
 _INLINE = re.compile(
@@ -63,7 +63,7 @@ _INLINE = re.compile(
                |<[@\#!][^\s<>|]+>)
     | <(?P<autolink>[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>
     | <(?P<email>[A-Za-z0-9.!\#$%&'*+/=?^_`{}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)>
-    | (?P<bare_url>(?<![\w/])(?:https?|ftp)://[^\s<>]+)
+    | (?P<bare_url>(?<![\w/])(?:https?|ftp)://(?:(?!&(?:lt|gt);)[^\s<>])+)
     | (?P<emoji>(?<!\w):[A-Za-z0-9_+'-]+:(?!\w))
     | (?P<entity>&(?:\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)
     """,
@@ -80,6 +80,15 @@ _ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*]*?[^\s*])\*(?![\w*])")
 _ITALIC_UNDER = re.compile(r"(?<![\w_])_(?=[^\s_])([^_]*?[^\s_])_(?![\w_])")
 _STRIKE = re.compile(r"(?<![\w~])~~(?=[^\s~])((?:[^~]|~(?!~))*?[^\s~])~~(?![\w~])")
 
+# `@channel`, `@here` and `@everyone` typed as plain words: a word joiner after the `@`
+# keeps them from ever being read as a broadcast, and is invisible to the reader.
+_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+# `[` and `]` of an untrusted value, as entities: to_mrkdwn shows them as plain brackets
+# but never reads them as Markdown link syntax.
+_INERT_BRACKETS = {"[": "&#91;", "]": "&#93;"}
+_INERT_ENTITY = re.compile("&#9[13];")
+
 # Existing entities are kept as they are instead of being escaped a second time.
 _RAW_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
 
@@ -95,15 +104,42 @@ def escape(text: str) -> str:
     Meant for untrusted values (action inputs, user names): everything is escaped,
     including an `&` that already looks like an entity, so the user sees exactly what
     they typed and `<!channel>` or `<https://evil|bank>` can never become a mention or
-    a link.
+    a link; a bare `@channel` or `@here` is neutralised too.
     """
+    return _BROADCAST.sub("@" + _WORD_JOINER, _escape_html(text))
+
+
+def inert(text: str) -> str:
+    """Escape an untrusted value for a Markdown template that to_mrkdwn will convert.
+
+    Like escape(), and `[`/`]` become entities as well, so a value holding
+    `[click](https://evil)` stays text instead of turning into a disguised link.
+    """
+    return "".join(_INERT_BRACKETS.get(char, char) for char in escape(text))
+
+
+def safe_url(url: str) -> bool:
+    """Whether *url* may become a Slack link or button: http(s), nothing that ends a token."""
+    return (
+        bool(re.match(r"^https?://[^/?#\s]", url, re.IGNORECASE))
+        and not any(char in "<>|" or char.isspace() or ord(char) < 32 for char in url)
+        and len(url) <= 3000
+    )
+
+
+def _escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _uninert(text: str) -> str:
+    # Code and URLs are shown verbatim: the bracket entities of inert() are undone there.
+    return _INERT_ENTITY.sub(lambda m: "[" if m[0] == "&#91;" else "]", text)
 
 
 def _escape_keep_entities(text: str) -> str:
     # For code and URLs coming from the template: escape, but leave `&amp;`, `&lt;` and
     # `&gt;` alone, since the template may already contain Slack-escaped text.
-    return _RAW_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+    return _RAW_AMP.sub("&amp;", _uninert(text)).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_mrkdwn(markdown: str) -> str:
@@ -189,7 +225,7 @@ def _convert_inline(text: str, bold: str = "*") -> str:
         if m["code"] is not None:
             return keep(f"`{_escape_keep_entities(_code_body(m['code_body']))}`")
         if m["escaped"] is not None:
-            return keep(escape(m["escaped"]))
+            return keep(_escape_html(m["escaped"]))
         if m["text"] is not None:
             return keep(_link(m, bold))
         if m["slack"] is not None:
@@ -207,7 +243,7 @@ def _convert_inline(text: str, bold: str = "*") -> str:
         return keep(_entity(m["entity"]))
 
     protected = _INLINE.sub(protect, text)
-    result = _emphasis(escape(protected), bold)
+    result = _emphasis(_escape_html(protected), bold)
     return _PLACEHOLDER.sub(lambda m: stash[int(m[1])], result)
 
 
@@ -220,11 +256,12 @@ def _code_body(body: str) -> str:
 
 def _link(m: re.Match[str], bold: str) -> str:
     raw_url = m["angle_url"] if m["angle_url"] is not None else (m["url"] or "")
-    url = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", raw_url.strip())
+    url = _uninert(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", raw_url.strip()))
     label = _convert_inline(m["text"], bold)
-    # Only real URLs become links: a relative or scheme-less target such as `#C123`,
-    # `@U123` or `!channel` would otherwise turn into a Slack channel/user/@channel token.
-    if not _SCHEME.match(url):
+    # Only web and mail URLs become links: a relative or scheme-less target such as `#C123`,
+    # `@U123` or `!channel` would otherwise turn into a Slack channel/user/@channel token,
+    # and a value used as the target may hold any scheme.
+    if not _LINK_SCHEME.match(url):
         return label
     target = _clean_url(url)
     if not label.strip() or m["text"].strip() == url:
@@ -256,7 +293,7 @@ def _entity(entity: str) -> str:
     # Slack only knows &amp; &lt; &gt;, so other HTML entities (&copy;, &#39;, ...) are
     # decoded to their character; unknown ones are shown literally.
     decoded = html.unescape(entity)
-    return escape(decoded) if decoded != entity else escape(entity)
+    return _escape_html(decoded) if decoded != entity else _escape_html(entity)
 
 
 def _emphasis(text: str, bold: str) -> str:

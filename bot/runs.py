@@ -30,6 +30,7 @@ from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service, Webhook
 from bot.expiry import ESCALATE, ExpiryFlow
 from bot.jobs import MAX_ATTEMPTS, Handler, Retry, backoff
+from bot.mrkdwn import inert
 from bot.outcomes import Outcome, seconds_text
 from bot.redaction import REDACTED, USER_SECRET_MIN, Redactor, redact_headers
 from bot.settings import Settings
@@ -769,14 +770,14 @@ class Runner:
         )
         try:
             text = await templates.render(
-                action.response_template, context, self.settings.template_secrets
+                action.response_template, context, self.settings.template_secrets, slack=True
             )
         except templates.TemplateError as exc:
             await self._record(
                 "template_error", {"template": "response", "error": str(exc)}, run_id=run.id
             )
             outcome.error = outcome.error or "response_template"
-            return f"{default} (The response template failed: {exc}.)"
+            return f"{default} (The response template failed: {inert(str(exc))}.)"
         return text.strip() or default
 
     async def _failed(
@@ -829,6 +830,7 @@ class Runner:
             for link in links
             if link["url"].startswith(("http://", "https://"))
         ]
+        shown = inert(message) if message else None  # receiver text: never a mention or link
         await self._record("callback", dict(update), run_id=run_id)
         log.info("run %s: callback %s: %s", run_id, status, message or "")
         catalog = self.catalog()
@@ -849,7 +851,7 @@ class Runner:
                     jobs=[self._deadline_job(action, view_id)],
                     allowed_from=[RunStatus.PENDING.value],
                 )
-            await self._update_running(run, action, message or "Running…", links)
+            await self._update_running(run, action, shown or "Running…", links)
             return 202, "ok"
         ok = status == "success"
         service = catalog.service(run.service_id) if run.service_id else None
@@ -873,11 +875,11 @@ class Runner:
         if action.response_template:
             outcome.message = await self._render_result(action, base, outcome, data or {}, {}, run)
         else:
-            outcome.message = message or (
+            outcome.message = shown or (
                 f"{action.name} succeeded." if ok else f"{action.name} failed."
             )
-        if message and action.response_template and message not in outcome.message:
-            outcome.message = f"{outcome.message}\n{message}"
+        if shown and action.response_template and shown not in outcome.message:
+            outcome.message = f"{outcome.message}\n{shown}"
         fields, jobs = self.expiry.after_success(action, base) if ok else ({}, [])
         status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
         finished = await self.finish(run, outcome, status, jobs=jobs, fields=fields)
@@ -927,6 +929,7 @@ def _explain(error: delivery.DeliveryError) -> str:
         return f"The receiver did not answer in time ({error.message})."
     if error.kind == "connection":
         return "The receiver could not be reached (connection failed)."
+    # httpx's messages may quote the URL or the receiver's bytes.
     if error.kind == "invalid_url":
-        return f"The request was not sent: {error.message}."
-    return f"The request failed: {error.message}."
+        return f"The request was not sent: {inert(error.message)}."
+    return f"The request failed: {inert(error.message)}."

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
-from liquid import BoundTemplate, Environment, RenderContext
+from liquid import BoundTemplate, Environment, Markup, RenderContext
+from liquid.builtin.output import Output, OutputNode
+from liquid.builtin.tags.capture_tag import CaptureNode, CaptureTag
+from liquid.builtin.tags.cycle_tag import CycleNode, CycleTag
+from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
 from liquid.exceptions import LiquidError
 from liquid.extra import JSON
 from liquid.filter import with_context
+from liquid.stringify import to_liquid_string
 from liquid.token import Token
 from liquid.undefined import UNDEFINED
 
 from bot.catalog import Action, Catalog, Service, Team
-from bot.mrkdwn import escape
+from bot.mrkdwn import inert
 
 RENDER_TIMEOUT = 2.0  # seconds; Liquid has no clock of its own
 
@@ -125,16 +131,95 @@ def _tag_value(service: object, key: object) -> str:
     return ""
 
 
-def build_environment() -> Environment:
+def trusted(value: object) -> Markup:
+    """`{{ x | trusted }}`: the author vouches for *x*; it is posted to Slack unescaped."""
+    return Markup(to_liquid_string(value, autoescape=False))
+
+
+# --- templates whose output is posted to Slack ------------------------------------------
+#
+# Every value that `{{ }}`, `{% echo %}` or `{% cycle %}` prints is escaped for Slack
+# unless it is Markup, liquid's marker for safe text: what `| trusted` returns, and what
+# `{% capture %}` makes of output that was escaped already. Liquid's own `autoescape` is
+# not used: it escapes for HTML only, and its string literals are Markup, so
+# `{{ "x" | append: value }}` would let a value's `[text](url)` through to the Markdown
+# conversion.
+
+
+def _shown(value: object) -> str:
+    text = to_liquid_string(value, autoescape=False)
+    return text if hasattr(value, "__html__") else inert(text)
+
+
+class _Escaped:
+    # Mixed into liquid's output nodes: the same rendering, escaped for Slack.
+    expression: Any
+
+    def render_to_output(self, context: Any, buffer: Any) -> int:
+        return buffer.write(_shown(self.expression.evaluate(context)))
+
+    async def render_to_output_async(self, context: Any, buffer: Any) -> int:
+        return buffer.write(_shown(await self.expression.evaluate_async(context)))
+
+
+class _SlackOutputNode(_Escaped, OutputNode):
+    pass
+
+
+class _SlackEchoNode(_Escaped, EchoNode):
+    pass
+
+
+class _SlackCaptureNode(CaptureNode):
+    def _assign(self, context: Any, buf: Any) -> None:
+        context.assign(self.name, Markup(buf.getvalue()))
+
+
+class _SlackCycleNode(CycleNode):
+    # `{% cycle a, b %}` prints one of its arguments: escaped, whichever it is.
+    def render_to_output(self, context: Any, buffer: Any) -> int:
+        out = io.StringIO()
+        super().render_to_output(context, out)
+        return buffer.write(inert(out.getvalue()))
+
+    async def render_to_output_async(self, context: Any, buffer: Any) -> int:
+        out = io.StringIO()
+        await super().render_to_output_async(context, out)
+        return buffer.write(inert(out.getvalue()))
+
+
+class _SlackOutput(Output):
+    node_class = _SlackOutputNode
+
+
+class _SlackEcho(EchoTag):
+    node_class = _SlackEchoNode
+
+
+class _SlackCapture(CaptureTag):
+    node_class = _SlackCaptureNode
+
+
+class _SlackCycle(CycleTag):
+    node_class = _SlackCycleNode
+
+
+def build_environment(*, slack: bool = False) -> Environment:
+    """The one environment's configuration; ``slack`` escapes output for Slack messages."""
     env = ActionsEnvironment()
     env.filters["json"] = JSON(default=str)  # dates and the like become strings
     env.filters["jsonify"] = env.filters["json"]
     env.filters["secret"] = _secret
     env.filters["tag_value"] = _tag_value
+    env.filters["trusted"] = trusted
+    if slack:
+        for tag in (_SlackOutput, _SlackEcho, _SlackCapture, _SlackCycle):
+            env.add_tag(tag)
     return env
 
 
 ENV = build_environment()
+SLACK_ENV = build_environment(slack=True)  # response templates: what users read in Slack
 
 
 # --- contexts -------------------------------------------------------------------------
@@ -189,12 +274,9 @@ def request_context(
 def response_context(
     base: Mapping[str, Any], *, status: int | None, body: Any, headers: Mapping[str, str], ok: bool
 ) -> dict[str, Any]:
-    # The result is posted to Slack: what users typed must not become a mention or a link.
-    shown = {k: escape(v) if isinstance(v, str) else v for k, v in base["manualInputs"].items()}
+    # Rendered with render(..., slack=True): every value is escaped on output.
     return {
         **base,
-        "manualInputs": shown,
-        "inputs": shown,
         "response": {"status": status, "body": body, "headers": dict(headers)},
         "status": "SUCCESS" if ok else "FAILURE",
     }
@@ -204,15 +286,18 @@ def response_context(
 
 
 @lru_cache(maxsize=1024)
-def _parse(source: str) -> Any:
-    return ENV.from_string(source)
+def _parse(source: str, slack: bool = False) -> Any:
+    return (SLACK_ENV if slack else ENV).from_string(source)
 
 
-def render_sync(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
-    """Render, stopping with TemplateError after RENDER_TIMEOUT seconds."""
+def render_sync(
+    source: str, context: Mapping[str, Any], secrets: Mapping[str, str], *, slack: bool = False
+) -> str:
+    """Render, stopping with TemplateError after RENDER_TIMEOUT seconds; with ``slack``,
+    every value is escaped for a Slack message."""
     deadline = _DEADLINE.set(time.monotonic() + RENDER_TIMEOUT)
     try:
-        return _parse(source).render(**context, secrets=Secrets(secrets))
+        return _parse(source, slack).render(**context, secrets=Secrets(secrets))
     except TemplateError:
         raise
     except LiquidError as exc:
@@ -223,14 +308,17 @@ def render_sync(source: str, context: Mapping[str, Any], secrets: Mapping[str, s
         _DEADLINE.reset(deadline)
 
 
-async def render(source: str, context: Mapping[str, Any], secrets: Mapping[str, str]) -> str:
+async def render(
+    source: str, context: Mapping[str, Any], secrets: Mapping[str, str], *, slack: bool = False
+) -> str:
     """Render off the event loop, bounded in time as well as in loops and output."""
     if "{" not in source:
         return source
     try:
         # The render stops itself at the deadline; this only frees us from one long call.
         return await asyncio.wait_for(
-            asyncio.to_thread(render_sync, source, context, secrets), RENDER_TIMEOUT
+            asyncio.to_thread(partial(render_sync, slack=slack), source, context, secrets),
+            RENDER_TIMEOUT,
         )
     except TimeoutError:
         raise TemplateError(f"rendering took longer than {RENDER_TIMEOUT:g} s") from None
@@ -276,6 +364,36 @@ def check(
         elif segments[0] == "secrets" and len(segments) > 1 and isinstance(segments[1], str):
             secrets.add(segments[1])
     return sorted(set(errors)), secrets
+
+
+_OUTPUT = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
+_INPUT_REF = re.compile(
+    r"""\b(?:manualInputs|inputs)(?:\.([A-Za-z_][\w-]*)|\[\s*(['"])(.+?)\2\s*\])"""
+)
+
+
+# The last filter of an output that leaves valid JSON: `json`, or one that makes a number.
+_JSON_SAFE_FILTERS = {
+    "json", "jsonify", "plus", "minus", "times", "divided_by", "modulo", "round", "ceil",
+    "floor", "abs", "at_least", "at_most", "size",
+}  # fmt: skip
+
+
+def inputs_without_json(source: str) -> list[str]:
+    """The inputs a JSON payload template prints without `| json`, in order of use.
+
+    A quote or line break typed into such an input breaks the JSON, or adds keys to it.
+    """
+    found: list[str] = []
+    for output in _OUTPUT.finditer(source):
+        expression, *filters = output[1].split("|")
+        if filters and filters[-1].split(":")[0].strip() in _JSON_SAFE_FILTERS:
+            continue
+        for ref in _INPUT_REF.finditer(expression):
+            name = ref[1] or ref[3]
+            if name not in found:
+                found.append(name)
+    return found
 
 
 def _check_path(segments: list[Any], action: Action, *, response: bool, form: bool) -> str | None:

@@ -217,7 +217,7 @@ def test_render_is_the_same_as_render_sync() -> None:
 
 
 def test_render_gives_up_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    def slow(source: str, context: Any, secrets: Any) -> str:
+    def slow(source: str, context: Any, secrets: Any, **_: Any) -> str:
         time.sleep(0.15)
         return "too late"
 
@@ -361,7 +361,7 @@ def test_user_input_echoed_in_a_response_template_stays_inert_in_slack() -> None
     assert action is not None
     base = ticket_context(catalog, title="<!channel> urgent")
     context = templates.response_context(base, status=201, body={}, headers={}, ok=True)
-    message = render_sync("Created: {{ manualInputs.title }}", context, {})
+    message = render_sync("Created: {{ manualInputs.title }}", context, {}, slack=True)
 
     run = Run(id="r", action_id=action.id, user_id="U0DEV", inputs={})
     _, result = blocks.result_message(run, action, catalog.owner_of(action), Outcome(True, message))

@@ -1,5 +1,5 @@
 """The actions config file: loading and validation."""
 
-from bot.config.loader import ConfigError, Loaded, load_file, validate
+from bot.config.loader import ConfigError, Loaded, load_file, payload_warnings, validate
 
-__all__ = ["ConfigError", "Loaded", "load_file", "validate"]
+__all__ = ["ConfigError", "Loaded", "load_file", "payload_warnings", "validate"]

@@ -24,6 +24,7 @@ from bot.catalog import (
     parse_duration,
 )
 from bot.config import backstage
+from bot.webhooks.render import is_json
 
 
 class ConfigError(Exception):
@@ -97,7 +98,11 @@ def validate(
         used_secrets |= action_secrets
     if errors:
         raise ConfigError(errors)
-    warnings = []
+    warnings = [
+        warning
+        for index, action in enumerate(parsed.actions)
+        for warning in payload_warnings(action, f"actions[{index}]")
+    ]
     if secrets is not None:
         for name in sorted(used_secrets):
             if templates.secret_env_name(name).removeprefix("ACTIONS_SECRET_") not in secrets:
@@ -315,6 +320,26 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         errors += [f"{path}.{name}: {problem}" for problem in problems]
         secrets |= used
     return errors, secrets
+
+
+def payload_warnings(action: Action, path: str = "") -> list[str]:
+    """JSON payload templates that print an input without `| json`: allowed, but fragile."""
+    hooks = [("webhook", action.webhook)]
+    if action.expires is not None:
+        hooks.append(("expires.webhook", action.expires.webhook))
+    warnings = []
+    for name, hook in hooks:
+        content_type = hook.header("Content-Type")
+        if not hook.payload or (content_type and not is_json(content_type)):
+            continue
+        where = f"{path}.{name}.payload" if path else f"{name}.payload"
+        warnings += [
+            f"{where}: input {identifier!r} is interpolated without `| json`; a quote or line "
+            f"break typed into it breaks the JSON (write "
+            f"{{{{ manualInputs.{identifier} | json }}}})"
+            for identifier in templates.inputs_without_json(hook.payload)
+        ]
+    return warnings
 
 
 def _check_input(item: Any, where: str, identifiers: list[str]) -> list[str]:

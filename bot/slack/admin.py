@@ -280,7 +280,13 @@ def request_blocks(
 
 
 def dry_run_modal(
-    action: Action, method: str, url: str, headers: Mapping[str, str], body: str, metadata: str
+    action: Action,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: str,
+    metadata: str,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     blocks = [
         section(
@@ -288,6 +294,7 @@ def dry_run_modal(
             "sent. Secrets are shown as `[REDACTED]`; both signatures are the real ones "
             "for this moment."
         ),
+        *([context(warnings_text(warnings).strip())] if warnings else []),
         *request_blocks(method, url, headers, body),
         {
             "type": "actions",
@@ -429,3 +436,8 @@ def run_blocks(run: Run, action_name: str, events: Sequence[AuditEvent]) -> list
         note = f"{len(events) - len(shown)} more events not shown. " + note
     blocks.append(context(note))
     return blocks
+
+
+def warnings_text(warnings: Sequence[str]) -> str:
+    """Config warnings for an admin: allowed, but worth fixing."""
+    return "".join(f"\n:warning: {escape(w)}" for w in warnings[:10])

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.access import Decision
 from bot.catalog import Action, Input, Option, Service, Team
-from bot.mrkdwn import escape, to_mrkdwn, truncate
+from bot.mrkdwn import escape, safe_url, to_mrkdwn, truncate
 from bot.runs import Outcome
 from bot.slack import limits
 from bot.store import Run
@@ -145,8 +145,11 @@ STATUS_WORDS = {
 
 
 def _links(links: Sequence[dict[str, str]]) -> str:
+    # Links come from receivers: only plain http(s) URLs become links, their text escaped.
+    shown = [link for link in links if safe_url(link.get("url", ""))][:10]
     return " · ".join(
-        f"<{link['url']}|{escape(link.get('text') or link['url'])}>" for link in links[:10]
+        f"<{link['url'].replace('&', '&amp;')}|{escape(link.get('text') or link['url'])}>"
+        for link in shown
     )
 
 
@@ -177,7 +180,7 @@ def status_message(
         blocks.append({"type": "section", "fields": fields})
     if note:
         blocks.append(section(to_mrkdwn(note)))
-    if links:
+    if _links(links):
         blocks.append(section(_links(links)))
     footer = f"Run `{run.id[:8]}`"
     if duration_ms is not None:
@@ -222,7 +225,7 @@ def result_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The thread reply: the owner's response template, rendered, plus help on failure."""
     blocks = [section(to_mrkdwn(outcome.message))]
-    if outcome.links:
+    if _links(outcome.links):
         blocks.append(section(_links(outcome.links)))
     if outcome.log:
         # A receiver's log, shown as code; fences inside it would end the block early.
@@ -237,7 +240,8 @@ def result_message(
         "value": run.id,
     }
     blocks.append({"type": "actions", "block_id": "result_controls", "elements": [rerun]})
-    fallback = truncate(outcome.message, 300) or action.name
+    # The notification text is read as mrkdwn too: the converted text, never the raw one.
+    fallback = truncate(to_mrkdwn(outcome.message), 300) or action.name
     return fallback, blocks
 
 

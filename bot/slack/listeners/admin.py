@@ -18,7 +18,7 @@ from bot import admin as domain
 from bot import inputs
 from bot.access import Decision, is_admin
 from bot.catalog import Action, parse_duration
-from bot.config import ConfigError
+from bot.config import ConfigError, payload_warnings
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
 from bot.slack import admin as views
@@ -106,7 +106,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 ""
                 if document.get("published")
                 else f"Publish it with `/actions-admin publish {document['id']}`."
-            ),
+            )
+            + views.warnings_text(domain.document_warnings(document)),
         )
 
     @app.action(views.DELETE_BUTTON)
@@ -194,6 +195,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 redact(request.headers),
                 redact(rendered.shown_payload),
                 sealed,
+                payload_warnings(action),
             ),
         )
 
