@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     WORKER_CONCURRENCY: int = Field(200, ge=1, le=2000)
     JOB_LEASE_SECONDS: float = Field(30.0, ge=1, le=3600)
     AUDIT_RETENTION_DAYS: int = Field(365, ge=1)
+    # Runs one user may start of one action (N/s, N/m or N/h); `rate_limit` per action wins.
+    RUN_RATE_LIMIT: str = Field("30/m", pattern=r"^[1-9][0-9]{0,5}/[smh]$")
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 

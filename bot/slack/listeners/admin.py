@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import admin as domain
 from bot import inputs
 from bot.access import Decision, is_admin
+from bot.admission import Refused, Request, Via
 from bot.catalog import parse_duration
 from bot.config import ConfigError
 from bot.mrkdwn import escape
@@ -178,7 +179,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         )
         request = rendered.request
         sealed = runtime.sealer.seal(
-            {"action": action.id, "inputs": values, "service": service.id if service else None}
+            # What was typed, not what it became: the send is admitted (validated) again.
+            {"action": action.id, "inputs": raw, "service": service.id if service else None}
         )
         if len(sealed) > 3000:
             sealed = runtime.sealer.seal({"action": action.id, "too_big": True})
@@ -210,13 +212,28 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 view_id=view.get("id"), view=blocks.notice_modal("Test", text)
             )
             return
-        service = catalog.service(meta.get("service") or "")
+        verdict = await runtime.admission.admit(
+            Request(
+                action_id=action.id,
+                user_id=user_id,
+                via=Via.TEST,
+                service_id=meta.get("service"),
+                inputs=meta.get("inputs") or {},
+            )
+        )
+        if isinstance(verdict, Refused):
+            await runtime.runner.refuse(action.id, user_id, verdict.decision, "admin_test_send")
+            text = f"Not sent: {verdict.reason}."
+            await client.views_update(
+                view_id=view.get("id"), view=blocks.notice_modal("Test", text)
+            )
+            return
         _, response, error = await runtime.runner.send_test(
             catalog,
-            action,
+            verdict.action,
             user=await form_user(runtime, body),
-            inputs=meta.get("inputs") or {},
-            service=service,
+            inputs=verdict.inputs,
+            service=verdict.service,
         )
         result = views.test_result_modal(
             action,
