@@ -124,6 +124,15 @@ def can_approve(catalog: Catalog, action: Action, who: Principal, requester: str
     return listed(catalog, approval.approvers, who, "you are not an approver of this action")
 
 
+def can_control(catalog: Catalog, action: Action, who: Principal, requester: str) -> Decision:
+    """Whether ``who`` may revoke or extend a run that ``requester`` started."""
+    if who.user_id == requester or is_admin(catalog, who):
+        return ALLOWED
+    if action.approval and can_approve(catalog, action, who, ""):
+        return ALLOWED
+    return Decision(False, "only the requester, an approver or an admin can change this run")
+
+
 def approver_ids(catalog: Catalog, action: Action) -> list[str]:
     """The approvers we can name directly (users and team members; groups via Slack)."""
     if action.approval is None:

@@ -78,6 +78,25 @@ def parse_duration(value: Any) -> float:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
+_RATE = re.compile(r"^([1-9][0-9]{0,5})/([smh])$")
+_PER = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_rate(value: Any) -> tuple[int, float]:
+    """`5/m` → (5, 60.0): at most 5 runs in any 60 seconds (`N/s`, `N/m`, `N/h`)."""
+    found = _RATE.match(str(value).replace(" ", "")) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(f"{value!r} is not a rate such as 5/m, 1/s or 100/h")
+    return int(found[1]), _PER[found[2]]
+
+
+def _rate_text(value: Any) -> Any:
+    parse_rate(value)
+    return value
+
+
+Rate = Annotated[str, BeforeValidator(_rate_text)]
+
 
 def _scalar_to_str(value: Any) -> Any:
     """YAML turns `true`, `1` and `1.5` into non-strings; tags and options are text."""
@@ -349,6 +368,7 @@ class Action(Model):
     timeout_after: Duration = 3600.0  # async: no final status by then → TIMED_OUT
     approval: Approval | None = None
     expires: Expiry | None = None
+    rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
 
     @property
     def needs_approval(self) -> bool:

@@ -28,6 +28,7 @@ from bot.catalog import (
 )
 
 STATIC_LIMIT = 100  # Slack's static_select maximum; more becomes a type-ahead search
+MAX_PEOPLE = 20  # a people picker's selection: the element's max_selected_items, and checked
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -158,8 +159,9 @@ def validate(
     """Return (clean values by identifier, error message by identifier).
 
     ``fields`` (from resolve) give the options and visibility in force; ``remote`` the
-    last options fetched for inputs with `values_from`, when known. Unknown identifiers in
-    ``raw`` are ignored: only the action's own inputs reach templates.
+    options fetched for this user and form for inputs with `values_from`: without them
+    such an input is refused (fail closed). Unknown identifiers in ``raw`` are ignored:
+    only the action's own inputs reach templates.
     """
     by_id = {f.identifier: f for f in fields or []}
     clean: dict[str, Any] = {}
@@ -186,8 +188,12 @@ def validate(
             clean[item.identifier] = _empty(item)
             continue
         options = field.options if field else (item.static_values or None)
-        if options is None and item.values_from is not None and remote:
-            options = remote.get(item.identifier)
+        if options is None and item.values_from is not None:
+            options = (remote or {}).get(item.identifier)
+            if options is None:
+                errors[item.identifier] = "The options could not be loaded; try again."
+                clean[item.identifier] = None
+                continue
         try:
             clean[item.identifier] = _check(item, value, options)
         except ValueError as exc:
@@ -211,8 +217,11 @@ def _check(item: Input, value: Any, options: list[Option] | None) -> Any:
             allowed = {o.value for o in options}
             if any(v not in allowed for v in value):
                 raise ValueError("Choose only from the listed options.")
-        if kind == "users" and any(not re.fullmatch(r"[UW][A-Z0-9]+", v) for v in value):
+        people = kind == "users" or (item.binding is not None and item.binding.resource == "users")
+        if people and any(not re.fullmatch(r"[UW][A-Z0-9]+", v) for v in value):
             raise ValueError("Choose people from the list.")
+        if people and len(value) > MAX_PEOPLE:
+            raise ValueError(f"Choose at most {MAX_PEOPLE} people.")
         return value
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("Unexpected value.")

@@ -56,15 +56,9 @@ class OptionSource:
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self.settings = settings
         self.client = client
-        self._cache: dict[tuple[str, str, str], tuple[float, list[Option]]] = {}
-
-    def known(self, action: Action) -> dict[str, list[Option]]:
-        """The latest options fetched for the action's remote inputs (for validation)."""
-        latest: dict[str, list[Option]] = {}
-        for (action_id, identifier, _), (_, options) in self._cache.items():
-            if action_id == action.id:
-                latest.setdefault(identifier, []).extend(options)
-        return latest
+        # Keyed by everything the request is rendered from: options fetched for one user
+        # (a URL or header naming them) are never shown or accepted for another.
+        self._cache: dict[tuple[str, ...], tuple[float, list[Option]]] = {}
 
     async def search(
         self,
@@ -84,6 +78,25 @@ class OptionSource:
             options = await self._remote(action, item, context)
         return matching(options, query)
 
+    async def allowed(
+        self,
+        catalog: Catalog,
+        action: Action,
+        item: Input,
+        *,
+        values: Mapping[str, Any],
+        user: Mapping[str, Any],
+        service: Service | None,
+    ) -> list[Option]:
+        """Every option a remote input offers this user in this form, to check a submission.
+
+        Fetched for this context (or from its own cache entry): options another user was
+        offered never count. Raises OptionsError when they cannot be loaded.
+        """
+        assert item.values_from is not None
+        context = inputs.form_context(catalog, values, user, service)
+        return await self._remote(action, item, context)
+
     async def _remote(
         self, action: Action, item: Input, context: Mapping[str, Any]
     ) -> list[Option]:
@@ -97,7 +110,7 @@ class OptionSource:
             }
         except templates.TemplateError as exc:
             raise OptionsError(f"the options source is misconfigured: {exc}") from None
-        key = (action.id, item.identifier, url)
+        key = (action.id, item.identifier, url, json.dumps(headers, sort_keys=True))
         cached = self._cache.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]

@@ -299,6 +299,7 @@ class Runner:
         now = utcnow()
         if any(j.claimed_until and j.claimed_until > now for j in pending):
             return "it is being sent right now"
+        current = await asyncio.to_thread(self.store.get_run, run_id)
         report = Job(
             kind=REPORT,
             data={
@@ -318,7 +319,7 @@ class Runner:
             RunStatus.CANCELLED.value,
             "cancelled",
             {"by": by},
-            jobs=[report],
+            jobs=[report, *_escalation(current, by)],
             allowed_from=[RunStatus.PENDING.value],
             actor=by,
             close=[DELIVER],
@@ -920,6 +921,14 @@ def _unknown(unsettled: AuditEvent) -> Outcome:
         "it twice might do the work twice; check with the receiver before running it again.",
         error="unknown",
     )
+
+
+def _escalation(run: Run | None, by: str) -> list[Job]:
+    """A cancelled revert leaves in place what it should undo: the owners must know."""
+    if run is None or run.kind != "revert":
+        return []
+    text = f"The revert (run `{run.parent_id}`) was cancelled by <@{by}>: undo it by hand."
+    return [Job(kind=ESCALATE, data={"text": text})]
 
 
 def _explain(error: delivery.DeliveryError) -> str:

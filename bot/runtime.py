@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
+from bot.admission import Admission
 from bot.catalog import Catalog
 from bot.config import Loaded, load_file
 from bot.config.loader import merge
@@ -89,6 +90,13 @@ class Runtime:
             profiles=self.directory.profile,
         )
         self.options = OptionSource(settings, self.http)
+        self.admission = Admission(
+            settings=settings,
+            catalog=self.catalog,
+            store=self.store,
+            lookups=self.directory,
+            options=self.options,
+        )
         self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
         self.worker = Worker(
             self.store,

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # An async receiver's status update is a small JSON object; larger bodies get 413.
     CALLBACK_MAX_BYTES: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
     AUDIT_RETENTION_DAYS: int = Field(365, ge=1)
+    # Runs one user may start of one action (N/s, N/m or N/h); `rate_limit` per action wins.
+    RUN_RATE_LIMIT: str = "30/m"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -54,6 +56,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("RUN_RATE_LIMIT")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not re.fullmatch(r"[1-9][0-9]{0,5}/[smh]", value.strip()):
+            raise ValueError("expected runs per user and action such as 30/m (N/s, N/m or N/h)")
+        return value.strip()
 
     @field_validator("DATABASE_URL")
     @classmethod

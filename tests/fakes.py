@@ -381,6 +381,9 @@ class FakeSlack(_HTTPDouble):
         self.usergroups: dict[str, list[str]] = {}
         #: Channel id -> name, used by ``conversations.info`` and :class:`SlackRequests`.
         self.channels: dict[str, str] = {"C0CHAN": "general"}
+        #: Channel ids ``conversations.info`` answers ``channel_not_found`` for (deleted,
+        #: or private without the bot).
+        self.missing_channels: set[str] = set()
 
     # -- URLs --------------------------------------------------------------------------------
 
@@ -785,6 +788,8 @@ class FakeSlack(_HTTPDouble):
 
     def _api_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
+        if channel in self.missing_channels:
+            return {"ok": False, "error": "channel_not_found"}
         return {
             "ok": True,
             "channel": {

@@ -128,6 +128,7 @@ def test_timeout_and_connection_refused(bot: Bot) -> None:
     status = bot.slack.messages("C0CHAN")[0]
     reply = texts(bot.slack.thread("C0CHAN", status["ts"])[0]["blocks"])
     assert "did not answer in time" in reply and "Payments" in reply
+    bot.slack.wait_for("views.update")  # the first form shows its result: before the reset
 
     bot.receiver.stop()
     bot.slack.reset()

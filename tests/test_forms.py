@@ -267,6 +267,7 @@ CASES = {
         answer("users", defaultValue=["U0OWNER", "U0DEV"], placeholder="Who else"),
         {
             "type": "multi_users_select",
+            "max_selected_items": 20,
             "initial_users": ["U0OWNER", "U0DEV"],
             "placeholder": text("Who else"),
         },

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Action
-from bot.inputs import validate
+from bot.catalog import Action, Option
+from bot.inputs import MAX_PEOPLE, validate
 from tests import samples
 
 
@@ -153,3 +153,34 @@ def test_every_error_is_reported_at_once() -> None:
         "prio": "Choose one of the listed options.",
         "ref": "Must match the pattern ^x.",
     }
+
+
+REMOTE = {
+    "identifier": "db",
+    "displayName": "Database",
+    "type": "dropdown",
+    "values_from": {"url": "https://options.example.com/dbs"},
+}
+
+
+def test_remote_choice_without_fetched_options_fails_closed() -> None:
+    action = make_action(REMOTE)
+
+    assert validate(action, {"db": "invented"})[1] == {
+        "db": "The options could not be loaded; try again."
+    }
+    assert validate(action, {"db": "invented"}, remote={"db": []})[1] == {
+        "db": "Choose one of the listed options."
+    }
+    assert validate(action, {"db": "main"}, remote={"db": [Option(value="main")]}) == (
+        {"db": "main"},
+        {},
+    )
+
+
+def test_people_are_capped() -> None:
+    action = make_action({"identifier": "whom", "displayName": "Whom", "type": "users"})
+    crowd = [f"U0P{n:03}" for n in range(MAX_PEOPLE + 1)]
+
+    assert validate(action, {"whom": crowd})[1] == {"whom": f"Choose at most {MAX_PEOPLE} people."}
+    assert validate(action, {"whom": crowd[:MAX_PEOPLE]})[1] == {}

@@ -49,6 +49,7 @@ def test_defaults() -> None:
     assert settings.PORT == 3000
     assert settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS is False
     assert settings.LOG_LEVEL == "INFO"
+    assert settings.RUN_RATE_LIMIT == "30/m"
     assert settings.SLACK_BOT_TOKEN == ""
     assert settings.WEBHOOK_SIGNING_SECRET == ""
     assert settings.socket_mode is False
@@ -90,6 +91,7 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://db/actions", "postgresql://"),
         ("WEBHOOK_HEADER_PREFIX", "X_Actions", "letters, digits and '-'"),
         ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe", "boolean"),
+        ("RUN_RATE_LIMIT", "30/minute", "such as 30/m"),
     ],
     ids=[
         "port",
@@ -101,6 +103,7 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "database-url",
         "header-prefix",
         "allow-private",
+        "rate-limit",
     ],
 )
 def test_malformed_value_names_the_variable(

@@ -60,6 +60,17 @@ class Directory:
         self._groups[usergroup] = (time.monotonic() + GROUP_TTL, users)
         return users
 
+    async def channel(self, channel_id: str) -> bool | None:
+        """Whether Slack knows this channel and it is open; None when Slack cannot say."""
+        try:
+            response = await self.client.conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.info("conversations.info %s failed: %s", channel_id, error)
+            return False if error in ("channel_not_found", "is_archived") else None
+        found = response.get("channel") or {}
+        return found.get("id") == channel_id and not found.get("is_archived")
+
     async def principal(self, user_id: str, catalog: Catalog) -> Principal:
         groups: set[str] = set()
         known = True

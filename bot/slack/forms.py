@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import Action, Option, Service, Team
-from bot.inputs import Field, number_text
+from bot.inputs import MAX_PEOPLE, Field, number_text
 from bot.mrkdwn import escape
 from bot.slack import limits
 from bot.slack.blocks import (
@@ -53,6 +53,8 @@ def _select(field: Field, multi: bool) -> dict[str, Any]:
     prefix = "multi_" if multi else ""
     if field.source == "users":
         element: dict[str, Any] = {"type": f"{prefix}users_select"}
+        if multi:
+            element["max_selected_items"] = MAX_PEOPLE
         if field.initial:
             key = "initial_users" if multi else "initial_user"
             element[key] = list(field.initial) if multi else str(field.initial)

@@ -328,6 +328,27 @@ class Store:
             session.exec(update(Job).where(col(Job.id) == job_id).values(data=data))  # type: ignore[call-overload]
             session.commit()
 
+    def started_since(
+        self, action_id: str, user_id: str, since: datetime, limit: int
+    ) -> list[datetime]:
+        """When ``user_id`` started runs of the action since ``since``, newest first.
+
+        Reverts are started by the bot, not the user: they do not count.
+        """
+        with self.session() as session:
+            query = (
+                select(Run.created_at)
+                .where(
+                    Run.action_id == action_id,
+                    Run.user_id == user_id,
+                    col(Run.created_at) >= since,
+                    Run.kind != "revert",
+                )
+                .order_by(col(Run.created_at).desc())
+                .limit(limit)
+            )
+            return list(session.exec(query))
+
     def runs_of(self, user_id: str, limit: int = 5) -> list[Run]:
         with self.session() as session:
             query = (

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import admin as domain
 from bot import inputs
 from bot.access import Decision, is_admin
+from bot.admission import Refused, Request, Via
 from bot.catalog import Action, parse_duration
 from bot.config import ConfigError, payload_warnings
 from bot.mrkdwn import escape
@@ -178,9 +179,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         redact = runtime.redactor.extended(render.callback_tokens(runtime.settings, "dry-run"))
         request = rendered.shown
         sealed = runtime.sealer.seal(
+            # What was typed, not what it became: the send is admitted (validated) again.
             {
                 "action": action.id,
-                **_with_secrets_encrypted(runtime, action, values),
+                **_with_secrets_encrypted(runtime, action, raw),
                 "service": service.id if service else None,
             }
         )
@@ -215,7 +217,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 view_id=view.get("id"), view=blocks.notice_modal("Test", text)
             )
             return
-        service = catalog.service(meta.get("service") or "")
         try:
             secret = runtime.runner.vault.open(meta["secret"]) if meta.get("secret") else {}
         except VaultError as exc:
@@ -223,12 +224,28 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 view_id=view.get("id"), view=blocks.notice_modal("Test", f"Not sent: {exc}.")
             )
             return
+        verdict = await runtime.admission.admit(
+            Request(
+                action_id=action.id,
+                user_id=user_id,
+                via=Via.TEST,
+                service_id=meta.get("service"),
+                inputs={**(meta.get("inputs") or {}), **secret},
+            )
+        )
+        if isinstance(verdict, Refused):
+            await runtime.runner.refuse(action.id, user_id, verdict.decision, "admin_test_send")
+            text = f"Not sent: {verdict.reason}."
+            await client.views_update(
+                view_id=view.get("id"), view=blocks.notice_modal("Test", text)
+            )
+            return
         _, response, error = await runtime.runner.send_test(
             catalog,
-            action,
+            verdict.action,
             user=await form_user(runtime, body),
-            inputs={**(meta.get("inputs") or {}), **secret},
-            service=service,
+            inputs=verdict.inputs,
+            service=verdict.service,
         )
         result = views.test_result_modal(
             action,

@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Decision, can_approve, is_admin
+from bot.access import Decision, can_approve, can_control, is_admin
+from bot.admission import Refused, Request, Via
 from bot.catalog import Action, parse_duration
 from bot.runs import Submission
 from bot.runtime import Runtime
@@ -167,11 +168,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         """Revoke now and Extend: the requester, an approver, or an admin."""
         catalog = runtime.catalog()
         who = await runtime.directory.principal(user_id, catalog)
-        return (
-            user_id == run.user_id
-            or is_admin(catalog, who)
-            or bool(action.approval and can_approve(catalog, action, who, ""))
-        )
+        return bool(can_control(catalog, action, who, run.user_id))
 
     async def controlled(
         body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, verb: str
@@ -231,11 +228,19 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             )
             return
         run, action = found
-        if not await may_control(user["id"], run, action):
-            await ack(
-                response_action="update",
-                view=blocks.notice_modal("Extend", "You can't extend this run."),
+        verdict = await runtime.admission.admit(
+            Request(
+                action_id=action.id,
+                user_id=user["id"],
+                via=Via.EXTEND,
+                channel_id=run.channel_id,
+                parent_id=run.id,
             )
+        )
+        if isinstance(verdict, Refused):
+            await runtime.runner.refuse(action.id, user["id"], verdict.decision, "extend")
+            note = f"You can't extend this run: {verdict.reason}."
+            await ack(response_action="update", view=blocks.notice_modal("Extend", note))
             return
         try:
             seconds = parse_duration(text)

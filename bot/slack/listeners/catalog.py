@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import can_run
+from bot.admission import GONE, Refused, Request, Via
 from bot.runs import Submission
 from bot.runtime import Runtime
 from bot.slack import blocks, browse
 from bot.slack.browse import Page
 from bot.slack.listeners.cards import catalog_blocks, publish_home
-from bot.slack.listeners.runs import open_form
+from bot.slack.listeners.runs import open_form, refused_text
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -42,23 +42,23 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         catalog = runtime.catalog()
         user = body["user"]
         action_id, service_id = browse.parse_button_value(_value(body))
-        action = catalog.action(action_id)
-        service = catalog.service(service_id) if service_id else None
         channel = (body.get("channel") or {}).get("id")
-        if action is None or (service_id and service is None):
-            text = "This action no longer exists. Type `/actions` to see the current list."
-            await _tell(body, respond, client, text)
-            return
-        who = await runtime.directory.principal(user["id"], catalog)
-        decision = can_run(catalog, action, who, service=service, channel=channel)
-        if not decision:
-            await runtime.runner.refuse(action.id, user["id"], decision, "run_now")
-            await _tell(
-                body,
-                respond,
-                client,
-                blocks.refusal_text(action, catalog.owner_of(action), decision),
+        verdict = await runtime.admission.admit(
+            Request(
+                action_id=action_id,
+                user_id=user["id"],
+                via=Via.CLICK,
+                service_id=service_id,
+                channel_id=channel,
             )
+        )
+        action = catalog.action(action_id)
+        if isinstance(verdict, Refused) or action is None:
+            text = GONE
+            if isinstance(verdict, Refused) and action is not None:
+                text = refused_text(action, catalog.owner_of(action), verdict)
+                await runtime.runner.refuse(action.id, user["id"], verdict.decision, "run_now")
+            await _tell(body, respond, client, text)
             return
         stamp = (body.get("actions") or [{}])[0].get("action_ts") or body.get("trigger_id")
         run = await runtime.runner.submit(
@@ -67,8 +67,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 user_id=user["id"],
                 user_name=user.get("username") or "",
                 channel_id=channel,
-                inputs={},
-                service=service,
+                inputs=verdict.inputs,
+                service=verdict.service,
                 idempotency_key=f"click:{user['id']}:{stamp}",
             )
         )
@@ -76,7 +76,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await respond(
                 response_type="ephemeral",
                 replace_original=False,
-                text=f"Running *{action.name}*… the result will appear in the thread.",
+                text=f"Running *{verdict.action.name}*… the result will appear in the thread.",
             )
 
     @app.action(re.compile(f"^{browse.PAGE_BUTTON}:"))

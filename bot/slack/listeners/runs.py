@@ -11,9 +11,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import expiry, inputs, options, templates
+from bot import inputs, options, templates
 from bot.access import Decision, can_run, is_admin
-from bot.catalog import Action, Catalog, Option, Service
+from bot.admission import SERVICE, Refusal, Refused, Request, Via
+from bot.catalog import Action, Catalog, Option, Service, Team
+from bot.mrkdwn import escape
 from bot.runs import Submission
 from bot.runtime import Runtime
 from bot.slack import approvals, blocks, forms
@@ -145,34 +147,22 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
             return
         meta, action, service = found
-        owner = catalog.owner_of(action)
-        problems: dict[str, str] = {}
-        if action.scope == "service" and (service is None or not service.matches(action.filter)):
-            problems[blocks.SERVICE_BLOCK] = "Choose one of the listed services."
-            service = None
-        who = await runtime.directory.principal(user_id, catalog)
-        channel_id = meta.get("channel")
-        decision = can_run(catalog, action, who, service=service, channel=channel_id)
-        if not decision:
-            await ack(response_action="update", view=blocks.refusal_modal(action, owner, decision))
-            await runtime.runner.refuse(action.id, user_id, decision, "submit")
-            return
         raw = forms.read_inputs(action, view.get("state"))
-        fields = form_fields(catalog, action, raw, await form_user(runtime, body, action), service)
-        if isinstance(fields, str):
-            await ack(response_action="update", view=blocks.notice_modal("Cannot run", fields))
+        channel_id = meta.get("channel")
+        verdict = await runtime.admission.admit(
+            Request(
+                action_id=action.id,
+                user_id=user_id,
+                via=Via.FORM,
+                service_id=service.id if service else None,
+                channel_id=channel_id,
+                inputs=raw,
+            )
+        )
+        if isinstance(verdict, Refused):
+            await _refused_form(runtime, ack, body, view, raw, verdict, action)
             return
-        values, errors = inputs.validate(action, raw, fields, runtime.options.known(action))
-        errors.update(await _people_check(runtime, action, values))
-        for identifier, value in raw.items():
-            if value == OPTIONS_ERROR or (isinstance(value, list) and OPTIONS_ERROR in value):
-                errors[identifier] = "The options could not be loaded; try again."
-        problems.update({forms.error_block(k): v for k, v in errors.items()})
-        if not problems and action.expires is not None:
-            problems.update(_expiry_problem(runtime, catalog, action, values, service))
-        if problems:
-            await ack(response_action="errors", errors=problems)
-            return
+        service, values = verdict.service, verdict.inputs
         run = await runtime.runner.submit(
             Submission(
                 action=action,
@@ -298,6 +288,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await runtime.runner.refuse(run.action_id, user_id, Decision(False, reason), "cancel")
             await say(f"You can't cancel this run: {reason}.")
             return
+        if run.kind == "revert" and not is_admin(catalog, who):
+            reason = "a revert undoes what the run granted; only an admin can stop it"
+            await runtime.runner.refuse(run.action_id, user_id, Decision(False, reason), "cancel")
+            await say(f"You can't cancel this run: {reason}.")
+            return
         problem = await runtime.runner.cancel(run_id, user_id)
         if problem:
             await say(f"Can't cancel: {problem}.")
@@ -313,6 +308,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 trigger_id=body["trigger_id"], view=blocks.notice_modal("Cannot run", text)
             )
             return
+        catalog = runtime.catalog()
+        who = await runtime.directory.principal(body["user"]["id"], catalog)
+        # Someone else's inputs are theirs: only they (or an admin) see them again.
+        mine = who.user_id == run.user_id or is_admin(catalog, who)
         channel = (body.get("channel") or {}).get("id") or run.channel_id
         if channel and channel.startswith("D"):
             channel = None  # a DM thread: report in the user's own DM
@@ -324,45 +323,50 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             service_id=run.service_id,
             channel=channel,
             parent=run.id,
-            values=run.inputs,
+            values=run.inputs if mine else None,
         )
-
-
-def _expiry_problem(
-    runtime: Runtime,
-    catalog: Catalog,
-    action: Action,
-    values: dict[str, Any],
-    service: Service | None,
-) -> dict[str, str]:
-    """A time-limited action's duration must be valid and within `max`, before anything runs."""
-    context = templates.request_context(
-        catalog=catalog, action=action, user={}, inputs=values, service=service, run_id=""
-    )
-    try:
-        expiry.duration_of(action, context, runtime.settings.template_secrets)
-    except (expiry.ExpiryError, templates.TemplateError) as exc:
-        target = next((i.identifier for i in action.inputs if i.type == "duration"), None)
-        if target is None:
-            target = action.inputs[0].identifier if action.inputs else ""
-        return {forms.error_block(target): f"Duration: {exc}."}
-    return {}
 
 
 def catalog_option(service: Service) -> Option:
     return Option(value=service.id, display=service.name[:75])
 
 
-async def _people_check(runtime: Runtime, action: Action, values: dict[str, Any]) -> dict[str, str]:
-    """People pickers: a deactivated account is refused with a clear message."""
-    errors = {}
-    for item in action.inputs:
-        if item.type not in ("user", "users"):
-            continue
-        chosen = values.get(item.identifier)
-        for user_id in chosen if isinstance(chosen, list) else [chosen] if chosen else []:
-            profile = await runtime.directory.profile(user_id)
-            if profile.get("deleted"):
-                errors[item.identifier] = "That account is deactivated; choose someone else."
-                break
-    return errors
+def refused_text(action: Action, owner: Team, refused: Refused) -> str:
+    """Why a click or a submission did not start a run, in the user's words."""
+    if refused.kind == Refusal.GONE:
+        return refused.reason
+    if refused.kind == Refusal.ACCESS:
+        return blocks.refusal_text(action, owner, refused.decision)
+    return f":no_entry: *{escape(action.name)}* did not run: {refused.reason}."
+
+
+async def _refused_form(
+    runtime: Runtime,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    raw: dict[str, Any],
+    refused: Refused,
+    action: Action,
+) -> None:
+    """Answer a refused submission: errors next to the inputs, or a modal saying why."""
+    user_id = (body.get("user") or {}).get("id", "")
+    owner = runtime.catalog().owner_of(action)
+    shown = {b.get("block_id") for b in view.get("blocks") or [] if isinstance(b, dict)}
+    errors = {
+        (blocks.SERVICE_BLOCK if k == SERVICE else forms.error_block(k)): v
+        for k, v in refused.errors.items()
+    }
+    for identifier, value in raw.items():
+        if value == OPTIONS_ERROR or (isinstance(value, list) and OPTIONS_ERROR in value):
+            errors[forms.error_block(identifier)] = "The options could not be loaded; try again."
+    if refused.kind == Refusal.INPUTS and errors.keys() <= shown:
+        await ack(response_action="errors", errors=errors)
+        return
+    if refused.kind == Refusal.ACCESS:
+        modal = blocks.refusal_modal(action, owner, refused.decision)
+    else:
+        modal = blocks.notice_modal("Cannot run", refused_text(action, owner, refused))
+    await ack(response_action="update", view=modal)
+    if refused.kind in (Refusal.ACCESS, Refusal.RATE_LIMIT):
+        await runtime.runner.refuse(action.id, user_id, refused.decision, "submit")
