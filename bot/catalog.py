@@ -342,6 +342,8 @@ class Action(Model):
     timeout_after: Duration = 3600.0  # async: no final status by then → TIMED_OUT
     approval: Approval | None = None
     expires: Expiry | None = None
+    # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
+    conformance_ok: bool = False
 
     @property
     def needs_approval(self) -> bool:
