@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from bot import admin, inputs, logs
+from bot import admin, inputs, logs, tracing
 from bot.catalog import Catalog, parse_duration
 from bot.config import ConfigError, Loaded, load_file
 from bot.redaction import Redactor
@@ -62,6 +62,8 @@ def serve(settings: Settings) -> int:
             "the base URL where receivers reach /runs/{id}/callback"
         )
     setup_logging(settings)
+    if tracing.setup():
+        log.info("tracing: exporting spans over OTLP/HTTP")
     runtime = Runtime(settings, loaded)
     bolt = build_app(runtime)
     web = create_web_app(runtime, bolt, slack_over_http=not settings.socket_mode)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot import templates
+from bot import templates, tracing
 from bot.catalog import Action, Catalog, Service, Webhook
 from bot.settings import Settings
 from bot.webhooks import delivery
@@ -54,6 +54,7 @@ def callback_url(settings: Settings, run_id: str) -> str:
     return f"{settings.PUBLIC_URL}/runs/{run_id}/callback"
 
 
+@tracing.traced("render request")
 async def render(
     settings: Settings,
     catalog: Catalog,

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import can_run
+from bot.access import decide_run
 from bot.runs import Submission
 from bot.runtime import Runtime
 from bot.slack import blocks, browse
@@ -50,7 +50,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await _tell(body, respond, client, text)
             return
         who = await runtime.directory.principal(user["id"], catalog)
-        decision = can_run(catalog, action, who, service=service, channel=channel)
+        decision = decide_run(catalog, action, who, service=service, channel=channel)
         if not decision:
             await runtime.runner.refuse(action.id, user["id"], decision, "run_now")
             await _tell(

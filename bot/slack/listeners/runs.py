@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import expiry, inputs, options, templates
-from bot.access import Decision, can_run, is_admin
+from bot.access import Decision, decide_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service
 from bot.runs import Submission
 from bot.runtime import Runtime
@@ -84,7 +84,7 @@ async def open_form(
         return
     owner = catalog.owner_of(action)
     who = await runtime.directory.principal(user_id, catalog)
-    decision = can_run(catalog, action, who, service=service, channel=channel)
+    decision = decide_run(catalog, action, who, service=service, channel=channel)
     if not decision:
         await client.views_open(
             trigger_id=trigger, view=blocks.refusal_modal(action, owner, decision)
@@ -152,7 +152,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             service = None
         who = await runtime.directory.principal(user_id, catalog)
         channel_id = meta.get("channel")
-        decision = can_run(catalog, action, who, service=service, channel=channel_id)
+        decision = decide_run(catalog, action, who, service=service, channel=channel_id)
         if not decision:
             await ack(response_action="update", view=blocks.refusal_modal(action, owner, decision))
             await runtime.runner.refuse(action.id, user_id, decision, "submit")
