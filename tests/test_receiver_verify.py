@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -133,13 +134,17 @@ def command_verifier(command: list[str]) -> Verifier:
 def go_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("go") is None:
         pytest.skip("go is not installed")
-    out = tmp_path_factory.mktemp("go") / "verify"
+    home = tmp_path_factory.mktemp("go")
+    out = home / "verify"
+    # Its own caches: the build needs no HOME, and never fetches a toolchain.
+    env = {**os.environ, "GOCACHE": str(home / "cache"), "GOPATH": str(home / "path")}
     built = subprocess.run(
         ["go", "build", "-o", str(out), str(RECEIVERS / "verify.go")],
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=out.parent,
+        cwd=home,
+        env={**env, "GOTOOLCHAIN": "local", "GOFLAGS": ""},
     )
     assert built.returncode == 0, built.stderr
     return out
