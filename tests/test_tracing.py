@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -154,6 +155,28 @@ def test_a_retry_is_a_resend_in_the_same_trace(spans: InMemorySpanExporter, bot:
     assert posts[1].attributes["http.request.resend_count"] == 1
     trace_ids = {h.headers["traceparent"].split("-")[1] for h in (first, second)}
     assert len(trace_ids) == 1
+
+
+def test_forged_requests_are_refused_and_not_named_by_the_forger(
+    spans: InMemorySpanExporter, bot: Bot
+) -> None:
+    shapes = [
+        {"type": "view_submission", "view": {"callback_id": "x" * 5000}, "user": "U1"},
+        {"type": "block_actions", "actions": "not a list", "view": "not a view"},
+        {"type": ["odd"], "user": {"id": 7}},
+    ]
+    for payload in shapes:
+        body = "payload=" + urllib.parse.quote(json.dumps(payload))
+        response = bot.requests.raw(body, sign=False)
+        assert response.status_code == 401, response.text
+    roots = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert [s.name for s in roots] == [
+        "slack view_submission",
+        "slack block_actions",
+        "slack other",
+    ]
+    assert all(s.attributes["http.response.status_code"] == 401 for s in roots)
+    assert len(roots[0].attributes["slack.callback_id"]) == 100
 
 
 def test_off_by_default_nothing_is_added(bot: Bot) -> None:

@@ -40,12 +40,24 @@ class TracedApp(AsyncApp):
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         if not tracing.enabled():
             return await super().async_dispatch(req)
-        name, attributes = _describe(req.body)
+        kind, attributes = _describe(req.body)
         # The root of a trace. Listeners that outlive the ack run in tasks that copy this
         # context, so their spans stay in the trace.
-        with tracing.span(name, kind=SpanKind.SERVER, attributes=attributes):
+        with tracing.span(f"slack {kind}", kind=SpanKind.SERVER, attributes=attributes) as span:
             req.context["ack"] = TracedAck()
-            return await super().async_dispatch(req)
+            response = await super().async_dispatch(req)
+            span.set_attribute("http.response.status_code", response.status)
+            detail = next(
+                (
+                    attributes[k]
+                    for k in ("slack.command", "slack.callback_id", "slack.event")
+                    if k in attributes
+                ),
+                None,
+            )
+            if detail and response.status != 401:  # named by what Slack signed, not a forger
+                span.update_name(f"slack {kind} {detail}")
+            return response
 
     def _register_listener(  # type: ignore[override]
         self, functions: Sequence[Callable[..., Any]], *args: Any, **kwargs: Any
@@ -63,24 +75,41 @@ def _traced(func: Callable[..., Any]) -> Callable[..., Any]:
     return listener
 
 
-def _describe(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """A span name and attributes for a Slack payload (ids only: no user text)."""
-    kind = str(body.get("type") or ("command" if "command" in body else "event"))
-    who = body.get("user")
-    user = body.get("user_id") or (who.get("id") if isinstance(who, dict) else None)
-    attributes = {"slack.type": kind}
-    if body.get("command"):
-        attributes["slack.command"] = str(body["command"])
-    elif kind == "event_callback":
-        attributes["slack.event"] = str((body.get("event") or {}).get("type"))
-    elif body.get("actions"):
-        attributes["slack.action_id"] = str(body["actions"][0].get("action_id"))
-    elif body.get("view"):
-        attributes["slack.callback_id"] = str(body["view"].get("callback_id"))
-    if user:
-        attributes["enduser.id"] = str(user)
-    detail = next((v for k, v in attributes.items() if k not in ("slack.type", "enduser.id")), "")
-    return f"slack {kind} {detail}".strip(), attributes
+SLACK_TYPES = {
+    "block_actions",
+    "block_suggestion",
+    "command",
+    "event_callback",
+    "message_action",
+    "shortcut",
+    "url_verification",
+    "view_closed",
+    "view_submission",
+}
+
+
+def _describe(body: Any) -> tuple[str, dict[str, str]]:
+    """The payload's type and ids, read defensively: the body is not verified yet."""
+    body = body if isinstance(body, dict) else {}
+
+    def text(*path: Any) -> str | None:
+        value: Any = body
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, list):
+                value = value[0] if value else None
+        return value[:100] if isinstance(value, str) and value else None
+
+    kind = text("type") or ("command" if "command" in body else "other")
+    kind = kind if kind in SLACK_TYPES else "other"
+    found = {
+        "slack.command": text("command"),
+        "slack.callback_id": text("view", "callback_id"),
+        "slack.action_id": text("actions", "action_id"),
+        "slack.event": text("event", "type"),
+        "enduser.id": text("user_id") or text("user", "id"),
+    }
+    return kind, {"slack.type": kind, **{k: v for k, v in found.items() if v}}
 
 
 def build_app(runtime: Runtime) -> AsyncApp:
@@ -94,6 +123,7 @@ def build_app(runtime: Runtime) -> AsyncApp:
         process_before_response=False,
         logger=bolt_log,
     )
+
     @app.middleware
     async def one_client(context: Any, next: Any) -> None:
         # Bolt builds a fresh client per request; ours counts errors and retries 429s.
