@@ -174,17 +174,22 @@ def bot_root() -> Path:
     if not BOT_REF:
         return ROOT
     if _snapshot is None:
-        target = Path(tempfile.mkdtemp(prefix="bench-bot-"))
-        atexit.register(shutil.rmtree, target, True)
-        archive = subprocess.run(
-            ["git", "archive", bot_commit(), "bot", "migrations"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-        _snapshot = target
+        _snapshot = snapshot(bot_commit())
     return _snapshot
+
+
+def snapshot(commit: str) -> Path:
+    """The bot's code at ``commit`` in a temporary directory (removed at exit)."""
+    target = Path(tempfile.mkdtemp(prefix="bench-bot-"))
+    atexit.register(shutil.rmtree, target, True)
+    archive = subprocess.run(
+        ["git", "archive", commit, "bot", "migrations"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
 def code_version() -> dict[str, Any]:
@@ -684,9 +689,11 @@ class World:
         env.update({k: str(v) for k, v in overrides.items()})
         return env
 
-    def start_bot(self, database_url: str, *, name: str = "bot", **overrides: Any) -> ServerProcess:
+    def start_bot(
+        self, database_url: str, *, name: str = "bot", root: Path | None = None, **overrides: Any
+    ) -> ServerProcess:
         env = self.bot_env(database_url, **overrides)
-        process = ServerProcess("bot", env, self.tmp / f"{name}.log", cwd=bot_root())
+        process = ServerProcess("bot", env, self.tmp / f"{name}.log", cwd=root or bot_root())
         self.processes.append(process)
         return process
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [serve|migrate|check|preview|audit export|playground]`."""
+"""Command line: `python -m bot [serve|migrate|check|preview|receiver-check|audit|playground]`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import uvicorn
 
-from bot import admin, inputs, logs
+from bot import admin, inputs, logs, tracing
 from bot.catalog import Catalog, parse_duration
 from bot.config import ConfigError, Loaded, load_file
 from bot.redaction import Redactor
@@ -73,6 +73,8 @@ def serve(settings: Settings) -> int:
             "the base URL where receivers reach /runs/{id}/callback"
         )
     setup_logging(settings)
+    if tracing.setup():
+        log.info("tracing: exporting spans over OTLP/HTTP")
     runtime = Runtime(settings, loaded)
     bolt = build_app(runtime)
     web = create_web_app(runtime, bolt, slack_over_http=not settings.socket_mode)
@@ -172,6 +174,44 @@ async def preview(settings: Settings, catalog: Catalog, args: argparse.Namespace
     return 0
 
 
+async def receiver_check(settings: Settings, catalog: Catalog, args: argparse.Namespace) -> int:
+    """Send the action's receiver the check's six requests and print the scorecard.
+
+    Exits 0 when every answer is right, 1 when one is not, 2 when the check cannot run.
+    """
+    from bot.webhooks import conformance
+    from bot.webhooks.transport import build_client
+
+    action = catalog.action(args.action)
+    if action is None:
+        return fail(f"no action {args.action!r}; known: {', '.join(sorted(catalog.actions))}")
+    refused = conformance.refusal(action, args.force, "pass --force")
+    if refused:
+        return fail(refused)
+    try:
+        values, service = conformance.prepare(catalog, action, args.service, args.input)
+    except conformance.CheckError as exc:
+        return fail(str(exc))
+    client = build_client(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+    try:
+        card = await conformance.check(
+            client,
+            settings,
+            catalog,
+            action,
+            user={"id": args.user},
+            inputs=values,
+            service=service,
+            redact=Redactor(settings.secret_values()),
+        )
+    except conformance.CheckError as exc:
+        return fail(str(exc))
+    finally:
+        await client.aclose()
+    print(conformance.text(card))
+    return 0 if card.passed else 1
+
+
 def audit_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store import Store, migrate
 
@@ -215,6 +255,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     preview_.add_argument("--service", help="service id, for scope: service actions")
     preview_.add_argument("--user", default="U0PREVIEW", help="Slack user id to render as")
+    checker = sub.add_parser(
+        "receiver-check", help="send an action's receiver six requests and grade its answers"
+    )
+    checker.add_argument("action", help="action id")
+    checker.add_argument("--service", help="service id, for scope: service actions")
+    checker.add_argument(
+        "--input", action="append", default=[], metavar="KEY=VALUE", help="an input (repeat)"
+    )
+    checker.add_argument("--user", default="U0CHECK", help="Slack user id to render as")
+    checker.add_argument(
+        "--force", action="store_true", help="run it although the action is not conformance_ok"
+    )
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser("export", help="write the audit log of a period to stdout")
@@ -258,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "preview":
             return asyncio.run(preview(settings, load_config(settings).catalog, args))
+        if command == "receiver-check":
+            return asyncio.run(receiver_check(settings, load_config(settings).catalog, args))
         if command == "audit":
             return audit_export(settings, args)
         if command == "migrate":

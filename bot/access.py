@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot import tracing
 from bot.catalog import Access, Action, Catalog, Service
 
 
@@ -86,6 +87,19 @@ def can_run(
         return Decision(False, f"only the team that owns {target} can run this action")
     assert isinstance(rule, Access)
     return listed(catalog, rule, who, "you are not on this action's access list")
+
+
+@tracing.traced("access decision", lambda d: {"access.allowed": d.allowed})
+def decide_run(
+    catalog: Catalog,
+    action: Action,
+    who: Principal,
+    *,
+    service: Service | None = None,
+    channel: str | None = None,
+) -> Decision:
+    """can_run for one attempt to run (open the form, submit, click), traced."""
+    return can_run(catalog, action, who, service=service, channel=channel)
 
 
 def listed(catalog: Catalog, people: Access, who: Principal, otherwise: str) -> Decision:

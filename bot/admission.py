@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot import expiry, inputs, options, templates
-from bot.access import Decision, Principal, can_control, can_run, is_admin
+from bot.access import Decision, Principal, can_control, decide_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
 from bot.settings import Settings
 from bot.store import Store
@@ -150,7 +150,7 @@ class Admission:
             if parent is None or parent.action_id != action.id or action.expires is None:
                 return Decision(False, "that run can't be extended")
             return can_control(catalog, action, who, parent.user_id)
-        return can_run(
+        return decide_run(
             catalog,
             action,
             who,

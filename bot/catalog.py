@@ -369,6 +369,8 @@ class Action(Model):
     approval: Approval | None = None
     expires: Expiry | None = None
     rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
+    # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
+    conformance_ok: bool = False
 
     @property
     def needs_approval(self) -> bool:

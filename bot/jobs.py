@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import event
 
-from bot import logs
+from bot import logs, tracing
 from bot.store import Job, Store
 from bot.store.models import utcnow
 
@@ -46,6 +47,15 @@ class Retry(Exception):
         self.error = error
         self.data = data
         self.counts = counts  # False: waiting for something, not a failed attempt
+
+
+@event.listens_for(Job, "before_insert")
+def _carry_trace(_mapper: Any, _connection: Any, job: Job) -> None:
+    """A job remembers the trace of the code that queued it: its work joins that trace."""
+    if tracing.TRACEPARENT not in (job.data or {}):
+        context = tracing.carrier()
+        if context:
+            job.data = {**(job.data or {}), **context}
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -171,6 +181,10 @@ class Worker:
         self.wake()  # a slot is free: claim now, not at the next poll
 
     async def _execute(self, job: Job) -> None:
+        with tracing.job_span(job):
+            await self._handle(job)
+
+    async def _handle(self, job: Job) -> None:
         assert job.id is not None
         logs.RUN_ID.set(job.run_id)  # every log line of this job names its run
         handler = self.handlers.get(job.kind)

@@ -7,6 +7,8 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+
 from bot.redaction import RedactingFilter, Redactor
 
 RUN_ID: ContextVar[str | None] = ContextVar("run_id", default=None)
@@ -19,6 +21,11 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.run_id = getattr(record, "run_id", None) or RUN_ID.get()
         record.action_id = getattr(record, "action_id", None) or ACTION_ID.get()
+        # The span the line was written in: logs and traces join on these ids.
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = format(context.trace_id, "032x")
+            record.span_id = format(context.span_id, "016x")
         return True
 
 
@@ -30,7 +37,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("run_id", "action_id"):
+        for key in ("run_id", "action_id", "trace_id", "span_id"):
             if getattr(record, key, None):
                 event[key] = getattr(record, key)
         if record.exc_text or record.exc_info:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import approvals, logs, metrics, redaction, templates
+from bot import approvals, logs, metrics, redaction, templates, tracing
 from bot.access import Decision
 from bot.approvals import ApprovalFlow, approval_context
 from bot.catalog import Action, Catalog, Service, Webhook
@@ -180,6 +180,7 @@ class Runner:
 
     # --- submit ----------------------------------------------------------------------
 
+    @tracing.traced("run admission", lambda run: {"run.id": run.id} if run else {})
     async def submit(self, submission: Submission) -> Run | None:
         """Store the run with its jobs in one transaction. None for a duplicate submission."""
         action = submission.action
@@ -713,7 +714,7 @@ class Runner:
             run_id=run.id,
         )
         try:
-            response = await delivery.send(self.client, rendered.request, timeout)
+            response = await delivery.send(self.client, rendered.request, timeout, attempt=attempt)
         except delivery.DeliveryError as exc:
             await self._record(
                 "webhook_error",
@@ -747,6 +748,7 @@ class Runner:
             "expires_at": source.expires_at.isoformat() if source.expires_at else None,
         }
 
+    @tracing.traced("render response")
     async def _render_result(
         self,
         action: Action,

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
+from bot import metrics, tracing
 from bot.admission import Admission
 from bot.catalog import Catalog
 from bot.config import Loaded, load_file
@@ -36,14 +37,19 @@ log = logging.getLogger(__name__)
 
 
 class CountingWebClient(AsyncWebClient):
-    """The Slack client, counting failed calls by method for /metrics."""
+    """The Slack client, counting failed calls by method for /metrics; a span per call."""
 
     async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        try:
-            return await super().api_call(api_method, **kwargs)
-        except Exception:
-            metrics.SLACK_ERRORS.labels(api_method).inc()
-            raise
+        attributes = {"rpc.system": "slack", "rpc.method": api_method}
+        with tracing.span(
+            f"slack {api_method}", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            try:
+                return await super().api_call(api_method, **kwargs)
+            except Exception as exc:
+                metrics.SLACK_ERRORS.labels(api_method).inc()
+                tracing.failed(span, type(exc).__name__)
+                raise
 
 
 SLACK_ACTIONS_POLL = 5.0  # seconds: how soon other replicas see an admin's change

@@ -17,6 +17,7 @@ from bot.mrkdwn import escape, truncate
 from bot.slack import limits
 from bot.slack.blocks import STATUS_ICONS, context, modal, plain, section
 from bot.store import AuditEvent, Run
+from bot.webhooks.conformance import DOCS, Scorecard
 
 EDIT_MODAL = "admin_edit"
 TEST_MODAL = "admin_test"
@@ -35,7 +36,9 @@ HELP = (
     "`run <run-id>` — every step of one run\n"
     "`export [since:30d] [format:csv|jsonl]` — Slack-created actions as YAML and the audit "
     "log, as files in your DM\n"
-    "`reload` — re-read the config file (the running config stays if it is invalid)"
+    "`reload` — re-read the config file (the running config stays if it is invalid)\n"
+    "`check-receiver <id> [--service s] [key=value …] [--force]` — send the action's receiver "
+    "six requests (valid, forged, stale, replayed, retried, altered) and grade its answers"
 )
 
 
@@ -441,3 +444,16 @@ def run_blocks(run: Run, action_name: str, events: Sequence[AuditEvent]) -> list
 def warnings_text(warnings: Sequence[str]) -> str:
     """Config warnings for an admin: allowed, but worth fixing."""
     return "".join(f"\n:warning: {escape(w)}" for w in warnings[:10])
+
+
+def check_text(card: Scorecard) -> str:
+    """The receiver check's scorecard; the receiver's URL is shown as code, escaped."""
+    lines = [f"*Receiver check of `{escape(card.action.id)}`*: {card.method} `{escape(card.url)}`"]
+    for result in card.results:
+        mark = ":white_check_mark:" if result.passed else ":x:"
+        probe = result.probe
+        lines.append(f"{mark} {probe.number}. {escape(probe.title)}: {escape(result.answer)}")
+        if not result.passed:
+            lines.append(f"        {escape(result.explain())}")
+    lines.append(f"*{card.summary}.* How receivers verify signatures: {DOCS}")
+    return "\n".join(lines)

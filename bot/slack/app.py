@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from opentelemetry.trace import SpanKind
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
+from bot import tracing
 from bot.runtime import Runtime
 from bot.slack import listeners
 from bot.slack.listeners.cards import publish_home
@@ -21,17 +26,104 @@ class _QuietTokenWarning(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+class TracedAck(AsyncAck):
+    """ack(), as a span: when Slack gets its answer."""
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        with tracing.span("slack ack"):
+            return await super().__call__(*args, **kwargs)
+
+
+class TracedApp(AsyncApp):
+    """Bolt with a trace per Slack request and a span per listener (when tracing is on)."""
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        if not tracing.enabled():
+            return await super().async_dispatch(req)
+        kind, attributes = _describe(req.body)
+        # The root of a trace. Listeners that outlive the ack run in tasks that copy this
+        # context, so their spans stay in the trace.
+        with tracing.span(f"slack {kind}", kind=SpanKind.SERVER, attributes=attributes) as span:
+            req.context["ack"] = TracedAck()
+            response = await super().async_dispatch(req)
+            span.set_attribute("http.response.status_code", response.status)
+            detail = next(
+                (
+                    attributes[k]
+                    for k in ("slack.command", "slack.callback_id", "slack.event")
+                    if k in attributes
+                ),
+                None,
+            )
+            if detail and response.status != 401:  # named by what Slack signed, not a forger
+                span.update_name(f"slack {kind} {detail}")
+            return response
+
+    def _register_listener(  # type: ignore[override]
+        self, functions: Sequence[Callable[..., Any]], *args: Any, **kwargs: Any
+    ) -> Any:
+        return super()._register_listener([_traced(f) for f in functions], *args, **kwargs)
+
+
+def _traced(func: Callable[..., Any]) -> Callable[..., Any]:
+    # functools.wraps keeps the signature Bolt reads to choose the arguments it passes.
+    @functools.wraps(func)
+    async def listener(*args: Any, **kwargs: Any) -> Any:
+        with tracing.span(f"listener {func.__name__}"):
+            return await func(*args, **kwargs)
+
+    return listener
+
+
+SLACK_TYPES = {
+    "block_actions",
+    "block_suggestion",
+    "command",
+    "event_callback",
+    "message_action",
+    "shortcut",
+    "url_verification",
+    "view_closed",
+    "view_submission",
+}
+
+
+def _describe(body: Any) -> tuple[str, dict[str, str]]:
+    """The payload's type and ids, read defensively: the body is not verified yet."""
+    body = body if isinstance(body, dict) else {}
+
+    def text(*path: Any) -> str | None:
+        value: Any = body
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, list):
+                value = value[0] if value else None
+        return value[:100] if isinstance(value, str) and value else None
+
+    kind = text("type") or ("command" if "command" in body else "other")
+    kind = kind if kind in SLACK_TYPES else "other"
+    found = {
+        "slack.command": text("command"),
+        "slack.callback_id": text("view", "callback_id"),
+        "slack.action_id": text("actions", "action_id"),
+        "slack.event": text("event", "type"),
+        "enduser.id": text("user_id") or text("user", "id"),
+    }
+    return kind, {"slack.type": kind, **{k: v for k, v in found.items() if v}}
+
+
 def build_app(runtime: Runtime) -> AsyncApp:
     settings = runtime.settings
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenWarning())
-    app = AsyncApp(
+    app = TracedApp(
         client=runtime.slack,
         signing_secret=settings.SLACK_SIGNING_SECRET or "unused-in-socket-mode",
         # Answer Slack at ack() and keep working afterwards.
         process_before_response=False,
         logger=bolt_log,
     )
+
     @app.middleware
     async def one_client(context: Any, next: Any) -> None:
         # Bolt builds a fresh client per request; ours counts errors and retries 429s.

@@ -8,9 +8,12 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
+from opentelemetry.trace import SpanKind
 
+from bot import tracing
 from bot.webhooks.signing import sign
 from bot.webhooks.transport import BlockedAddress
 
@@ -79,24 +82,73 @@ def build(
     return Request(method=method, url=url, headers={**configured, **signed}, body=body)
 
 
-async def send(client: httpx.AsyncClient, request: Request, timeout: float) -> Response:
+async def send(
+    client: httpx.AsyncClient,
+    request: Request,
+    timeout: float,
+    *,
+    attempt: int = 1,
+    propagate: bool = True,
+) -> Response:
     """Send once; never follows redirects; raises DeliveryError when nothing came back.
 
-    ``timeout`` is one wall-clock deadline for the whole exchange: httpx's timeouts are
-    per operation, so a receiver dripping its answer a byte at a time would never trip them.
+    Traced as an HTTP client span; ``propagate`` adds its ``traceparent`` to the request.
     """
+    if not tracing.enabled():
+        return await _send(client, request, request.headers, timeout)
+    with tracing.span(
+        request.method, kind=SpanKind.CLIENT, attributes=_client_attributes(request, attempt)
+    ) as span:
+        headers = dict(request.headers)
+        if propagate:
+            tracing.inject(headers)  # unsigned, like every header added after signing
+        try:
+            response = await _send(client, request, headers, timeout)
+        except DeliveryError as exc:
+            tracing.failed(span, exc.kind, exc.message)
+            raise
+        span.set_attribute("http.response.status_code", response.status)
+        if response.status >= 400:
+            tracing.failed(span, str(response.status))
+        return response
+
+
+def _client_attributes(request: Request, attempt: int) -> dict[str, str | int]:
+    """HTTP client semantic conventions; no path or query, which may hold secrets."""
+    url = urlsplit(request.url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": request.method,
+        "server.address": url.hostname or "",
+        "url.scheme": url.scheme,
+    }
+    try:
+        port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    except ValueError:  # an invalid port: _send says so
+        port = None
+    if port:
+        attributes["server.port"] = port
+    if attempt > 1:
+        attributes["http.request.resend_count"] = attempt - 1
+    return attributes
+
+
+async def _send(
+    client: httpx.AsyncClient, request: Request, headers: dict[str, str], timeout: float
+) -> Response:
     started = time.perf_counter()
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 1)
 
     try:
+        # One wall-clock deadline for the whole exchange: httpx's timeouts are per
+        # operation, so a receiver dripping its answer a byte at a time would never trip them.
         async with (
             asyncio.timeout(timeout),
             client.stream(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=headers,
                 content=request.body or None,
                 timeout=timeout,
             ) as response,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot import templates
+from bot import templates, tracing
 from bot.catalog import Action, Catalog, Service, Webhook
 from bot.redaction import REDACTED, redact_headers
 from bot.settings import Settings
@@ -75,6 +75,7 @@ def callback_url(settings: Settings, run_id: str) -> str:
     return f"{settings.PUBLIC_URL}/runs/{run_id}/callback"
 
 
+@tracing.traced("render request")
 async def render(
     settings: Settings,
     catalog: Catalog,

@@ -27,7 +27,7 @@ from bot.slack import blocks, forms
 from bot.slack.listeners.runs import form_fields, form_user
 from bot.store.models import utcnow
 from bot.vault import VaultError
-from bot.webhooks import render
+from bot.webhooks import conformance, render
 
 log = logging.getLogger(__name__)
 
@@ -589,6 +589,57 @@ async def _reload(runtime: Runtime, call: Call) -> None:
     await call.say(f"Reloaded: {len(loaded.catalog.actions)} actions.{warnings}")
 
 
+async def _check_receiver(runtime: Runtime, call: Call) -> None:
+    """Send an action's receiver the check's six requests; the scorecard answers privately."""
+    catalog = runtime.catalog()
+    try:
+        action_id, service_id, pairs, force = conformance.parse_words(call.words)
+        action = catalog.action(action_id)
+        if action is None:
+            raise conformance.CheckError(f"no action `{action_id}` (`/actions-admin list`)")
+        refused = conformance.refusal(action, force, "add `--force`")
+        if refused:
+            raise conformance.CheckError(refused)
+        values, service = conformance.prepare(catalog, action, service_id, pairs)
+    except conformance.CheckError as exc:
+        await call.say(f"Not checked: {escape(str(exc))}.\n{USAGE_CHECK}")
+        return
+    redact = runtime.redactor.extended(
+        str(values[i.identifier])
+        for i in action.inputs
+        if i.type == "secret" and values.get(i.identifier)
+    )
+    user = {"id": call.user_id, "name": call.command.get("user_name")}
+    try:
+        card = await conformance.check(
+            runtime.http,
+            runtime.settings,
+            catalog,
+            action,
+            user=user,
+            inputs=values,
+            service=service,
+            redact=redact,
+        )
+    except conformance.CheckError as exc:
+        await call.say(f"Not checked: {escape(redact(str(exc)))}")
+        return
+    event = {
+        "change": "receiver_check",
+        "forced": force,
+        "url": card.url,
+        "results": {str(r.probe.number): r.answer for r in card.results},
+        "passed": card.passed,
+    }
+    await asyncio.to_thread(
+        runtime.store.record, "admin", event, action_id=action.id, actor=call.user_id
+    )
+    await call.say(views.check_text(card))
+
+
+USAGE_CHECK = "Usage: `/actions-admin check-receiver <id> [--service s] [key=value …] [--force]`"
+
+
 SUBCOMMANDS = {
     "list": _list,
     "help": _help,
@@ -602,4 +653,5 @@ SUBCOMMANDS = {
     "run": _run,
     "export": _export,
     "reload": _reload,
+    "check-receiver": _check_receiver,
 }

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import inputs, options, templates
-from bot.access import Decision, can_run, is_admin
+from bot.access import Decision, decide_run, is_admin
 from bot.admission import SERVICE, Refusal, Refused, Request, Via
 from bot.catalog import Action, Catalog, Option, Service, Team
 from bot.mrkdwn import escape
@@ -86,7 +86,7 @@ async def open_form(
         return
     owner = catalog.owner_of(action)
     who = await runtime.directory.principal(user_id, catalog)
-    decision = can_run(catalog, action, who, service=service, channel=channel)
+    decision = decide_run(catalog, action, who, service=service, channel=channel)
     if not decision:
         await client.views_open(
             trigger_id=trigger, view=blocks.refusal_modal(action, owner, decision)
