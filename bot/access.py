@@ -97,9 +97,12 @@ def decide_run(
     *,
     service: Service | None = None,
     channel: str | None = None,
+    check_channel: bool = True,
 ) -> Decision:
     """can_run for one attempt to run (open the form, submit, click), traced."""
-    return can_run(catalog, action, who, service=service, channel=channel)
+    return can_run(
+        catalog, action, who, service=service, channel=channel, check_channel=check_channel
+    )
 
 
 def listed(catalog: Catalog, people: Access, who: Principal, otherwise: str) -> Decision:
