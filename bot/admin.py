@@ -194,17 +194,40 @@ def parse_runs_query(text: str, now: datetime | None = None) -> RunsQuery:
     return query
 
 
-EXPORT_COLUMNS = ["at", "run_id", "action_id", "kind", "actor", "status", "user_id", "detail"]
+EXPORT_COLUMNS = [
+    "at",
+    "run_id",
+    "action_id",
+    "kind",
+    "actor",
+    "status",
+    "user_id",
+    "detail",
+    "id",
+    "seq",
+    "prev_hash",
+    "hash",
+]
 
 
 def export_audit(store: Store, since: datetime, until: datetime, fmt: str, redact: Redactor) -> str:
     """The audit log of a period as CSV or JSON Lines (secrets redacted once more)."""
     if fmt not in ("csv", "jsonl"):
         raise QueryError("format is csv or jsonl")
+    return format_rows(audit_rows(store, since, until, redact), fmt)
+
+
+def audit_rows(
+    store: Store, since: datetime, until: datetime, redact: Redactor
+) -> list[dict[str, Any]]:
+    """The rows of an export, in chain order, each with its event's id, seq and hashes."""
     events = store.events_between(since, until)
     runs = {r.id: r for r in _runs_of(store, events)}
-    rows = [_row(e, runs.get(e.run_id or "")) for e in events]
-    rows = redact(rows)
+    rows: list[dict[str, Any]] = redact([_row(e, runs.get(e.run_id or "")) for e in events])
+    return rows
+
+
+def format_rows(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(row, default=str) + "\n" for row in rows)
     out = io.StringIO()
@@ -231,4 +254,8 @@ def _row(event: AuditEvent, run: Run | None) -> dict[str, Any]:
         "status": run.status if run else None,
         "user_id": run.user_id if run else None,
         "detail": event.detail,
+        "id": event.id,
+        "seq": event.seq,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }

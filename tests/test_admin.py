@@ -287,10 +287,16 @@ def test_usergroup_lookup_failure_fails_closed(bot: Bot) -> None:
 
 
 def test_retention_purges_old_runs(bot: Bot) -> None:
-    old = Run(action_id="create-ticket", user_id="U0DEV", created_at=utcnow() - timedelta(days=400))
+    long_ago = utcnow() - timedelta(days=400)
+    old = Run(action_id="create-ticket", user_id="U0DEV", created_at=long_ago)
     new = Run(action_id="create-ticket", user_id="U0DEV")
-    for run in (old, new):
-        assert bot.store.create_run(run, {"x": 1})
+    with bot.store.session() as session:  # a run written long ago, with its event
+        session.add(old)
+        session.flush()
+        session.add(AuditEvent(run_id=old.id, action_id="create-ticket", kind="requested",
+                               actor="U0DEV", at=long_ago, detail={"x": 1}))
+        session.commit()
+    assert bot.store.create_run(new, {"x": 1})
     removed = bot.store.purge(utcnow() - timedelta(days=365), batch=1)
     assert removed >= 1
     assert bot.store.get_run(old.id) is None and bot.store.get_run(new.id) is not None

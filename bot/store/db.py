@@ -17,10 +17,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
+from bot.store import chain
 from bot.store.models import (
     FINAL,
     ApprovalDecision,
+    AuditChain,
     AuditEvent,
+    AuditSinkCursor,
     Job,
     Run,
     SlackAction,
@@ -50,6 +53,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            chain.register_sqlite(connection)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -501,34 +505,61 @@ class Store:
             return list(session.exec(query))
 
     def purge(self, before: datetime, batch: int = 1000) -> int:
-        """Delete runs (with their events and jobs) and admin events older than ``before``.
+        """Retention: cut the audit chain before ``before``, then remove runs left without events.
 
-        In batches, so a large backlog never holds long locks.
+        Only a prefix of the chain is removed (events up to the first one at or after
+        ``before``), together with a checkpoint event recording the hash at the cut, so the
+        rest stays verifiable from there. A run goes once none of its events remain, with
+        its jobs and approval decisions, in batches so a backlog never holds long locks.
         """
-        removed = 0
+        removed = self._cut_chain(before)
         while True:
             with self.session() as session:
+                has_events = select(AuditEvent.id).where(AuditEvent.run_id == Run.id).exists()
                 ids = list(
-                    session.exec(select(Run.id).where(col(Run.created_at) < before).limit(batch))
-                )
-                if ids:
-                    session.exec(delete(AuditEvent).where(col(AuditEvent.run_id).in_(ids)))  # type: ignore[call-overload]
-                    session.exec(delete(Job).where(col(Job.run_id).in_(ids)))  # type: ignore[call-overload]
-                    session.exec(delete(Run).where(col(Run.id).in_(ids)))  # type: ignore[call-overload]
-                else:
-                    old = list(
-                        session.exec(
-                            select(AuditEvent.id)
-                            .where(col(AuditEvent.run_id).is_(None), col(AuditEvent.at) < before)
-                            .limit(batch)
-                        )
+                    session.exec(
+                        select(Run.id).where(col(Run.created_at) < before, ~has_events).limit(batch)
                     )
-                    if not old:
-                        return removed
-                    session.exec(delete(AuditEvent).where(col(AuditEvent.id).in_(old)))  # type: ignore[call-overload]
-                    ids = old
+                )
+                if not ids:
+                    return removed
+                session.exec(delete(Job).where(col(Job.run_id).in_(ids)))  # type: ignore[call-overload]
+                session.exec(  # type: ignore[call-overload]
+                    delete(ApprovalDecision).where(col(ApprovalDecision.run_id).in_(ids))
+                )
+                session.exec(delete(Run).where(col(Run.id).in_(ids)))  # type: ignore[call-overload]
                 session.commit()
                 removed += len(ids)
+
+    def _cut_chain(self, before: datetime) -> int:
+        """Remove the chain's events older than ``before``; record the cut as an event."""
+        with self.session() as session:
+            first_kept = session.exec(
+                select(func.min(AuditEvent.seq)).where(col(AuditEvent.at) >= before)
+            ).one()
+            query = select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)
+            if first_kept is not None:
+                query = query.where(col(AuditEvent.seq) < first_kept)
+            last_cut = session.exec(query).first()
+            if last_cut is None:
+                return 0
+            result = session.exec(  # type: ignore[call-overload]
+                delete(AuditEvent).where(col(AuditEvent.seq) <= last_cut.seq)
+            )
+            # Appended last, so the chain lock is held only for the end of this transaction.
+            session.add(
+                AuditEvent(
+                    kind=chain.CHECKPOINT,
+                    detail={
+                        "seq": last_cut.seq,
+                        "hash": last_cut.hash,
+                        "before": before.isoformat(),
+                        "removed": int(result.rowcount or 0),
+                    },
+                )
+            )
+            session.commit()
+            return int(result.rowcount or 0)
 
     # --- actions created in Slack ---------------------------------------------------------
 
@@ -569,6 +600,112 @@ class Store:
             session.add(AuditEvent(action_id=action_id, kind="admin", actor=by, detail=event))
             session.commit()
         return True
+
+    # --- the audit chain and its sinks ------------------------------------------------
+
+    def chain_head(self) -> AuditChain:
+        with self.session() as session:
+            head = session.get(AuditChain, 1)
+            if head is None:
+                raise LookupError("audit_chain has no head row: run `python -m bot migrate`")
+            return head
+
+    def chain_events(self, after_seq: int, limit: int) -> list[AuditEvent]:
+        """Events with seq above ``after_seq``, in chain order."""
+        query = (
+            select(AuditEvent)
+            .where(col(AuditEvent.seq) > after_seq)
+            .order_by(col(AuditEvent.seq))
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def first_seq(self, since: datetime | None = None) -> int | None:
+        """The lowest seq still stored (at or after ``since``)."""
+        query = select(func.min(AuditEvent.seq))
+        if since is not None:
+            query = query.where(col(AuditEvent.at) >= since)
+        with self.session() as session:
+            return session.exec(query).one()
+
+    def checkpoint(self, cut_seq: int) -> AuditEvent | None:
+        """The retention checkpoint that recorded a cut after ``cut_seq``, if stored."""
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.kind == chain.CHECKPOINT, col(AuditEvent.seq) > cut_seq)
+            .order_by(col(AuditEvent.seq))
+        )
+        with self.session() as session:
+            for found in session.exec(query):
+                if found.detail.get("seq") == cut_seq:
+                    return found
+        return None
+
+    def open_sink(self, sink: str, job: Job) -> bool:
+        """Give a sink its cursor and its one delivery job; True if the job was added.
+
+        The cursor row's lock (PostgreSQL; the write lock on SQLite) makes replicas
+        starting together add one job per sink, not one each.
+        """
+        with self.session() as session:
+            if session.get(AuditSinkCursor, sink) is None:
+                session.add(AuditSinkCursor(sink=sink))
+            try:
+                session.commit()  # also ends the read, so the UPDATE below starts afresh
+            except IntegrityError:  # another replica added it just now
+                session.rollback()
+            session.exec(  # type: ignore[call-overload]
+                update(AuditSinkCursor)
+                .where(col(AuditSinkCursor.sink) == sink)
+                .values(updated_at=AuditSinkCursor.updated_at)
+            )
+            pending = session.exec(
+                select(Job.id).where(
+                    Job.kind == job.kind,
+                    col(Job.done_at).is_(None),
+                    col(Job.data)["sink"].as_string() == sink,
+                )
+            ).first()
+            if pending is not None:
+                session.rollback()
+                return False
+            session.add(job)
+            session.commit()
+            return True
+
+    def sink_position(self, sink: str) -> int:
+        with self.session() as session:
+            found = session.get(AuditSinkCursor, sink)
+            return found.seq if found else 0
+
+    def advance_sink(self, sink: str, seq: int) -> None:
+        """Move a sink's cursor forward to ``seq`` (never back: a late duplicate can't rewind)."""
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(AuditSinkCursor)
+                .where(col(AuditSinkCursor.sink) == sink, col(AuditSinkCursor.seq) < seq)
+                .values(seq=seq, updated_at=utcnow())
+            )
+            session.commit()
+
+    def sink_lags(self, sinks: Iterable[str]) -> dict[str, int]:
+        """Events each sink has not received yet (seq has no gaps past the retention cut)."""
+        names = list(sinks)
+        with self.session() as session:
+            first, last = session.exec(
+                select(func.min(AuditEvent.seq), func.max(AuditEvent.seq))
+            ).one()
+            cursors = dict(
+                session.exec(
+                    select(AuditSinkCursor.sink, AuditSinkCursor.seq).where(
+                        col(AuditSinkCursor.sink).in_(names)
+                    )
+                ).all()
+            )
+        if last is None:
+            return dict.fromkeys(names, 0)
+        return {name: max(0, last - max(cursors.get(name, 0), first - 1)) for name in names}
 
     def close(self) -> None:
         self.engine.dispose()

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so migrations can alter them on SQLite and PostgreSQL alike.
@@ -123,6 +132,31 @@ class AuditEvent(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=32)
     at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The hash chain (bot/store/chain.py): set on insert, under the chain lock.
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=False, unique=True))
+    prev_hash: str | None = Field(default=None, max_length=64, nullable=False)
+    hash: str | None = Field(default=None, max_length=64, nullable=False)
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of the audit hash chain: one row, locked by every audit insert."""
+
+    __tablename__ = "audit_chain"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditSinkCursor(SQLModel, table=True):
+    """How far each audit sink has received the chain: the last delivered `seq`."""
+
+    __tablename__ = "audit_sink_cursor"
+
+    sink: str = Field(primary_key=True, max_length=255)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = _timestamp(nullable=False, default=utcnow)
 
 
 class Job(SQLModel, table=True):
