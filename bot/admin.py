@@ -221,6 +221,7 @@ def audit_rows(
     store: Store, since: datetime, until: datetime, redact: Redactor
 ) -> list[dict[str, Any]]:
     """The rows of an export, in chain order, each with its event's id, seq and hashes."""
+    store.seal_all()  # so every row carries its hash
     events = store.events_between(since, until)
     runs = {r.id: r for r in _runs_of(store, events)}
     rows: list[dict[str, Any]] = redact([_row(e, runs.get(e.run_id or "")) for e in events])

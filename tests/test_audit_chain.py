@@ -64,6 +64,7 @@ def write_some(store: Store) -> Run:
     )
     store.decide(run.id, "U0BOSS", True, "ok")
     store.finish_run(run.id, "SUCCESS", "done", {"response": {"status": 200}})
+    store.seal_all()
     return run
 
 
@@ -84,8 +85,11 @@ def sql(url: str, statement: str, **params: object) -> None:
 
 
 def test_every_event_is_linked_to_the_one_before(store: Store) -> None:
+    store.record("admin", {"first": True})
+    assert store.events()[0].seq is None  # written in one statement; sealed afterwards
+    store.seal_all()
     write_some(store)
-    events = store.events()
+    events = store.events()[1:]
     assert [e.kind for e in events] == [
         "requested",
         "webhook_request",
@@ -93,9 +97,9 @@ def test_every_event_is_linked_to_the_one_before(store: Store) -> None:
         "approved",
         "finished",
     ]
-    assert_chained(events)
+    assert_chained(store.events())
     head = store.chain_head()
-    assert (head.seq, head.hash) == (5, events[-1].hash)
+    assert (head.seq, head.hash) == (6, events[-1].hash)
 
 
 def test_verify_intact_chain_exits_0(
@@ -191,7 +195,7 @@ def test_verify_finds_events_deleted_at_the_end(
 
 
 def test_concurrent_writers_build_one_chain(url: str) -> None:
-    """Several processes' worth of writers (one engine each), appending at once."""
+    """Writers and sealers on several engines (as on several replicas), all at once."""
     migrate(url)
     stores = [Store(url) for _ in range(6)]
     start = threading.Barrier(len(stores))
@@ -208,14 +212,24 @@ def test_concurrent_writers_build_one_chain(url: str) -> None:
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=write, args=(s, n)) for n, s in enumerate(stores)]
-    for thread in threads:
+    def seal(store: Store) -> None:
+        try:
+            start.wait()
+            while any(t.is_alive() for t in threads):
+                store.seal(7)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s, n)) for n, s in enumerate(stores[:4])]
+    sealers = [threading.Thread(target=seal, args=(s,)) for s in stores[4:]]
+    for thread in threads + sealers:
         thread.start()
-    for thread in threads:
+    for thread in threads + sealers:
         thread.join(timeout=120)
     assert not errors
+    stores[0].seal_all()
     events = stores[0].events()
-    assert len(events) == 240
+    assert len(events) == 160
     assert_chained(events)
     for store in stores:
         store.close()
@@ -239,6 +253,7 @@ def test_migration_backfills_existing_events_in_order(
     migrate(url)
     store = Store(url)
     store.record("admin", {"after": "migration"})
+    store.seal_all()
     events = store.events()
     assert [e.kind for e in events] == [f"k{n}" for n in range(7)] + ["admin"]
     assert_chained(events)
@@ -259,6 +274,7 @@ def test_retention_cut_is_recorded_and_verify_starts_there(
             session.add(AuditEvent(run_id=old.id, kind=f"old{n}", at=long_ago, detail={}))
         session.add(AuditEvent(kind="admin", at=long_ago, detail={"old": True}))
         session.commit()
+    store.seal_all()
     cut = store.events()[-1]
     kept = write_some(store)
     removed = store.purge(utcnow() - timedelta(days=365))

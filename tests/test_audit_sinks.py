@@ -262,6 +262,7 @@ def test_sinks_survive_an_outage_without_loss_reorder_or_secrets(
         for n in range(3):
             bot.submit(bot.open_form("create-ticket"), {"title": f"after {n}"})
         bot.slack.wait_for("chat.update", count=5)
+        bot.store.seal_all()  # as the bot does every half second
         events = bot.store.events()
         stored = [e.seq for e in sorted(events, key=lambda e: e.seq)]
         got: dict[str, Callable[[], list[dict[str, Any]]]] = {
@@ -301,6 +302,7 @@ def test_http_sink_signs_each_batch_as_a_standard_webhook(
     store, stream = stream_to(tmp_path, [url], Redactor([TRACKER_TOKEN]))
     # Stored before this secret was configured: redacted on the way out, as exports are.
     store.record("admin", {"n": 1, "note": f"token {TRACKER_TOKEN}"})
+    store.seal_all()
     assert run(stream.deliver(*stream.sinks.values())) is False
     request = hec.taken("/ingest")[0]
     assert request.query == {"tenant": "7"}  # our option stays ours
@@ -325,6 +327,7 @@ def test_syslog_over_tls(tmp_path: Path) -> None:
             tmp_path, [f"syslog+tls://127.0.0.1:{listener.port}?ca_file={cert}"]
         )
         store.record("admin", {"who": 'quote " and ] bracket'}, actor="U0ADMIN")
+        store.seal_all()
         run(stream.deliver(*stream.sinks.values()))
         wait_until(lambda: len(listener.records()) == 1, what="the TLS syslog message")
         assert listener.records()[0]["detail"] == {"who": 'quote " and ] bracket'}

@@ -1,4 +1,8 @@
-"""Streaming the audit log to its sinks: at least once, in chain order, nothing lost.
+"""Sealing the audit log into its hash chain, and streaming it to its sinks.
+
+Every replica seals new events every half second (bot/store/chain.py); sealers take turns.
+
+Streaming is at least once, in chain order, and loses nothing.
 
 Each sink has a cursor (`audit_sink_cursor`: the last seq it received) and exactly one job
 on the durable queue, which replicas share through its lease. The job sends the events
@@ -31,6 +35,8 @@ BATCH = 200  # events per request
 ROUNDS = 25  # batches per job run before giving other jobs a turn
 IDLE = 1.0  # seconds between looks at the chain when a sink is caught up
 MEASURE_EVERY = 5.0  # seconds between lag measurements on each replica
+SEAL_EVERY = 0.5  # seconds between sealing rounds on each replica
+SEAL_BATCH = 1000
 
 
 def record(event: AuditEvent) -> Record:
@@ -60,7 +66,8 @@ class AuditStream:
         return {JOB: self.pump}
 
     async def start(self, worker: Worker) -> None:
-        """Make sure each sink has its cursor and its job, and measure lag regularly."""
+        """Seal regularly; make sure each sink has its cursor and its job; measure lag."""
+        worker.every(SEAL_EVERY, self.seal, "audit-seal", first_in=0.1)
         if not self.sinks:
             return
         for name in self.sinks:
@@ -72,6 +79,10 @@ class AuditStream:
     async def stop(self) -> None:
         for sink in self.sinks.values():
             await sink.aclose()
+
+    async def seal(self) -> None:
+        while await asyncio.to_thread(self.store.seal, SEAL_BATCH) == SEAL_BATCH:
+            pass
 
     async def measure(self) -> None:
         lags = await asyncio.to_thread(self.store.sink_lags, list(self.sinks))

@@ -26,7 +26,11 @@ class Verdict:
 
 
 def verify(store: Store, since: datetime | None = None, batch: int = BATCH) -> Verdict:
-    """Walk the chain from its start (or from the first event at or after ``since``)."""
+    """Walk the chain from its start (or from the first event at or after ``since``).
+
+    Events written but not sealed yet are sealed first, so the walk covers them too.
+    """
+    store.seal_all()
     head = store.chain_head()  # read first: every event up to it is committed
     first = store.first_seq(since)
     verdict = Verdict(0, first, head.seq, head.hash, None, "")

@@ -12,13 +12,14 @@
 - Canonical JSON: keys sorted, ``,`` and ``:`` as separators and no other whitespace,
   non-ASCII characters as themselves, encoded as UTF-8.
 
-Concurrency: one row, ``audit_chain``, holds the head (``seq``, ``hash``). Every audit insert
-first runs a single UPDATE on it that increments ``seq`` and computes the new hash in the
-database from the head it finds. The UPDATE takes the row's lock on PostgreSQL (and the
-write lock on SQLite), held until the transaction ends, so replicas writing at once append
-one after another, each from the head the last one committed; a rolled-back insert rolls
-its link back too. ``seq`` therefore has no gaps and events commit in ``seq`` order, which
-is what the sinks' cursors rely on.
+Sealing: an insert stays one statement; it leaves ``seq`` and the hashes empty. The sealer
+(`Store.seal`, run every half second by each replica and before `audit verify`) takes the
+events not sealed yet, in the order they were written, and appends them to the chain. It
+first locks the one row of ``audit_chain``, which holds the head (``seq``, ``hash``): a row
+lock on PostgreSQL, the write lock on SQLite. So replicas sealing at once take turns, each
+continues from the head the last one committed, and ``seq`` has no gaps. Writers never wait
+for the chain, which keeps the hot path as fast as before; the price is that an event is
+tamper-evident a moment (normally under a second) after it is written, not at once.
 """
 
 from __future__ import annotations
@@ -29,11 +30,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-
-from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
-
-from bot.store.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 CHECKPOINT = "audit_checkpoint"  # the event retention writes where it cut the chain
@@ -87,38 +83,6 @@ def link(prev_hash: str, event_text: str) -> str:
 
 def event_hash(prev_hash: str, row: Chained) -> str:
     return link(prev_hash, event_json(row))
-
-
-# One statement per audit insert: lock the head, move it, return the new link. The hash is
-# computed where the lock is held, so no second round trip is needed to store it.
-_ADVANCE = {
-    "postgresql": text(
-        "UPDATE audit_chain SET seq = seq + 1, prev_hash = hash, "
-        "hash = encode(sha256(decode(hash, 'hex') || convert_to(:event, 'UTF8')), 'hex') "
-        "WHERE id = 1 RETURNING seq, prev_hash, hash"
-    ),
-    "sqlite": text(
-        "UPDATE audit_chain SET seq = seq + 1, prev_hash = hash, "
-        "hash = audit_link(hash, :event) WHERE id = 1 RETURNING seq, prev_hash, hash"
-    ),
-}
-
-
-def register_sqlite(connection: Any) -> None:
-    """Give a SQLite connection the `audit_link` function the UPDATE above uses."""
-    connection.create_function("audit_link", 2, link, deterministic=True)
-
-
-@event.listens_for(AuditEvent, "before_insert")
-def _append(_mapper: Any, connection: Connection, target: AuditEvent) -> None:
-    """Chain every audit event, whoever inserts it, inside the inserting transaction."""
-    if target.at is None:
-        target.at = utcnow()
-    if target.detail is None:
-        target.detail = {}
-    statement = _ADVANCE.get(connection.dialect.name, _ADVANCE["sqlite"])
-    seq, prev_hash, new_hash = connection.execute(statement, {"event": event_json(target)}).one()
-    target.seq, target.prev_hash, target.hash = int(seq), prev_hash, new_hash
 
 
 # --- verification ---------------------------------------------------------------------

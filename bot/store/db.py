@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import case, delete, event, func, text, update
+from sqlalchemy import bindparam, case, delete, event, func, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
@@ -53,7 +53,6 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
-            chain.register_sqlite(connection)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -439,7 +438,8 @@ class Store:
                 .values(due_at=due_at)
             )
             session.commit()
-            return int(result.rowcount or 0)
+        self.seal()  # the checkpoint joins the chain at once
+        return int(result.rowcount or 0)
 
     def children(self, run_id: str, kind: str | None = None) -> list[Run]:
         query = select(Run).where(Run.parent_id == run_id).order_by(col(Run.created_at))
@@ -512,6 +512,7 @@ class Store:
         rest stays verifiable from there. A run goes once none of its events remain, with
         its jobs and approval decisions, in batches so a backlog never holds long locks.
         """
+        self.seal_all()  # only sealed events can be cut with a checkpoint
         removed = self._cut_chain(before)
         while True:
             with self.session() as session:
@@ -546,7 +547,6 @@ class Store:
             result = session.exec(  # type: ignore[call-overload]
                 delete(AuditEvent).where(col(AuditEvent.seq) <= last_cut.seq)
             )
-            # Appended last, so the chain lock is held only for the end of this transaction.
             session.add(
                 AuditEvent(
                     kind=chain.CHECKPOINT,
@@ -559,7 +559,8 @@ class Store:
                 )
             )
             session.commit()
-            return int(result.rowcount or 0)
+        self.seal()  # the checkpoint joins the chain at once
+        return int(result.rowcount or 0)
 
     # --- actions created in Slack ---------------------------------------------------------
 
@@ -602,6 +603,60 @@ class Store:
         return True
 
     # --- the audit chain and its sinks ------------------------------------------------
+
+    def seal(self, limit: int = 1000) -> int:
+        """Append up to ``limit`` events not sealed yet to the hash chain; how many it did.
+
+        The head row is locked first (a row lock on PostgreSQL, the write lock on SQLite),
+        so sealers on several replicas take turns and each continues from the last one.
+        """
+        table = AuditEvent.__table__  # type: ignore[attr-defined]
+        with self.session() as session:
+            connection = session.connection()
+            seq, head = connection.execute(
+                update(AuditChain)
+                .where(col(AuditChain.id) == 1)
+                .values(seq=AuditChain.seq)
+                .returning(col(AuditChain.seq), col(AuditChain.hash))
+            ).one()
+            rows = connection.execute(
+                select(*(table.c[name] for name in ("id", *chain.FIELDS)))
+                .where(table.c.seq.is_(None))
+                .order_by(table.c.id)
+                .limit(limit)
+            ).all()
+            if not rows:
+                session.rollback()
+                return 0
+            values = []
+            for row in rows:
+                seq, prev = seq + 1, head
+                head = chain.event_hash(prev, row)
+                values.append({"row_id": row.id, "new_seq": seq, "prev": prev, "new_hash": head})
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(
+                    seq=bindparam("new_seq"),
+                    prev_hash=bindparam("prev"),
+                    hash=bindparam("new_hash"),
+                ),
+                values,
+            )
+            connection.execute(
+                update(AuditChain)
+                .where(col(AuditChain.id) == 1)
+                .values(seq=seq, prev_hash=values[-1]["prev"], hash=head)
+            )
+            session.commit()
+            return len(rows)
+
+    def seal_all(self, batch: int = 1000) -> int:
+        """Seal every event written so far."""
+        total = 0
+        while (sealed := self.seal(batch)) == batch:
+            total += sealed
+        return total + sealed
 
     def chain_head(self) -> AuditChain:
         with self.session() as session:

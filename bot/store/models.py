@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -124,6 +125,15 @@ class AuditEvent(SQLModel, table=True):
     """One step of a run, or one refusal or admin change. Append-only."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The sealer's queue: events not in the hash chain yet (a handful at any time).
+        Index(
+            "ix_audit_event_unsealed",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str | None = Field(default=None, foreign_key="run.id", index=True, max_length=36)
@@ -132,14 +142,14 @@ class AuditEvent(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=32)
     at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The hash chain (bot/store/chain.py): set on insert, under the chain lock.
-    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=False, unique=True))
-    prev_hash: str | None = Field(default=None, max_length=64, nullable=False)
-    hash: str | None = Field(default=None, max_length=64, nullable=False)
+    # The hash chain (bot/store/chain.py): empty until the event is sealed.
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class AuditChain(SQLModel, table=True):
-    """The head of the audit hash chain: one row, locked by every audit insert."""
+    """The head of the audit hash chain: one row, locked while events are sealed."""
 
     __tablename__ = "audit_chain"
 

@@ -4,8 +4,8 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02
 
-Existing events are chained in the order they were written (by id), with the same hashing
-as new ones (bot/store/chain.py), so `python -m bot audit verify` covers them too.
+Existing events are sealed into the chain in the order they were written (by id), with the
+same hashing as new ones (bot/store/chain.py), so `python -m bot audit verify` covers them.
 """
 
 import sqlalchemy as sa
@@ -52,14 +52,14 @@ def upgrade() -> None:
         [{"id": 1, "seq": seq, "prev_hash": prev, "hash": head}],
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.alter_column("seq", existing_type=sa.BigInteger(), nullable=False)
-        batch_op.alter_column(
-            "prev_hash", existing_type=sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        )
-        batch_op.alter_column(
-            "hash", existing_type=sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        )
         batch_op.create_unique_constraint(batch_op.f("uq_audit_event_seq"), ["seq"])
+        batch_op.create_index(
+            "ix_audit_event_unsealed",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("seq IS NULL"),
+            sqlite_where=sa.text("seq IS NULL"),
+        )
     op.create_table(
         "audit_sink_cursor",
         sa.Column("sink", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -100,6 +100,7 @@ def downgrade() -> None:
     op.drop_table("audit_sink_cursor")
     op.drop_table("audit_chain")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_event_unsealed")
         batch_op.drop_constraint(batch_op.f("uq_audit_event_seq"), type_="unique")
         batch_op.drop_column("hash")
         batch_op.drop_column("prev_hash")
