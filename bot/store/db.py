@@ -611,6 +611,10 @@ class Store:
         so sealers on several replicas take turns and each continues from the last one.
         """
         table = AuditEvent.__table__  # type: ignore[attr-defined]
+        waiting = select(AuditEvent.id).where(col(AuditEvent.seq).is_(None)).limit(1)
+        with self.session() as session:  # usually nothing waits: look before locking
+            if session.exec(waiting).first() is None:
+                return 0
         with self.session() as session:
             connection = session.connection()
             seq, head = connection.execute(
