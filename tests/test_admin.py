@@ -125,8 +125,9 @@ def test_create_edit_publish_delete_in_slack(bot: Bot, tmp_path: Path) -> None:
     bot.requests.command("/actions", user_id="U0DEV")
     assert "Page on-call" not in shown(
         bot.slack.wait_for("response_url", count=count + 1)[-1].params)
+    opened = len(bot.slack.calls("views.open"))
     bot.requests.block_action("run_action", value="page-oncall", user_id="U0DEV")
-    refusal = bot.slack.wait_for("views.open")[-1].params["view"]
+    refusal = bot.slack.wait_for("views.open", count=opened + 1)[-1].params["view"]
     assert "draft" in texts(refusal["blocks"])
     assert "now published" in shown(admin_says(bot, "publish page-oncall"))
     view = bot.open_form("page-oncall")
