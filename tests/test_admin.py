@@ -270,9 +270,10 @@ def test_access_rules_end_to_end(bot: Bot) -> None:
     bot.submit(view, {})
     bot.receiver.wait(2)
     # channels: only from #deploys; a crafted submission from elsewhere is refused too.
+    opened = len(bot.slack.calls("views.open"))
     bot.requests.block_action("run_action", value="deploys-only", user_id="U0DEV")
     assert "runs only in <#C0DEPLOYS>" in texts(
-        bot.slack.wait_for("views.open")[-1].params["view"]["blocks"])
+        bot.slack.wait_for("views.open", count=opened + 1)[-1].params["view"]["blocks"])
     view = bot.open_form("deploys-only", channel_id="C0DEPLOYS")
     forged = dict(view, private_metadata=view["private_metadata"].replace("C0DEPLOYS", "C0X"))
     body = json.loads(bot.submit(forged, {}).text)

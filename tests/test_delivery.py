@@ -282,8 +282,9 @@ def test_run_again_prefills_and_links_parent(bot: Bot) -> None:
     reply = bot.slack.thread("C0CHAN", bot.slack.messages("C0CHAN")[0]["ts"])[-1]
     button = next(e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == "rerun" and button["value"] == first.id
+    opened = len(bot.slack.calls("views.open"))
     bot.requests.block_action("rerun", value=first.id, user_id="U0DEV")
-    bot.slack.wait_for("views.open")
+    bot.slack.wait_for("views.open", count=opened + 1)
     view = bot.slack.last_view()
     bot.submit(view, {})
     deadline = time.monotonic() + 5
