@@ -217,7 +217,8 @@ def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         broken = verdict.broken
         where = f"event id {broken.event_id} (seq {broken.seq})" if broken.event_id else "the end"
         print(f"audit chain BROKEN at {where}: {broken.reason}")
-        print(f"{verdict.events} events verified before it")
+        count = verdict.events
+        print(f"{count} event{'' if count == 1 else 's'} verified before it")
         return BROKEN
     if not verdict.events:
         print("audit chain intact: no events to verify")
