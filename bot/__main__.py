@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [serve|migrate|check|preview|receiver-check|audit|playground]`."""
+"""Command line: `python -m bot [serve|migrate|check|preview|receiver-check|audit …|playground]`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -212,29 +213,146 @@ async def receiver_check(settings: Settings, catalog: Catalog, args: argparse.Na
     return 0 if card.passed else 1
 
 
+BROKEN = 4  # exit status of `audit verify` and `audit verify-export` when something differs
+
+
+def since_time(value: str) -> datetime:
+    """`--since`: a duration back from now (24h, 30d) or an ISO 8601 time (UTC if no zone)."""
+    try:
+        return utcnow() - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        found = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r}: expected a duration such as 24h or 30d, or a time such as 2026-11-01"
+        ) from None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
 def audit_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.audit import export
     from bot.store import Store, migrate
 
     try:
-        since = utcnow() - timedelta(seconds=parse_duration(args.since))
+        since = since_time(args.since)
+    except ValueError as exc:
+        return fail(f"--since: {exc}")
+    manifest_path = args.manifest or (f"{args.output}.manifest.json" if args.output else None)
+    key = None
+    if manifest_path:
+        if not settings.AUDIT_SIGNING_KEY:
+            return fail(
+                "AUDIT_SIGNING_KEY is not set: the manifest must be signed; "
+                "make a key with `python -m bot audit keygen`"
+            )
+        try:
+            key = export.private_key(settings.AUDIT_SIGNING_KEY)
+        except export.BadKey as exc:
+            return fail(str(exc))
+    migrate(settings.DATABASE_URL)
+    store = Store(settings.DATABASE_URL)
+    until = utcnow()
+    try:
+        rows = admin.audit_rows(
+            store,
+            since,
+            until,
+            Redactor(settings.secret_values()),
+            partial(render.callback_tokens, settings),
+        )
+    finally:
+        store.close()
+    content = admin.format_rows(rows, args.format).encode("utf-8")
+    if args.output:
+        Path(args.output).write_bytes(content)
+    else:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+    if key is not None and manifest_path:
+        name = Path(args.output).name if args.output else "-"
+        signed = export.manifest(
+            content, rows, fmt=args.format, name=name, since=since, until=until, key=key
+        )
+        Path(manifest_path).write_text(json.dumps(signed, indent=2) + "\n")
+        print(f"wrote {manifest_path} ({len(rows)} events, signed)", file=sys.stderr)
+    return 0
+
+
+def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.audit.verify import verify
+    from bot.store import Store, migrate
+
+    try:
+        since = since_time(args.since) if args.since else None
     except ValueError as exc:
         return fail(f"--since: {exc}")
     migrate(settings.DATABASE_URL)
     store = Store(settings.DATABASE_URL)
     try:
-        sys.stdout.write(
-            admin.export_audit(
-                store,
-                since,
-                utcnow(),
-                args.format,
-                Redactor(settings.secret_values()),
-                partial(render.callback_tokens, settings),
-            )
-        )
+        verdict = verify(store, since)
     finally:
         store.close()
+    if verdict.broken:
+        broken = verdict.broken
+        where = f"event id {broken.event_id} (seq {broken.seq})" if broken.event_id else "the end"
+        print(f"audit chain BROKEN at {where}: {broken.reason}")
+        count = verdict.events
+        print(f"{count} event{'' if count == 1 else 's'} verified before it")
+        return BROKEN
+    if not verdict.events:
+        print("audit chain intact: no events to verify")
+        return 0
+    print(
+        f"audit chain intact: {verdict.events} events, seq {verdict.first_seq}.."
+        f"{verdict.head_seq}, from {verdict.anchor}; head {verdict.head_hash}"
+    )
     return 0
+
+
+def audit_keygen() -> int:
+    from bot.audit import export
+
+    private, public = export.keygen()
+    print("# Keep the first line secret (the bot's environment only); share the second.")
+    print(f"AUDIT_SIGNING_KEY={private}")
+    print(f"# public key (for `audit verify-export --public-key`): {public}")
+    return 0
+
+
+def audit_verify_export(args: argparse.Namespace) -> int:
+    from bot.audit import export
+
+    try:
+        key = export.public_key(args.public_key)
+        content = Path(args.file).read_bytes()
+        manifest = json.loads(Path(args.manifest).read_text())
+    except (OSError, ValueError) as exc:
+        return fail(str(exc))
+    if not isinstance(manifest, dict):
+        return fail(f"{args.manifest}: not a manifest (expected a JSON object)")
+    problems = export.verify(content, manifest, key)
+    if problems:
+        print(f"{args.file}: NOT verified")
+        for problem in problems:
+            print(f"  {problem}")
+        return BROKEN
+    print(
+        f"{args.file}: verified: {manifest.get('events')} events, seq {manifest.get('first_seq')}"
+        f"..{manifest.get('last_seq')}, last hash {manifest.get('last_hash')}"
+    )
+    return 0
+
+
+def audit_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.audit_command == "verify":
+        return audit_verify(settings, args)
+    if args.audit_command == "keygen":
+        return audit_keygen()
+    if args.audit_command == "verify-export":
+        return audit_verify_export(args)
+    return audit_export(settings, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,6 +390,19 @@ def main(argv: list[str] | None = None) -> int:
     export = audit_sub.add_parser("export", help="write the audit log of a period to stdout")
     export.add_argument("--since", default="7d", help="how far back, e.g. 24h or 30d")
     export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    export.add_argument("--output", help="write to this file (and FILE.manifest.json)")
+    export.add_argument("--manifest", help="write the signed manifest here")
+    verify_ = audit_sub.add_parser("verify", help="re-compute the hash chain (exit 4 if broken)")
+    verify_.add_argument("--since", help="start at this time: 30d, 24h or 2026-11-01")
+    audit_sub.add_parser("keygen", help="make an Ed25519 key pair for signed exports")
+    check_export = audit_sub.add_parser(
+        "verify-export", help="check an export against its signed manifest (exit 4 if not)"
+    )
+    check_export.add_argument("file", help="the exported file")
+    check_export.add_argument("manifest", help="its manifest")
+    check_export.add_argument(
+        "--public-key", required=True, help="the public key you trust: base64, PEM or a file"
+    )
     playground = sub.add_parser("playground", help="run the bot against a simulated Slack")
     playground.add_argument("--host", default="127.0.0.1", help="address to listen on")
     playground.add_argument(
@@ -313,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "receiver-check":
             return asyncio.run(receiver_check(settings, load_config(settings).catalog, args))
         if command == "audit":
-            return audit_export(settings, args)
+            return audit_command(settings, args)
         if command == "migrate":
             from bot.store import migrate
 

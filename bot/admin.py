@@ -205,7 +205,20 @@ def parse_runs_query(text: str, now: datetime | None = None) -> RunsQuery:
     return query
 
 
-EXPORT_COLUMNS = ["at", "run_id", "action_id", "kind", "actor", "status", "user_id", "detail"]
+EXPORT_COLUMNS = [
+    "at",
+    "run_id",
+    "action_id",
+    "kind",
+    "actor",
+    "status",
+    "user_id",
+    "detail",
+    "id",
+    "seq",
+    "prev_hash",
+    "hash",
+]
 
 
 def export_audit(
@@ -216,18 +229,34 @@ def export_audit(
     redact: Redactor,
     tokens: Callable[[str], Iterable[str]] = lambda _: (),
 ) -> str:
-    """The audit log of a period as CSV or JSON Lines (secrets redacted once more).
+    """The audit log of a period as CSV or JSON Lines (secrets redacted once more)."""
+    if fmt not in ("csv", "jsonl"):
+        raise QueryError("format is csv or jsonl")
+    return format_rows(audit_rows(store, since, until, redact, tokens), fmt)
+
+
+def audit_rows(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    redact: Redactor,
+    tokens: Callable[[str], Iterable[str]] = lambda _: (),
+) -> list[dict[str, Any]]:
+    """The rows of an export, in chain order, each with its event's id, seq and hashes.
 
     ``tokens`` gives a run's callback tokens: credentials, kept out of an export even if an
     event stored before they were redacted holds one.
     """
-    if fmt not in ("csv", "jsonl"):
-        raise QueryError("format is csv or jsonl")
+    store.seal_all()  # so every row carries its hash
     events = store.events_between(since, until)
     runs = {r.id: r for r in _runs_of(store, events)}
     rows = [_row(e, runs.get(e.run_id or "")) for e in events]
     of_run = {run_id: redact.extended(tokens(run_id)) for run_id in runs}
-    rows = [of_run.get(r["run_id"] or "", redact)(r) for r in rows]
+    redacted: list[dict[str, Any]] = [of_run.get(r["run_id"] or "", redact)(r) for r in rows]
+    return redacted
+
+
+def format_rows(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(row, default=str) + "\n" for row in rows)
     out = io.StringIO()
@@ -254,4 +283,8 @@ def _row(event: AuditEvent, run: Run | None) -> dict[str, Any]:
         "status": run.status if run else None,
         "user_id": run.user_id if run else None,
         "detail": event.detail,
+        "id": event.id,
+        "seq": event.seq,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }

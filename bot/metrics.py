@@ -42,6 +42,19 @@ ACK_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3),
 )
 
+AUDIT_SINK_LAG = Gauge(
+    "actions_audit_sink_lag_events",
+    "Audit events the sink has not received yet",
+    ["sink"],
+    registry=REGISTRY,
+)
+AUDIT_SINK_ERRORS = Counter(
+    "actions_audit_sink_errors_total",
+    "Failed attempts to send audit events to a sink",
+    ["sink"],
+    registry=REGISTRY,
+)
+
 
 def render(queue_depth: int) -> bytes:
     QUEUE_DEPTH.set(queue_depth)

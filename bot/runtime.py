@@ -18,6 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics, tracing
 from bot.admission import Admission
+from bot.audit import sinks
+from bot.audit.stream import AuditStream
 from bot.catalog import Catalog
 from bot.config import Loaded, load_file
 from bot.config.loader import merge
@@ -25,7 +27,7 @@ from bot.jobs import Worker
 from bot.options import OptionSource
 from bot.redaction import Redactor
 from bot.runs import Runner
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack.directory import Directory
 from bot.slack.metadata import Sealer
 from bot.slack.notify import SlackNotifier
@@ -104,14 +106,27 @@ class Runtime:
             options=self.options,
         )
         self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
+        self.audit_stream = self._audit_stream(settings)
         self.worker = Worker(
             self.store,
-            self.runner.handlers,
+            {**self.runner.handlers, **self.audit_stream.handlers},
             concurrency=settings.WORKER_CONCURRENCY,
             lease=settings.JOB_LEASE_SECONDS,
         )
         self.runner.wake = self.worker.wake
         self.ready = False
+
+    def _audit_stream(self, settings: Settings) -> AuditStream:
+        # Sinks are the operator's own endpoints (trusted, often on a private network): their
+        # client may reach private addresses, unlike the one for webhooks.
+        self.sink_http = build_client(allow_private=True, max_connections=10)
+        try:
+            found = [sinks.parse(url, self.sink_http) for url in settings.audit_sinks]
+        except ValueError as exc:
+            raise SettingsError(f"AUDIT_SINKS: {exc}") from None
+        if len({sink.name for sink in found}) < len(found):
+            raise SettingsError("AUDIT_SINKS: the same sink is named twice")
+        return AuditStream(self.store, found, self.redactor)
 
     def catalog(self) -> Catalog:
         return self._catalog
@@ -165,6 +180,7 @@ class Runtime:
         await self.worker.start()  # picks up whatever a previous process left due
         self.worker.every(SLACK_ACTIONS_POLL, self.refresh_slack_actions, "slack-actions")
         self.worker.every(RETENTION_EVERY, self.purge_old, "retention", first_in=60.0)
+        await self.audit_stream.start(self.worker)
         # The catalog and the imports live for the process: keep them out of the collector's
         # way, which otherwise walks them on every full collection (visible in p99 latency).
         gc.collect()
@@ -180,5 +196,7 @@ class Runtime:
     async def stop(self, grace: float = 10.0) -> None:
         self.ready = False
         await self.worker.stop(grace)
+        await self.audit_stream.stop()
         await self.http.aclose()
+        await self.sink_http.aclose()
         self.store.close()

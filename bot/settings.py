@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     AUDIT_RETENTION_DAYS: int = Field(365, ge=1)
     # Runs one user may start of one action (N/s, N/m or N/h); `rate_limit` per action wins.
     RUN_RATE_LIMIT: str = "30/m"
+    AUDIT_SIGNING_KEY: str = ""  # Ed25519, base64: `python -m bot audit keygen`
+    AUDIT_SINKS: str = ""  # sink URLs, space- or comma-separated (bot/audit/sinks.py)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -133,6 +135,16 @@ class Settings(BaseSettings):
             if key.startswith(SECRET_PREFIX) and key != SECRET_PREFIX and value
         }
 
+    @property
+    def audit_sinks(self) -> list[str]:
+        return [url for url in re.split(r"[\s,]+", self.AUDIT_SINKS) if url]
+
+    @property
+    def audit_sink_secrets(self) -> list[str]:
+        """Values of the variables the sinks name (`token_env=`, `secret_env=`)."""
+        names = re.findall(r"(?:token|secret)_env=([A-Za-z_][A-Za-z0-9_]*)", self.AUDIT_SINKS)
+        return [os.environ[name] for name in names if os.environ.get(name)]
+
     def secret_values(self) -> list[str]:
         """Every value that must never be written anywhere: the redaction list."""
         values = [
@@ -143,6 +155,8 @@ class Settings(BaseSettings):
             self.METRICS_TOKEN,
             *self.webhook_secrets,
             *self.template_secrets.values(),
+            self.AUDIT_SIGNING_KEY,
+            *self.audit_sink_secrets,
         ]
         return list(dict.fromkeys(v for v in values if v))
 

@@ -270,9 +270,10 @@ def test_access_rules_end_to_end(bot: Bot) -> None:
     bot.submit(view, {})
     bot.receiver.wait(2)
     # channels: only from #deploys; a crafted submission from elsewhere is refused too.
+    opened = len(bot.slack.calls("views.open"))
     bot.requests.block_action("run_action", value="deploys-only", user_id="U0DEV")
     assert "runs only in <#C0DEPLOYS>" in texts(
-        bot.slack.wait_for("views.open")[-1].params["view"]["blocks"])
+        bot.slack.wait_for("views.open", count=opened + 1)[-1].params["view"]["blocks"])
     view = bot.open_form("deploys-only", channel_id="C0DEPLOYS")
     forged = dict(view, private_metadata=view["private_metadata"].replace("C0DEPLOYS", "C0X"))
     body = json.loads(bot.submit(forged, {}).text)
@@ -288,10 +289,16 @@ def test_usergroup_lookup_failure_fails_closed(bot: Bot) -> None:
 
 
 def test_retention_purges_old_runs(bot: Bot) -> None:
-    old = Run(action_id="create-ticket", user_id="U0DEV", created_at=utcnow() - timedelta(days=400))
+    long_ago = utcnow() - timedelta(days=400)
+    old = Run(action_id="create-ticket", user_id="U0DEV", created_at=long_ago)
     new = Run(action_id="create-ticket", user_id="U0DEV")
-    for run in (old, new):
-        assert bot.store.create_run(run, {"x": 1})
+    with bot.store.session() as session:  # a run written long ago, with its event
+        session.add(old)
+        session.flush()
+        session.add(AuditEvent(run_id=old.id, action_id="create-ticket", kind="requested",
+                               actor="U0DEV", at=long_ago, detail={"x": 1}))
+        session.commit()
+    assert bot.store.create_run(new, {"x": 1})
     removed = bot.store.purge(utcnow() - timedelta(days=365), batch=1)
     assert removed >= 1
     assert bot.store.get_run(old.id) is None and bot.store.get_run(new.id) is not None

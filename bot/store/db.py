@@ -12,15 +12,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import case, delete, event, func, text, update
+from sqlalchemy import bindparam, case, delete, event, func, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
+from bot.store import chain
 from bot.store.models import (
     FINAL,
     ApprovalDecision,
+    AuditChain,
     AuditEvent,
+    AuditSinkCursor,
     Job,
     Run,
     SlackAction,
@@ -458,7 +461,8 @@ class Store:
                 .values(due_at=due_at)
             )
             session.commit()
-            return int(result.rowcount or 0)
+        self.seal()  # the checkpoint joins the chain at once
+        return int(result.rowcount or 0)
 
     def children(self, run_id: str, kind: str | None = None) -> list[Run]:
         query = select(Run).where(Run.parent_id == run_id).order_by(col(Run.created_at))
@@ -524,34 +528,62 @@ class Store:
             return list(session.exec(query))
 
     def purge(self, before: datetime, batch: int = 1000) -> int:
-        """Delete runs (with their events and jobs) and admin events older than ``before``.
+        """Retention: cut the audit chain before ``before``, then remove runs left without events.
 
-        In batches, so a large backlog never holds long locks.
+        Only a prefix of the chain is removed (events up to the first one at or after
+        ``before``), together with a checkpoint event recording the hash at the cut, so the
+        rest stays verifiable from there. A run goes once none of its events remain, with
+        its jobs and approval decisions, in batches so a backlog never holds long locks.
         """
-        removed = 0
+        self.seal_all()  # only sealed events can be cut with a checkpoint
+        removed = self._cut_chain(before)
         while True:
             with self.session() as session:
+                has_events = select(AuditEvent.id).where(AuditEvent.run_id == Run.id).exists()
                 ids = list(
-                    session.exec(select(Run.id).where(col(Run.created_at) < before).limit(batch))
-                )
-                if ids:
-                    session.exec(delete(AuditEvent).where(col(AuditEvent.run_id).in_(ids)))  # type: ignore[call-overload]
-                    session.exec(delete(Job).where(col(Job.run_id).in_(ids)))  # type: ignore[call-overload]
-                    session.exec(delete(Run).where(col(Run.id).in_(ids)))  # type: ignore[call-overload]
-                else:
-                    old = list(
-                        session.exec(
-                            select(AuditEvent.id)
-                            .where(col(AuditEvent.run_id).is_(None), col(AuditEvent.at) < before)
-                            .limit(batch)
-                        )
+                    session.exec(
+                        select(Run.id).where(col(Run.created_at) < before, ~has_events).limit(batch)
                     )
-                    if not old:
-                        return removed
-                    session.exec(delete(AuditEvent).where(col(AuditEvent.id).in_(old)))  # type: ignore[call-overload]
-                    ids = old
+                )
+                if not ids:
+                    return removed
+                session.exec(delete(Job).where(col(Job.run_id).in_(ids)))  # type: ignore[call-overload]
+                session.exec(  # type: ignore[call-overload]
+                    delete(ApprovalDecision).where(col(ApprovalDecision.run_id).in_(ids))
+                )
+                session.exec(delete(Run).where(col(Run.id).in_(ids)))  # type: ignore[call-overload]
                 session.commit()
                 removed += len(ids)
+
+    def _cut_chain(self, before: datetime) -> int:
+        """Remove the chain's events older than ``before``; record the cut as an event."""
+        with self.session() as session:
+            first_kept = session.exec(
+                select(func.min(AuditEvent.seq)).where(col(AuditEvent.at) >= before)
+            ).one()
+            query = select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)
+            if first_kept is not None:
+                query = query.where(col(AuditEvent.seq) < first_kept)
+            last_cut = session.exec(query).first()
+            if last_cut is None:
+                return 0
+            result = session.exec(  # type: ignore[call-overload]
+                delete(AuditEvent).where(col(AuditEvent.seq) <= last_cut.seq)
+            )
+            session.add(
+                AuditEvent(
+                    kind=chain.CHECKPOINT,
+                    detail={
+                        "seq": last_cut.seq,
+                        "hash": last_cut.hash,
+                        "before": before.isoformat(),
+                        "removed": int(result.rowcount or 0),
+                    },
+                )
+            )
+            session.commit()
+        self.seal()  # the checkpoint joins the chain at once
+        return int(result.rowcount or 0)
 
     # --- actions created in Slack ---------------------------------------------------------
 
@@ -592,6 +624,170 @@ class Store:
             session.add(AuditEvent(action_id=action_id, kind="admin", actor=by, detail=event))
             session.commit()
         return True
+
+    # --- the audit chain and its sinks ------------------------------------------------
+
+    def seal(self, limit: int = 1000) -> int:
+        """Append up to ``limit`` events not sealed yet to the hash chain; how many it did.
+
+        The head row is locked first (a row lock on PostgreSQL, the write lock on SQLite),
+        so sealers on several replicas take turns and each continues from the last one.
+        """
+        table = AuditEvent.__table__  # type: ignore[attr-defined]
+        waiting = select(AuditEvent.id).where(col(AuditEvent.seq).is_(None)).limit(1)
+        with self.session() as session:  # usually nothing waits: look before locking
+            if session.exec(waiting).first() is None:
+                return 0
+        with self.session() as session:
+            connection = session.connection()
+            seq, head = connection.execute(
+                update(AuditChain)
+                .where(col(AuditChain.id) == 1)
+                .values(seq=AuditChain.seq)
+                .returning(col(AuditChain.seq), col(AuditChain.hash))
+            ).one()
+            rows = connection.execute(
+                select(*(table.c[name] for name in ("id", *chain.FIELDS)))
+                .where(table.c.seq.is_(None))
+                .order_by(table.c.id)
+                .limit(limit)
+            ).all()
+            if not rows:
+                session.rollback()
+                return 0
+            values = []
+            for row in rows:
+                seq, prev = seq + 1, head
+                head = chain.event_hash(prev, row)
+                values.append({"row_id": row.id, "new_seq": seq, "prev": prev, "new_hash": head})
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(
+                    seq=bindparam("new_seq"),
+                    prev_hash=bindparam("prev"),
+                    hash=bindparam("new_hash"),
+                ),
+                values,
+            )
+            connection.execute(
+                update(AuditChain)
+                .where(col(AuditChain.id) == 1)
+                .values(seq=seq, prev_hash=values[-1]["prev"], hash=head)
+            )
+            session.commit()
+            return len(rows)
+
+    def seal_all(self, batch: int = 1000) -> int:
+        """Seal every event written so far."""
+        total = 0
+        while (sealed := self.seal(batch)) == batch:
+            total += sealed
+        return total + sealed
+
+    def chain_head(self) -> AuditChain:
+        with self.session() as session:
+            head = session.get(AuditChain, 1)
+            if head is None:
+                raise LookupError("audit_chain has no head row: run `python -m bot migrate`")
+            return head
+
+    def chain_events(self, after_seq: int, limit: int) -> list[AuditEvent]:
+        """Events with seq above ``after_seq``, in chain order."""
+        query = (
+            select(AuditEvent)
+            .where(col(AuditEvent.seq) > after_seq)
+            .order_by(col(AuditEvent.seq))
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def first_seq(self, since: datetime | None = None) -> int | None:
+        """The lowest seq still stored (at or after ``since``)."""
+        query = select(func.min(AuditEvent.seq))
+        if since is not None:
+            query = query.where(col(AuditEvent.at) >= since)
+        with self.session() as session:
+            return session.exec(query).one()
+
+    def checkpoint(self, cut_seq: int) -> AuditEvent | None:
+        """The retention checkpoint that recorded a cut after ``cut_seq``, if stored."""
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.kind == chain.CHECKPOINT, col(AuditEvent.seq) > cut_seq)
+            .order_by(col(AuditEvent.seq))
+        )
+        with self.session() as session:
+            for found in session.exec(query):
+                if found.detail.get("seq") == cut_seq:
+                    return found
+        return None
+
+    def open_sink(self, sink: str, job: Job) -> bool:
+        """Give a sink its cursor and its one delivery job; True if the job was added.
+
+        The cursor row's lock (PostgreSQL; the write lock on SQLite) makes replicas
+        starting together add one job per sink, not one each.
+        """
+        with self.session() as session:
+            if session.get(AuditSinkCursor, sink) is None:
+                session.add(AuditSinkCursor(sink=sink))
+            try:
+                session.commit()  # also ends the read, so the UPDATE below starts afresh
+            except IntegrityError:  # another replica added it just now
+                session.rollback()
+            session.exec(  # type: ignore[call-overload]
+                update(AuditSinkCursor)
+                .where(col(AuditSinkCursor.sink) == sink)
+                .values(updated_at=AuditSinkCursor.updated_at)
+            )
+            pending = session.exec(
+                select(Job.id).where(
+                    Job.kind == job.kind,
+                    col(Job.done_at).is_(None),
+                    col(Job.data)["sink"].as_string() == sink,
+                )
+            ).first()
+            if pending is not None:
+                session.rollback()
+                return False
+            session.add(job)
+            session.commit()
+            return True
+
+    def sink_position(self, sink: str) -> int:
+        with self.session() as session:
+            found = session.get(AuditSinkCursor, sink)
+            return found.seq if found else 0
+
+    def advance_sink(self, sink: str, seq: int) -> None:
+        """Move a sink's cursor forward to ``seq`` (never back: a late duplicate can't rewind)."""
+        with self.session() as session:
+            session.exec(  # type: ignore[call-overload]
+                update(AuditSinkCursor)
+                .where(col(AuditSinkCursor.sink) == sink, col(AuditSinkCursor.seq) < seq)
+                .values(seq=seq, updated_at=utcnow())
+            )
+            session.commit()
+
+    def sink_lags(self, sinks: Iterable[str]) -> dict[str, int]:
+        """Events each sink has not received yet (seq has no gaps past the retention cut)."""
+        names = list(sinks)
+        with self.session() as session:
+            first, last = session.exec(
+                select(func.min(AuditEvent.seq), func.max(AuditEvent.seq))
+            ).one()
+            cursors = dict(
+                session.exec(
+                    select(AuditSinkCursor.sink, AuditSinkCursor.seq).where(
+                        col(AuditSinkCursor.sink).in_(names)
+                    )
+                ).all()
+            )
+        if last is None:
+            return dict.fromkeys(names, 0)
+        return {name: max(0, last - max(cursors.get(name, 0), first - 1)) for name in names}
 
     def close(self) -> None:
         self.engine.dispose()

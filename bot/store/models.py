@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -127,6 +129,15 @@ class AuditEvent(SQLModel, table=True):
     """One step of a run, or one refusal or admin change. Append-only."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The sealer's queue: events not in the hash chain yet (a handful at any time).
+        Index(
+            "ix_audit_event_unsealed",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str | None = Field(default=None, foreign_key="run.id", index=True, max_length=36)
@@ -135,6 +146,31 @@ class AuditEvent(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=32)
     at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The hash chain (bot/store/chain.py): empty until the event is sealed.
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of the audit hash chain: one row, locked while events are sealed."""
+
+    __tablename__ = "audit_chain"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditSinkCursor(SQLModel, table=True):
+    """How far each audit sink has received the chain: the last delivered `seq`."""
+
+    __tablename__ = "audit_sink_cursor"
+
+    sink: str = Field(primary_key=True, max_length=255)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = _timestamp(nullable=False, default=utcnow)
 
 
 class Job(SQLModel, table=True):
