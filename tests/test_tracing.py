@@ -169,13 +169,13 @@ def test_forged_requests_are_refused_and_not_named_by_the_forger(
         body = "payload=" + urllib.parse.quote(json.dumps(payload))
         response = bot.requests.raw(body, sign=False)
         assert response.status_code == 401, response.text
+    # Refused on the raw bytes, before Bolt: an unsigned request leaves no trace to fill.
+    assert not [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    # A signed one is traced, and what its sender chose is cut short.
+    body = "payload=" + urllib.parse.quote(json.dumps(shapes[0]))
+    assert bot.requests.raw(body).status_code < 500
     roots = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
-    assert [s.name for s in roots] == [
-        "slack view_submission",
-        "slack block_actions",
-        "slack other",
-    ]
-    assert all(s.attributes["http.response.status_code"] == 401 for s in roots)
+    assert [s.name for s in roots] == ["slack view_submission"]
     assert len(roots[0].attributes["slack.callback_id"]) == 100
 
 
