@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import QUICK, code_version, machine, table, write_result
 
-NAMES = ["ack", "click", "submit", "concurrency", "throughput", "audit", "hostile", "tracing"]
+NAMES = ["ack", "click", "submit", "concurrency", "throughput", "audit", "tracing", "hostile"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""7. Memory under hostile bodies: a 64 MiB unsigned body and a gzip-bomb response.
+"""8. Memory under hostile bodies: a 64 MiB unsigned body and a gzip-bomb response.
 
 The bot runs as its own process. Its peak resident memory (VmHWM) is read before and
 after each attack:

@@ -45,3 +45,10 @@ def test_receiver_snippet_verifies_a_real_request() -> None:
     stale = {**request.headers, "X-Actions-Timing": "1000"}
     with pytest.raises(ValueError, match="stale"):
         namespace["verify"](stale, request.body)
+
+
+@pytest.mark.parametrize(("language", "name"), [("js", "verify.js"), ("go", "verify.go")])
+def test_receiver_snippets_are_the_tested_files(language: str, name: str) -> None:
+    # tests/test_receiver_verify.py runs docs/receivers/*; the README must show those files.
+    shipped = (Path(__file__).parents[1] / "docs" / "receivers" / name).read_text()
+    assert shipped.rstrip("\n") + "\n" in blocks(language)
