@@ -2,21 +2,19 @@
 
 The page never calls the bot directly. It tells this module what the person did (typed a
 slash command, clicked a button, submitted a modal…); this module builds the payload Slack
-would build, signs it with the app's signing secret (`v0` HMAC, as Slack does) and POSTs it
-over real HTTP to the bot's `/slack/events`. The bot's answer (the ack body, and later
-posts to `response_url`) is applied to the workspace the way Slack applies it.
+would build, signs it with the app's signing secret (`v0` HMAC, as Slack does, with
+`bot.testing.requests`, the builder the tests use too) and POSTs it over real HTTP to the
+bot's `/slack/events`. The bot's answer (the ack body, and later posts to `response_url`)
+is applied to the workspace the way Slack applies it.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import json
 import logging
 import secrets
 import time
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +30,7 @@ from bot.playground.workspace import (
     Workspace,
     dm_id,
 )
+from bot.testing.requests import encode, signed_headers
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,6 @@ class Answer:
         return value if isinstance(value, dict) else None
 
 
-def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """`v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`, keyed by the signing secret."""
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
 class Interactions:
     def __init__(
         self,
@@ -83,22 +76,8 @@ class Interactions:
 
     async def send(self, summary: str, payload: dict[str, Any], *, form: bool) -> Answer:
         """Sign and POST one request to the bot, as Slack does, and record both sides."""
-        if form:  # slash commands: the fields themselves, form-encoded
-            body = urllib.parse.urlencode(payload).encode()
-            content_type = "application/x-www-form-urlencoded"
-        elif payload.get("type") == "event_callback":  # Events API: JSON
-            body = json.dumps(payload).encode()
-            content_type = "application/json"
-        else:  # interactivity: the JSON in a `payload` form field
-            body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-            content_type = "application/x-www-form-urlencoded"
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(self.signing_secret, timestamp, body),
-        }
+        body, content_type = encode(payload, form=form)
+        headers = signed_headers(self.signing_secret, body, content_type)
         started = time.perf_counter()
         answer = Answer()
         try:
