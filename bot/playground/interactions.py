@@ -30,12 +30,26 @@ from bot.playground.workspace import (
     Workspace,
     dm_id,
 )
-from bot.testing.requests import encode, signed_headers
+from bot.testing.requests import (
+    Team,
+    command_fields,
+    encode,
+    event_callback,
+    interaction,
+    signed_headers,
+)
 
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT = 3.0  # Slack gives up on an app that has not answered within 3 seconds
-VERIFICATION_TOKEN = "playground-verification-token"  # deprecated by Slack; Bolt ignores it
+# The playground's workspace and app, as Slack names them in what it sends the bot.
+TEAM = Team(
+    id=TEAM_ID,
+    domain=TEAM_DOMAIN,
+    app_id=APP_ID,
+    bot_user_id=BOT_USER_ID,
+    token="playground-verification-token",  # deprecated by Slack; Bolt ignores it
+)
 TROUBLE = "We had some trouble connecting. Try again?"
 
 
@@ -104,15 +118,7 @@ class Interactions:
         return answer
 
     def _base(self, kind: str, user_id: str) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "user": self.ws.user_object(user_id),
-            "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
+        return interaction(TEAM, kind, self.ws.user_object(user_id))
 
     def _view_with_state(self, view_id: str, values: dict[str, Any] | None) -> dict[str, Any]:
         view = self.ws.views.get(view_id)
@@ -136,21 +142,17 @@ class Interactions:
                 sender=SLACKBOT,
             )
             return {"ok": False, "error": "unknown_command"}
-        fields = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "team_domain": TEAM_DOMAIN,
-            "channel_id": channel_id,
-            "channel_name": self.ws.channel_name(channel_id),
-            "user_id": user_id,
-            "user_name": self.ws.user_object(user_id)["name"],
-            "command": name,
-            "text": args.strip(),
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self.ws.response_url(user_id, channel_id),
-            "trigger_id": self.ws.trigger(user_id),
-        }
+        fields = command_fields(
+            TEAM,
+            command=name,
+            text=args.strip(),
+            user_id=user_id,
+            user_name=self.ws.user_object(user_id)["name"],
+            channel_id=channel_id,
+            channel_name=self.ws.channel_name(channel_id),
+            response_url=self.ws.response_url(user_id, channel_id),
+            trigger_id=self.ws.trigger(user_id),
+        )
         answer = await self.send(f"slash command {name}", fields, form=True)
         if answer.error:
             self.ws.post_ephemeral(
@@ -330,25 +332,7 @@ class Interactions:
         }
         if user_id in self.ws.homes:
             event["view"] = copy.deepcopy(self.ws.homes[user_id])
-        envelope = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": TEAM_ID,
-                    "user_id": BOT_USER_ID,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
+        envelope = event_callback(TEAM, event, "Ev" + secrets.token_hex(5).upper())
         answer = await self.send("event app_home_opened", envelope, form=False)
         return {"ok": not answer.error, "error": answer.error}
 

@@ -11,6 +11,7 @@ import json
 import time
 import urllib.parse
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Self
 
 import httpx
@@ -64,6 +65,88 @@ def encode(payload: Mapping[str, Any], *, form: bool = False) -> tuple[bytes, st
     if payload.get("type") in ("event_callback", "url_verification"):
         return json.dumps(payload).encode(), "application/json"
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), FORM
+
+
+@dataclass(frozen=True)
+class Team:
+    """Who Slack says a request comes from: the workspace and the app installed in it."""
+
+    id: str = TEAM_ID
+    domain: str = TEAM_DOMAIN
+    app_id: str = APP_ID
+    bot_user_id: str = BOT_USER_ID
+    token: str = VERIFICATION_TOKEN  # the deprecated verification token; Bolt ignores it
+
+
+def command_fields(
+    team: Team,
+    *,
+    command: str,
+    text: str,
+    user_id: str,
+    user_name: str,
+    channel_id: str,
+    channel_name: str,
+    response_url: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """The form fields of a slash command, in the order Slack sends them."""
+    return {
+        "token": team.token,
+        "team_id": team.id,
+        "team_domain": team.domain,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": team.app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
+def interaction(team: Team, kind: str, user: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every interactivity payload (``block_actions``, ``view_submission``…) has."""
+    return {
+        "type": kind,
+        "team": {"id": team.id, "domain": team.domain},
+        "user": dict(user),
+        "api_app_id": team.app_id,
+        "token": team.token,
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
+def event_callback(
+    team: Team, event: Mapping[str, Any], event_id: str, event_context: str | None = None
+) -> dict[str, Any]:
+    """An Events API envelope around ``event``, authorized for the app's bot user."""
+    envelope: dict[str, Any] = {
+        "token": team.token,
+        "team_id": team.id,
+        "api_app_id": team.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team.id,
+                "user_id": team.bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+    if event_context is not None:
+        envelope["event_context"] = event_context
+    return envelope
 
 
 def _element_options(element: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -204,6 +287,8 @@ class SlackRequests:
         self.events_url = events_url
         self.signing_secret = signing_secret
         self.fake = fake
+        #: The workspace and app the requests claim to come from.
+        self.team = Team()
         #: Sign with this timestamp instead of now (int seconds or str), e.g. a stale one.
         self.timestamp: int | str | None = None
         #: Send this ``X-Slack-Signature`` instead of the correct one.
@@ -279,7 +364,7 @@ class SlackRequests:
     def _trigger_id(self) -> str:
         n = next(self._counter)
         digest = hashlib.sha256(f"{n}:{time.time()}".encode()).hexdigest()[:24]
-        return f"{n}.{TEAM_ID[1:]}.{digest}"
+        return f"{n}.{self.team.id[1:]}.{digest}"
 
     def _response_url(self) -> str:
         if self.fake is not None and self.fake.running:
@@ -294,7 +379,7 @@ class SlackRequests:
 
     def _user(self, user_id: str) -> dict[str, Any]:
         name = self._user_name(user_id)
-        return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+        return {"id": user_id, "username": name, "name": name, "team_id": self.team.id}
 
     def _channel_name(self, channel_id: str) -> str:
         if channel_id.startswith("D"):
@@ -321,21 +406,17 @@ class SlackRequests:
     ) -> httpx.Response:
         """Post a slash command (form-encoded, Slack's field set). ``extra`` adds/overrides
         fields."""
-        fields: dict[str, Any] = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "team_domain": TEAM_DOMAIN,
-            "channel_id": channel_id,
-            "channel_name": channel_name,
-            "user_id": user_id,
-            "user_name": user_name,
-            "command": command,
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self._response_url(),
-            "trigger_id": self._trigger_id(),
-        }
+        fields = command_fields(
+            self.team,
+            command=command,
+            text=text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            channel_name=channel_name,
+            response_url=self._response_url(),
+            trigger_id=self._trigger_id(),
+        )
         fields.update(extra)
         encoded = {
             k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in fields.items()
@@ -384,17 +465,8 @@ class SlackRequests:
                 action["value"] = value
         action["action_ts"] = f"{time.time():.6f}"
 
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._user(user_id),
-            "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "container": container,
-            "trigger_id": trigger_id or self._trigger_id(),
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
+        payload = interaction(self.team, "block_actions", self._user(user_id))
+        payload.update(container=container, trigger_id=trigger_id or self._trigger_id())
         if channel_id is not None:
             payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
         if container.get("type") == "message":
@@ -462,18 +534,10 @@ class SlackRequests:
     ) -> httpx.Response:
         """Post a ``view_submission`` for ``view`` with ``state.values = values``
         (see :func:`values_for`). ``extra`` adds/overrides top-level payload keys."""
-        payload: dict[str, Any] = {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "user": self._user(user_id),
-            "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "trigger_id": self._trigger_id(),
-            "view": self._view_payload(view, values),
-            "response_urls": [],
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
+        payload = interaction(self.team, "view_submission", self._user(user_id))
+        payload.update(
+            trigger_id=self._trigger_id(), view=self._view_payload(view, values), response_urls=[]
+        )
         payload.update(extra)
         return self._interactive(payload)
 
@@ -486,48 +550,24 @@ class SlackRequests:
     ) -> httpx.Response:
         """Post a ``view_closed`` payload (sent only for views with ``notify_on_close``)."""
         state = view.get("state", {}).get("values", {}) if isinstance(view, dict) else {}
-        payload: dict[str, Any] = {
-            "type": "view_closed",
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "user": self._user(user_id),
-            "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "view": self._view_payload(view, state),
-            "is_cleared": is_cleared,
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
+        payload = interaction(self.team, "view_closed", self._user(user_id))
+        payload.update(view=self._view_payload(view, state), is_cleared=is_cleared)
         payload.update(extra)
         return self._interactive(payload)
 
     def event(self, event: dict[str, Any], event_id: str | None = None) -> httpx.Response:
         """Post an Events API ``event_callback`` envelope (JSON) wrapping ``event``."""
-        now = int(time.time())
-        envelope = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or self._unique("Ev0EVENT"),
-            "event_time": now,
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": TEAM_ID,
-                    "user_id": BOT_USER_ID,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{self._unique('ctx')}",
-        }
+        envelope = event_callback(
+            self.team,
+            event,
+            event_id or self._unique("Ev0EVENT"),
+            event_context=f"4-{self._unique('ctx')}",
+        )
         return self.raw(json.dumps(envelope), content_type="application/json")
 
     def url_verification(self, challenge: str = "challenge-token") -> httpx.Response:
         """Post the Events API ``url_verification`` handshake."""
-        body = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+        body = {"token": self.team.token, "challenge": challenge, "type": "url_verification"}
         return self.raw(json.dumps(body), content_type="application/json")
 
     values_for = staticmethod(values_for)
