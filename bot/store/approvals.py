@@ -6,11 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.store.engine import Database
-from bot.store.models import (
-    ApprovalDecision,
-    AuditEvent,
-    Run,
-)
+from bot.store.models import ApprovalDecision, AuditEvent, Run
 
 
 class ApprovalRepository(Database):

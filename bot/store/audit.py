@@ -10,16 +10,11 @@ from sqlmodel import col, select
 
 from bot.store import chain
 from bot.store.audit_chain import AuditChainRepository
-from bot.store.models import (
-    ApprovalDecision,
-    AuditEvent,
-    Job,
-    Run,
-)
+from bot.store.models import ApprovalDecision, AuditEvent, Job, Run
 
 
 class AuditLog(AuditChainRepository):
-    """Append-only audit events and their retention."""
+    """Append-only audit events, and retention, which cuts the hash chain it builds on."""
 
     def record(
         self,

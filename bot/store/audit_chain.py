@@ -9,10 +9,7 @@ from sqlmodel import col, select
 
 from bot.store import chain
 from bot.store.engine import Database
-from bot.store.models import (
-    AuditChain,
-    AuditEvent,
-)
+from bot.store.models import AuditChain, AuditEvent
 
 
 class AuditChainRepository(Database):

@@ -10,14 +10,14 @@ from sqlalchemy import case, func, update
 from sqlmodel import col, select
 
 from bot.store.audit_chain import AuditChainRepository
-from bot.store.models import (
-    Job,
-    utcnow,
-)
+from bot.store.models import Job, utcnow
 
 
 class JobQueue(AuditChainRepository):
-    """Jobs claimed by replicas under a lease."""
+    """Jobs claimed by replicas under a lease.
+
+    Built on the chain: moving a run's jobs (Revoke now, Extend) seals the log at once.
+    """
 
     def add_jobs(self, jobs: Iterable[Job]) -> None:
         with self.session() as session:

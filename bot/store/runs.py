@@ -11,13 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.store.engine import Database
-from bot.store.models import (
-    FINAL,
-    AuditEvent,
-    Job,
-    Run,
-    utcnow,
-)
+from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
 
 
 class RunRepository(Database):

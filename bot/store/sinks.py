@@ -9,12 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.store.engine import Database
-from bot.store.models import (
-    AuditEvent,
-    AuditSinkCursor,
-    Job,
-    utcnow,
-)
+from bot.store.models import AuditEvent, AuditSinkCursor, Job, utcnow
 
 
 class SinkCursors(Database):

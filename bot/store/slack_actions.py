@@ -8,11 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.store.engine import Database
-from bot.store.models import (
-    AuditEvent,
-    SlackAction,
-    utcnow,
-)
+from bot.store.models import AuditEvent, SlackAction, utcnow
 
 
 class SlackActionRepository(Database):
