@@ -30,7 +30,8 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.fakes import FakeSlack, Receiver, SlackRequests, _Server, values_for
+from bot.testing import FakeSlack, Receiver, SlackRequests, values_for
+from bot.testing.http import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -284,7 +285,7 @@ def drop_database(name: str) -> None:
 # --- doubles with room for bursts ---------------------------------------------------------
 
 
-class _BenchServer(_Server):
+class _BenchServer(Server):
     """The doubles' threading server with a deep accept queue (socketserver's default is 5,
     which drops SYNs under a 200-connection burst and adds 1 s retransmits), optionally on
     a fixed port so a stopped receiver can come back where the config points."""

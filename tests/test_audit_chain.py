@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from bot.__main__ import main
 from bot.store import AuditEvent, Job, Run, Store, migrate, sqlalchemy_url
-from bot.store.db import alembic_config
+from bot.store.engine import alembic_config
 from bot.store.models import utcnow
 from tests.conftest import database_url
 

@@ -30,6 +30,7 @@ from bot.audit.stream import JOB, AuditStream
 from bot.redaction import Redactor
 from bot.settings import Settings, SettingsError
 from bot.store import Job, Store, migrate
+from bot.testing.http import headers_from
 from tests.conftest import (
     CONFIG,
     TRACKER_TOKEN,
@@ -39,7 +40,7 @@ from tests.conftest import (
     free_port,
     start_bot,
 )
-from tests.fakes import Received, Receiver, _headers_from
+from tests.fakes import Received, Receiver
 
 SPLUNK_TOKEN = "splunk-hec-token-0a1b2c3d"
 SINK_SECRET = "whsec_c2luay1zZWNyZXQtZm9yLXRlc3RzLTEyMzQ1Njc4"
@@ -149,7 +150,7 @@ class Collector(Receiver):
             if ok:
                 self.accepted.append(Received(
                     method=handler.command, path=split.path, query=dict(parse_qsl(split.query)),
-                    headers=_headers_from(handler.headers), body=body, time=time.time(),
+                    headers=headers_from(handler.headers), body=body, time=time.time(),
                     raw_query=split.query))  # fmt: skip
             else:
                 self.refused += 1

@@ -31,8 +31,8 @@ from bot import templates
 from bot.config import load_file
 from bot.playground import Playground, build
 from bot.playground.config import BOT_TOKEN, rewrite_catalog
-from bot.playground.interactions import slack_signature
 from bot.settings import Settings
+from bot.testing.requests import sign as slack_signature
 from bot.webhooks.delivery import build as build_request
 from tests.conftest import database_url, free_port
 

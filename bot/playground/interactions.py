@@ -2,21 +2,19 @@
 
 The page never calls the bot directly. It tells this module what the person did (typed a
 slash command, clicked a button, submitted a modal…); this module builds the payload Slack
-would build, signs it with the app's signing secret (`v0` HMAC, as Slack does) and POSTs it
-over real HTTP to the bot's `/slack/events`. The bot's answer (the ack body, and later
-posts to `response_url`) is applied to the workspace the way Slack applies it.
+would build, signs it with the app's signing secret (`v0` HMAC, as Slack does, with
+`bot.testing.requests`, the builder the tests use too) and POSTs it over real HTTP to the
+bot's `/slack/events`. The bot's answer (the ack body, and later posts to `response_url`)
+is applied to the workspace the way Slack applies it.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import json
 import logging
 import secrets
 import time
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +30,26 @@ from bot.playground.workspace import (
     Workspace,
     dm_id,
 )
+from bot.testing.requests import (
+    Team,
+    command_fields,
+    encode,
+    event_callback,
+    interaction,
+    signed_headers,
+)
 
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT = 3.0  # Slack gives up on an app that has not answered within 3 seconds
-VERIFICATION_TOKEN = "playground-verification-token"  # deprecated by Slack; Bolt ignores it
+# The playground's workspace and app, as Slack names them in what it sends the bot.
+TEAM = Team(
+    id=TEAM_ID,
+    domain=TEAM_DOMAIN,
+    app_id=APP_ID,
+    bot_user_id=BOT_USER_ID,
+    token="playground-verification-token",  # deprecated by Slack; Bolt ignores it
+)
 TROUBLE = "We had some trouble connecting. Try again?"
 
 
@@ -54,12 +67,6 @@ class Answer:
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
-
-
-def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """`v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`, keyed by the signing secret."""
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 class Interactions:
@@ -83,22 +90,8 @@ class Interactions:
 
     async def send(self, summary: str, payload: dict[str, Any], *, form: bool) -> Answer:
         """Sign and POST one request to the bot, as Slack does, and record both sides."""
-        if form:  # slash commands: the fields themselves, form-encoded
-            body = urllib.parse.urlencode(payload).encode()
-            content_type = "application/x-www-form-urlencoded"
-        elif payload.get("type") == "event_callback":  # Events API: JSON
-            body = json.dumps(payload).encode()
-            content_type = "application/json"
-        else:  # interactivity: the JSON in a `payload` form field
-            body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-            content_type = "application/x-www-form-urlencoded"
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(self.signing_secret, timestamp, body),
-        }
+        body, content_type = encode(payload, form=form)
+        headers = signed_headers(self.signing_secret, body, content_type)
         started = time.perf_counter()
         answer = Answer()
         try:
@@ -125,15 +118,7 @@ class Interactions:
         return answer
 
     def _base(self, kind: str, user_id: str) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "user": self.ws.user_object(user_id),
-            "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
+        return interaction(TEAM, kind, self.ws.user_object(user_id))
 
     def _view_with_state(self, view_id: str, values: dict[str, Any] | None) -> dict[str, Any]:
         view = self.ws.views.get(view_id)
@@ -157,21 +142,17 @@ class Interactions:
                 sender=SLACKBOT,
             )
             return {"ok": False, "error": "unknown_command"}
-        fields = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "team_domain": TEAM_DOMAIN,
-            "channel_id": channel_id,
-            "channel_name": self.ws.channel_name(channel_id),
-            "user_id": user_id,
-            "user_name": self.ws.user_object(user_id)["name"],
-            "command": name,
-            "text": args.strip(),
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self.ws.response_url(user_id, channel_id),
-            "trigger_id": self.ws.trigger(user_id),
-        }
+        fields = command_fields(
+            TEAM,
+            command=name,
+            text=args.strip(),
+            user_id=user_id,
+            user_name=self.ws.user_object(user_id)["name"],
+            channel_id=channel_id,
+            channel_name=self.ws.channel_name(channel_id),
+            response_url=self.ws.response_url(user_id, channel_id),
+            trigger_id=self.ws.trigger(user_id),
+        )
         answer = await self.send(f"slash command {name}", fields, form=True)
         if answer.error:
             self.ws.post_ephemeral(
@@ -351,25 +332,7 @@ class Interactions:
         }
         if user_id in self.ws.homes:
             event["view"] = copy.deepcopy(self.ws.homes[user_id])
-        envelope = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": TEAM_ID,
-                    "user_id": BOT_USER_ID,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
+        envelope = event_callback(TEAM, event, "Ev" + secrets.token_hex(5).upper())
         answer = await self.send("event app_home_opened", envelope, form=False)
         return {"ok": not answer.error, "error": answer.error}
 
