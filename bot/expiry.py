@@ -62,11 +62,16 @@ class ExpiryFlow:
 
     @property
     def handlers(self) -> dict[str, Any]:
-        return {REVERT: self._revert, NOTICE: self._notice, ESCALATE: self._escalate,
-                APPLY: self._apply}
+        return {
+            REVERT: self._revert,
+            NOTICE: self._notice,
+            ESCALATE: self._escalate,
+            APPLY: self._apply,
+        }
 
-    def after_success(self, action: Action, context: dict[str, Any]
-                      ) -> tuple[dict[str, Any], list[Job]]:
+    def after_success(
+        self, action: Action, context: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[Job]]:
         """Fields and jobs to add when a time-limited run succeeds."""
         if action.expires is None:
             return {}, []
@@ -74,8 +79,12 @@ class ExpiryFlow:
             seconds = duration_of(action, context, self.runner.settings.template_secrets)
         except (ExpiryError, templates.TemplateError) as exc:
             log.warning("%s: cannot schedule the revert: %s", action.id, exc)
-            return {}, [Job(kind=ESCALATE, data={"text": f"The revert could not be scheduled: "
-                                                          f"{exc}. Undo it by hand."})]
+            return {}, [
+                Job(
+                    kind=ESCALATE,
+                    data={"text": f"The revert could not be scheduled: {exc}. Undo it by hand."},
+                )
+            ]
         due = utcnow() + timedelta(seconds=seconds)
         return {"expires_at": due}, [Job(kind=REVERT, due_at=due), Job(kind=NOTICE)]
 
@@ -83,8 +92,9 @@ class ExpiryFlow:
         moved = await asyncio.to_thread(self.store.move_jobs, run.id, REVERT, utcnow())
         if not moved:
             return "it has already been reverted"
-        await asyncio.to_thread(self.store.record, "revoke_requested", {"by": by},
-                                run_id=run.id, actor=by)
+        await asyncio.to_thread(
+            self.store.record, "revoke_requested", {"by": by}, run_id=run.id, actor=by
+        )
         await self._say(run, f"<@{by}> revoked it early: reverting now.")
         self.runner.wake()
         return None
@@ -97,8 +107,10 @@ class ExpiryFlow:
             return "this run has not finished yet"
         limit = run.finished_at + timedelta(seconds=action.expires.max)
         if run.expires_at + timedelta(seconds=seconds) > limit:
-            return f"it may last at most {seconds_text(action.expires.max)} in all " \
-                   f"(until {clock(limit)})"
+            return (
+                f"it may last at most {seconds_text(action.expires.max)} in all "
+                f"(until {clock(limit)})"
+            )
         return None
 
     async def extend(self, run: Run, action: Action, seconds: float, by: str) -> str | None:
@@ -111,16 +123,22 @@ class ExpiryFlow:
         if not await asyncio.to_thread(self.store.move_jobs, run.id, REVERT, due):
             return "it has already been reverted"
         await asyncio.to_thread(self.store.update_run, run.id, expires_at=due)
-        await asyncio.to_thread(self.store.record, "extended",
-                                {"by": by, "seconds": seconds, "expires_at": due.isoformat()},
-                                run_id=run.id, actor=by)
-        await self._say(run, f"<@{by}> extended it by {seconds_text(seconds)}: it now expires "
-                             f"at {clock(due)}.")
+        await asyncio.to_thread(
+            self.store.record,
+            "extended",
+            {"by": by, "seconds": seconds, "expires_at": due.isoformat()},
+            run_id=run.id,
+            actor=by,
+        )
+        await self._say(
+            run, f"<@{by}> extended it by {seconds_text(seconds)}: it now expires at {clock(due)}."
+        )
         return None
 
     async def _say(self, run: Run, text: str) -> None:
-        await asyncio.to_thread(self.store.add_jobs,
-                                [Job(kind="progress", run_id=run.id, data={"text": text})])
+        await asyncio.to_thread(
+            self.store.add_jobs, [Job(kind="progress", run_id=run.id, data={"text": text})]
+        )
         self.runner.wake()
 
     # --- jobs ------------------------------------------------------------------------
@@ -131,15 +149,22 @@ class ExpiryFlow:
             return
         parent, _, _action, _ = loaded
         child = Run(
-            action_id=parent.action_id, user_id=parent.user_id, user_name=parent.user_name,
-            channel_id=parent.channel_id, message_ts=parent.message_ts,
-            service_id=parent.service_id, inputs=parent.inputs, parent_id=parent.id,
-            kind="revert", idempotency_key=f"revert:{parent.id}",
+            action_id=parent.action_id,
+            user_id=parent.user_id,
+            user_name=parent.user_name,
+            channel_id=parent.channel_id,
+            message_ts=parent.message_ts,
+            service_id=parent.service_id,
+            inputs=parent.inputs,
+            parent_id=parent.id,
+            kind="revert",
+            idempotency_key=f"revert:{parent.id}",
             permalink=parent.permalink,
         )
         detail = {"revert_of": parent.id, "expires_at": str(parent.expires_at)}
-        created = await asyncio.to_thread(self.store.create_run, child, detail,
-                                          [Job(kind="deliver")])
+        created = await asyncio.to_thread(
+            self.store.create_run, child, detail, [Job(kind="deliver")]
+        )
         if created:
             log.info("run %s: reverting as run %s", parent.id, child.id)
             self.runner.wake()
@@ -170,9 +195,16 @@ class ExpiryFlow:
         request, _, action, _ = loaded
         parent = await asyncio.to_thread(self.store.get_run, request.parent_id or "")
         seconds = float(request.inputs.get("seconds") or 0)
-        problem = "the run is gone" if parent is None else await self.extend(
-            parent, action, seconds, request.user_id)
-        outcome = Outcome(problem is None, problem or f"Extended by {seconds_text(seconds)}.",
-                          error="extend" if problem else None)
-        await self.runner.finish(request, outcome,
-                                 RunStatus.SUCCESS if problem is None else RunStatus.FAILURE)
+        problem = (
+            "the run is gone"
+            if parent is None
+            else await self.extend(parent, action, seconds, request.user_id)
+        )
+        outcome = Outcome(
+            problem is None,
+            problem or f"Extended by {seconds_text(seconds)}.",
+            error="extend" if problem else None,
+        )
+        await self.runner.finish(
+            request, outcome, RunStatus.SUCCESS if problem is None else RunStatus.FAILURE
+        )

@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import event
 
 from bot import logs, tracing
+from bot.kinds import JobStatus
 from bot.store import Job, Store
 from bot.store.models import utcnow
 
@@ -196,7 +197,13 @@ class Worker:
             due = utcnow() + timedelta(seconds=retry.delay)
             attempts = None if retry.counts else job.attempts - 1
             await asyncio.to_thread(
-                self.store.reschedule, job.id, due, retry.error, retry.data, attempts
+                self.store.reschedule,
+                job.id,
+                due,
+                retry.error,
+                retry.data,
+                attempts,
+                JobStatus.FAILED if retry.counts else JobStatus.QUEUED,  # waiting isn't failing
             )
             self.wake_at(retry.delay)
             return
@@ -212,14 +219,16 @@ class Worker:
                     job.attempts,
                     error,
                 )
-                await asyncio.to_thread(self.store.complete, job.id, error)
+                await asyncio.to_thread(self.store.complete, job.id, error, JobStatus.GIVEN_UP)
                 return
             delay = backoff(job.attempts, base=2.0, cap=600.0)
             log.exception("job %s (%s) failed; retrying in %.1f s", job.id, job.kind, delay)
             due = utcnow() + timedelta(seconds=delay)
-            await asyncio.to_thread(self.store.reschedule, job.id, due, error)
+            await asyncio.to_thread(
+                self.store.reschedule, job.id, due, error, status=JobStatus.FAILED
+            )
             return
-        await asyncio.to_thread(self.store.complete, job.id)
+        await asyncio.to_thread(self.store.complete, job.id, None, JobStatus.DONE)
 
     def wake_at(self, delay: float) -> None:
         """Wake sooner than the next poll when a retry is due soon."""

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
+from bot.kinds import JobKind, JobStatus, RunKind
 from bot.store import chain
 from bot.store.models import (
     FINAL,
@@ -230,7 +231,11 @@ class Store:
                     .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
                     .where(col(Job.kind).in_(list(close)))
                     .values(
-                        done_at=utcnow(), claimed_until=None, last_error=f"run {status}", data={}
+                        done_at=utcnow(),
+                        claimed_until=None,
+                        last_error=f"run {status}",
+                        data={},
+                        status=JobStatus.DONE,
                     )
                 )
             for kind, when in (due or {}).items():
@@ -268,7 +273,9 @@ class Store:
             .where(col(Job.done_at).is_(None), col(Job.due_at) <= now)
             .where((col(Job.claimed_until).is_(None)) | (col(Job.claimed_until) < now))
             # Deliveries first: under a burst the webhooks leave before the Slack messages.
-            .order_by(case((col(Job.kind) == "deliver", 0), else_=1), col(Job.due_at), col(Job.id))
+            .order_by(
+                case((col(Job.kind) == JobKind.DELIVER, 0), else_=1), col(Job.due_at), col(Job.id)
+            )
             .limit(limit)
         )
         if self.engine.dialect.name == "postgresql":
@@ -280,6 +287,7 @@ class Store:
                 claimed_by=owner,
                 claimed_until=now + timedelta(seconds=lease),
                 attempts=Job.attempts + 1,
+                status=JobStatus.RUNNING,
             )
             .returning(Job)
         )
@@ -300,12 +308,14 @@ class Store:
             )
             session.commit()
 
-    def complete(self, job_id: int, error: str | None = None) -> None:
+    def complete(
+        self, job_id: int, error: str | None = None, status: JobStatus = JobStatus.DONE
+    ) -> None:
         with self.session() as session:
             session.exec(  # type: ignore[call-overload]
                 update(Job)
                 .where(col(Job.id) == job_id)
-                .values(done_at=utcnow(), claimed_until=None, last_error=error)
+                .values(done_at=utcnow(), claimed_until=None, last_error=error, status=status)
             )
             session.commit()
 
@@ -316,8 +326,14 @@ class Store:
         error: str | None = None,
         data: dict[str, Any] | None = None,
         attempts: int | None = None,
+        status: JobStatus = JobStatus.QUEUED,
     ) -> None:
-        values: dict[str, Any] = {"due_at": due_at, "claimed_until": None, "last_error": error}
+        values: dict[str, Any] = {
+            "due_at": due_at,
+            "claimed_until": None,
+            "last_error": error,
+            "status": status,
+        }
         if data is not None:
             values["data"] = data
         if attempts is not None:
@@ -345,7 +361,7 @@ class Store:
                     Run.action_id == action_id,
                     Run.user_id == user_id,
                     col(Run.created_at) >= since,
-                    Run.kind != "revert",
+                    Run.kind != RunKind.REVERT,
                 )
                 .order_by(col(Run.created_at).desc())
                 .limit(limit)
@@ -371,7 +387,7 @@ class Store:
             session.exec(  # type: ignore[call-overload]
                 update(Job)
                 .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
-                .values(claimed_until=None, attempts=Job.attempts - 1)
+                .values(claimed_until=None, attempts=Job.attempts - 1, status=JobStatus.QUEUED)
             )
             session.commit()
 
