@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.jobs import MAX_ATTEMPTS, Retry, Worker
-from bot.kinds import JobStatus
+from bot.jobs import MAX_ATTEMPTS, Blueprint, DuplicateJobKind, Retry, Worker, merge_handlers
+from bot.kinds import JobKind, JobStatus
+from bot.runs.facade import JOBS
 from bot.store import Job, Store, migrate
 from bot.store.db import alembic_config
 from tests.conftest import database_url
@@ -102,3 +104,25 @@ def test_migration_backfills_job_status(tmp_path: Path) -> None:
         "abandoned": JobStatus.GIVEN_UP,
     }
     store.close()
+
+
+async def _other(_job: Job) -> None:
+    return None
+
+
+def test_a_job_kind_handled_twice_fails_at_start_up() -> None:
+    blueprint: Blueprint[object] = Blueprint()
+    blueprint.handler("report")(lambda _ctx, job: _ok(job))
+    with pytest.raises(DuplicateJobKind, match="report"):
+        blueprint.handler("report")(lambda _ctx, job: _other(job))
+    elsewhere: Blueprint[object] = Blueprint()
+    elsewhere.handler("report")(lambda _ctx, job: _other(job))
+    with pytest.raises(DuplicateJobKind, match="report"):
+        Blueprint().add_from(blueprint, elsewhere)
+    # The run lifecycle's handlers and another component's (as the runtime joins them).
+    handlers = JOBS.bind(object())
+    with pytest.raises(DuplicateJobKind, match="deliver"):
+        merge_handlers(handlers, {"audit_sink": _ok, "deliver": _other})
+    assert set(merge_handlers(handlers, {"audit_sink": _ok})) == set(
+        JobKind
+    )  # every kind has its handler
