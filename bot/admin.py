@@ -23,6 +23,7 @@ from ruamel.yaml.error import YAMLError
 
 from bot.catalog import Action, parse_duration
 from bot.config import ConfigError, payload_warnings, validate
+from bot.kinds import RunStatus
 from bot.redaction import Redactor
 from bot.store import AuditEvent, Run, Store
 from bot.store.models import utcnow
@@ -44,17 +45,7 @@ FORM_FIELDS = {
     "response_template": "response_template",
 }
 YAML_FIELDS = {"headers", "inputs", "advanced", "access_list"}
-STATUSES = {
-    "pending",
-    "running",
-    "success",
-    "failure",
-    "timed_out",
-    "cancelled",
-    "pending_approval",
-    "denied",
-    "expired",
-}
+STATUSES = {status.lower() for status in RunStatus}  # as written in `status:` filters
 
 
 class QueryError(ValueError):

@@ -17,9 +17,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot import expiry, inputs, options, templates
+from bot import inputs, options, templates
 from bot.access import Decision, Principal, can_control, decide_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
+from bot.runs import expiry
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.models import utcnow

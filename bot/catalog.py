@@ -19,6 +19,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.kinds import DeliveryErrorKind
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9]{2,}$")]
@@ -317,14 +319,14 @@ class RetryPolicy(Model):
         """
         idempotent = method in ("GET", "PUT", "DELETE")
         if self.on is not None:
-            if error in ("timeout", "connection"):
+            if error in (DeliveryErrorKind.TIMEOUT, DeliveryErrorKind.CONNECTION):
                 return error in self.on
             if status == 429:
                 return "429" in self.on
             return status is not None and status >= 500 and "5xx" in self.on
-        if error == "connection" or status in (429, 502, 503, 504):
+        if error == DeliveryErrorKind.CONNECTION or status in (429, 502, 503, 504):
             return True
-        if error == "timeout" or (status is not None and status >= 500):
+        if error == DeliveryErrorKind.TIMEOUT or (status is not None and status >= 500):
             return idempotent
         return False
 

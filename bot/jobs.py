@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import event
 
 from bot import logs, tracing
+from bot.kinds import JobStatus
 from bot.store import Job, Store
 from bot.store.models import utcnow
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Job], Awaitable[None]]
 MAX_ATTEMPTS = 20  # for jobs whose handler keeps failing unexpectedly
+C = TypeVar("C")
 
 
 class Retry(Exception):
@@ -47,6 +50,59 @@ class Retry(Exception):
         self.error = error
         self.data = data
         self.counts = counts  # False: waiting for something, not a failed attempt
+
+
+class DuplicateJobKind(ValueError):
+    """Two handlers for one job kind: a start-up error, never a silent override."""
+
+
+class Blueprint(Generic[C]):
+    """Job handlers declared where they live, bound to a shared context at start-up::
+
+    jobs: Blueprint[Context] = Blueprint()
+
+    @jobs.handler(JobKind.REPORT)
+    async def report(ctx: Context, job: Job) -> None: ...
+    """
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Callable[[C, Job], Awaitable[None]]] = {}
+
+    def handler(
+        self, kind: str
+    ) -> Callable[[Callable[[C, Job], Awaitable[None]]], Callable[[C, Job], Awaitable[None]]]:
+        def register(
+            func: Callable[[C, Job], Awaitable[None]],
+        ) -> Callable[[C, Job], Awaitable[None]]:
+            self._add(kind, func)
+            return func
+
+        return register
+
+    def add_from(self, *blueprints: Blueprint[C]) -> Blueprint[C]:
+        for blueprint in blueprints:
+            for kind, func in blueprint.handlers.items():
+                self._add(kind, func)
+        return self
+
+    def bind(self, ctx: C) -> dict[str, Handler]:
+        return {kind: functools.partial(func, ctx) for kind, func in self.handlers.items()}
+
+    def _add(self, kind: str, func: Callable[[C, Job], Awaitable[None]]) -> None:
+        if kind in self.handlers:
+            raise DuplicateJobKind(f"job kind {kind!r} has two handlers")
+        self.handlers[kind] = func
+
+
+def merge_handlers(*groups: Mapping[str, Handler]) -> dict[str, Handler]:
+    """One table of handlers from several; a kind handled twice is an error."""
+    merged: dict[str, Handler] = {}
+    for group in groups:
+        for kind, handler in group.items():
+            if kind in merged:
+                raise DuplicateJobKind(f"job kind {kind!r} has two handlers")
+            merged[kind] = handler
+    return merged
 
 
 @event.listens_for(Job, "before_insert")
@@ -196,7 +252,13 @@ class Worker:
             due = utcnow() + timedelta(seconds=retry.delay)
             attempts = None if retry.counts else job.attempts - 1
             await asyncio.to_thread(
-                self.store.reschedule, job.id, due, retry.error, retry.data, attempts
+                self.store.reschedule,
+                job.id,
+                due,
+                retry.error,
+                retry.data,
+                attempts,
+                JobStatus.FAILED if retry.counts else JobStatus.QUEUED,  # waiting isn't failing
             )
             self.wake_at(retry.delay)
             return
@@ -212,14 +274,16 @@ class Worker:
                     job.attempts,
                     error,
                 )
-                await asyncio.to_thread(self.store.complete, job.id, error)
+                await asyncio.to_thread(self.store.complete, job.id, error, JobStatus.GIVEN_UP)
                 return
             delay = backoff(job.attempts, base=2.0, cap=600.0)
             log.exception("job %s (%s) failed; retrying in %.1f s", job.id, job.kind, delay)
             due = utcnow() + timedelta(seconds=delay)
-            await asyncio.to_thread(self.store.reschedule, job.id, due, error)
+            await asyncio.to_thread(
+                self.store.reschedule, job.id, due, error, status=JobStatus.FAILED
+            )
             return
-        await asyncio.to_thread(self.store.complete, job.id)
+        await asyncio.to_thread(self.store.complete, job.id, None, JobStatus.DONE)
 
     def wake_at(self, delay: float) -> None:
         """Wake sooner than the next poll when a retry is due soon."""

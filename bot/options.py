@@ -13,6 +13,7 @@ import httpx
 
 from bot import inputs, templates
 from bot.catalog import Action, Catalog, Input, Option, Service
+from bot.kinds import DeliveryErrorKind
 from bot.settings import Settings
 from bot.webhooks import delivery
 
@@ -127,7 +128,7 @@ class OptionSource:
             response = await delivery.send(self.client, request, source.timeout)
         except delivery.DeliveryError as exc:
             log.warning("options for %s.%s: %s", action.id, item.identifier, exc)
-            if exc.kind == "timeout":
+            if exc.kind == DeliveryErrorKind.TIMEOUT:
                 raise OptionsError("the options source is slow to answer") from None
             raise OptionsError("the options source cannot be reached") from None
         if not 200 <= response.status < 300:

@@ -23,10 +23,10 @@ from bot.audit.stream import AuditStream
 from bot.catalog import Catalog
 from bot.config import Loaded, load_file
 from bot.config.loader import merge
-from bot.jobs import Worker
+from bot.jobs import Worker, merge_handlers
 from bot.options import OptionSource
 from bot.redaction import Redactor
-from bot.runs import Runner
+from bot.runs import Runs
 from bot.settings import Settings, SettingsError
 from bot.slack.directory import Directory
 from bot.slack.metadata import Sealer
@@ -88,7 +88,7 @@ class Runtime:
         self.directory = Directory(self.slack)
         self.sealer = Sealer(settings.SLACK_SIGNING_SECRET or settings.webhook_secret)
         self.notifier = SlackNotifier(self.slack, self.store, self.catalog)
-        self.runner = Runner(
+        self.runner = Runs(
             settings=settings,
             catalog=self.catalog,
             store=self.store,
@@ -109,7 +109,7 @@ class Runtime:
         self.audit_stream = self._audit_stream(settings)
         self.worker = Worker(
             self.store,
-            {**self.runner.handlers, **self.audit_stream.handlers},
+            merge_handlers(self.runner.handlers, self.audit_stream.handlers),
             concurrency=settings.WORKER_CONCURRENCY,
             lease=settings.JOB_LEASE_SECONDS,
         )

@@ -18,10 +18,21 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import inbound, metrics
+from bot.runs import CallbackResult
 from bot.runtime import Runtime
 from bot.webhooks import callbacks
 
 log = logging.getLogger(__name__)
+
+# What a receiver's callback is answered, by what came of it.
+CALLBACK_STATUS = {
+    CallbackResult.RUNNING: 202,
+    CallbackResult.APPLIED: 200,
+    CallbackResult.INVALID: 400,
+    CallbackResult.UNKNOWN_RUN: 404,
+    CallbackResult.FINISHED: 409,
+    CallbackResult.ACTION_GONE: 409,
+}
 
 
 def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = True) -> Starlette:
@@ -81,6 +92,27 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
         ok = all(checks.values())
         return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
 
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        yield
+        await runtime.stop()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        callback_route(runtime),
+    ]
+    if runtime.settings.METRICS_PORT is None:  # else served alone (create_metrics_app)
+        routes.append(metrics_route(runtime))
+    if slack_over_http:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def callback_route(runtime: Runtime) -> Route:
+    """`/runs/{run_id}/callback`: async receivers report on their runs."""
+
     async def run_callback(request: Request) -> Response:
         """An async receiver reports on a run: token required, signature checked if sent."""
         run_id = request.path_params["run_id"]
@@ -96,25 +128,11 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
             return JSONResponse({"error": str(exc)}, status_code=400)
         if not isinstance(update, dict):
             return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
-        status, message = await runtime.runner.callback(run_id, update, size=len(body))
+        result, message = await runtime.runner.callback(run_id, update, size=len(body))
+        status = CALLBACK_STATUS[result]
         return JSONResponse({"result" if status < 400 else "error": message}, status_code=status)
 
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await runtime.start()
-        yield
-        await runtime.stop()
-
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/runs/{run_id}/callback", run_callback, methods=["POST"]),
-    ]
-    if runtime.settings.METRICS_PORT is None:  # else served alone (create_metrics_app)
-        routes.append(metrics_route(runtime))
-    if slack_over_http:
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Route("/runs/{run_id}/callback", run_callback, methods=["POST"])
 
 
 def metrics_route(runtime: Runtime) -> Route:

@@ -231,6 +231,22 @@ def test_runs_history_filters_paging_and_debug_view(bot: Bot) -> None:
     assert "b" * 5000 not in debug
 
 
+def test_runs_filter_by_every_run_status(bot: Bot) -> None:
+    # Every status a run can end in is a filter, withdrawn requests included.
+    now = utcnow()
+    with bot.store.session() as session:
+        for n, status in enumerate(["WITHDRAWN", "SUCCESS", "DENIED"]):
+            session.add(Run(id=f"00000000-0000-0000-0000-{n:012}", action_id="create-ticket",
+                            user_id="U0DEV", status=status, inputs={"title": status.lower()},
+                            created_at=now - timedelta(minutes=n)))
+        session.commit()
+    withdrawn = shown(admin_says(bot, "runs status:withdrawn"))
+    assert "is one of" not in withdrawn
+    assert withdrawn.count("`00000000-") == 1 and "`00000000-0000-0000-0000-000000000000" in withdrawn
+    refused = shown(admin_says(bot, "runs status:bogus"))
+    assert "withdrawn" in refused and "pending_approval" in refused
+
+
 def test_export_uploads_files_without_secrets(bot: Bot) -> None:
     bot.submit(bot.open_form("create-ticket"), {"title": f"token {TRACKER_TOKEN}"})
     bot.slack.wait_for("chat.update")

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import socket
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -336,6 +338,20 @@ def test_a_malformed_callback_body_gets_400(bot: Bot, body: bytes, reason: str) 
     run_id, token = run_pipeline(bot)
     response = post_callback(bot, run_id, body, {"Authorization": f"Bearer {token}"})
     assert response.status_code == 400 and reason in response.text
+    assert not bot.store.get_run(run_id).final
+
+
+def test_callbacks_to_no_run_or_with_bad_links_say_why(bot: Bot) -> None:
+    # A well-formed token for a run that does not exist: the receiver learns it is unknown.
+    ghost = str(uuid.uuid4())
+    token = hmac.new(WEBHOOK_SECRET.encode(), f"callback:{ghost}".encode(), "sha256").hexdigest()
+    auth = {"Authorization": f"Bearer {token}"}
+    response = post_callback(bot, ghost, b'{"status": "success"}', auth)
+    assert response.status_code == 404 and response.json() == {"error": "unknown run"}
+    run_id, token = run_pipeline(bot)
+    bad = json.dumps({"status": "success", "links": [{"text": "no url"}]}).encode()
+    response = post_callback(bot, run_id, bad, {"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400 and "links a list of" in response.json()["error"]
     assert not bot.store.get_run(run_id).final
 
 

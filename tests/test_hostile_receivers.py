@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import jobs, runs, templates
+from bot import jobs, templates
+from bot.runs import delivery as run_delivery
 from bot.runs import retry_after
 from tests.conftest import Bot, start_bot
 from tests.test_delivery import final_status, run_action, thread_texts
@@ -364,7 +365,7 @@ def test_a_delivery_that_keeps_failing_ends_the_run_when_the_worker_gives_up(
     async def slack_down(user_id: str) -> dict:
         raise ConnectionError("users.info unreachable")
 
-    monkeypatch.setattr(runs, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(run_delivery, "MAX_ATTEMPTS", 2)
     monkeypatch.setattr(jobs, "MAX_ATTEMPTS", 2)
     monkeypatch.setattr(bot.runtime.runner, "profiles", slack_down)
     run_action(bot, "create")

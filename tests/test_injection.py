@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import runs, templates
+from bot import templates
 from bot.catalog import Action
 from bot.config import ConfigError, payload_warnings, validate
 from bot.mrkdwn import escape, inert, safe_url, to_mrkdwn
+from bot.runs.results import explain
 from bot.webhooks import delivery
 from tests.conftest import CONFIG, Bot, start_bot
 from tests.test_core_loop import texts
@@ -297,7 +298,7 @@ def test_a_failing_response_template_does_not_post_its_source_live(bot: Bot) -> 
 
 def test_delivery_errors_quoting_the_receiver_are_inert() -> None:
     for kind in ("invalid_url", "protocol"):
-        shown = to_mrkdwn(runs._explain(delivery.DeliveryError(kind, HOSTILE)))
+        shown = to_mrkdwn(explain(delivery.DeliveryError(kind, HOSTILE)))
         assert_inert(shown)
 
 

@@ -24,13 +24,14 @@ from typing import Any
 from bot import metrics
 from bot.audit.sinks import Record, Sink
 from bot.jobs import Handler, Retry, Worker, backoff
+from bot.kinds import JobKind
 from bot.redaction import Redactor
 from bot.store import AuditEvent, Job, Store
 from bot.store.chain import timestamp
 
 log = logging.getLogger(__name__)
 
-JOB = "audit_sink"
+JOB = JobKind.AUDIT_SINK
 BATCH = 200  # events per request
 ROUNDS = 25  # batches per job run before giving other jobs a turn
 IDLE = 1.0  # seconds between looks at the chain when a sink is caught up

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import Action, Catalog, Service
-from bot.expiry import clock
 from bot.mrkdwn import escape
 from bot.outcomes import seconds_text
+from bot.runs.expiry import clock
 from bot.slack.blocks import context, modal, plain, section, shown_value
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS
 from bot.store import Run

@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
-from bot.expiry import clock
-from bot.runs import Outcome
+from bot.outcomes import Outcome
+from bot.runs.expiry import clock
 from bot.slack import approvals, blocks
 from bot.store import Run, Store
 from bot.store.models import ApprovalDecision
@@ -39,6 +39,9 @@ class SlackNotifier:
         self.store = store
         self.catalog = catalog
         self.after_finish = after_finish  # e.g. refresh the user's Home tab
+
+    def mention(self, user_id: str) -> str:
+        return f"<@{user_id}>"
 
     def _service(self, run: Run) -> Service | None:
         return self.catalog().service(run.service_id) if run.service_id else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +19,8 @@ from sqlalchemy import (
     text,
 )
 from sqlmodel import Field, SQLModel
+
+from bot.kinds import FINAL, JobStatus, RunKind, RunStatus
 
 # Named constraints, so migrations can alter them on SQLite and PostgreSQL alike.
 SQLModel.metadata.naming_convention = {
@@ -57,30 +58,6 @@ def _timestamp(**kwargs: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), **kwargs))
 
 
-class RunStatus(StrEnum):
-    PENDING = "PENDING"  # queued or retrying
-    RUNNING = "RUNNING"  # an async receiver accepted it and will call back
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    TIMED_OUT = "TIMED_OUT"
-    CANCELLED = "CANCELLED"
-    PENDING_APPROVAL = "PENDING_APPROVAL"  # nothing is sent until enough approvers agree
-    DENIED = "DENIED"
-    EXPIRED = "EXPIRED"  # no decision in time
-    WITHDRAWN = "WITHDRAWN"  # the requester took it back
-
-
-FINAL = {
-    RunStatus.SUCCESS,
-    RunStatus.FAILURE,
-    RunStatus.TIMED_OUT,
-    RunStatus.CANCELLED,
-    RunStatus.DENIED,
-    RunStatus.EXPIRED,
-    RunStatus.WITHDRAWN,
-}
-
-
 class Run(SQLModel, table=True):
     """One invocation of an action."""
 
@@ -107,7 +84,7 @@ class Run(SQLModel, table=True):
     parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
     permalink: str | None = Field(default=None, max_length=500)  # of the status message
     is_test: bool = False  # an admin's `test` send: never posted to a channel
-    kind: str = Field(default="run", max_length=16)  # run | revert | extend
+    kind: str = Field(default=RunKind.RUN, max_length=16)
     # Time-limited actions: when the revert is due (moved by Extend and Revoke now).
     expires_at: datetime | None = _timestamp(nullable=True)
     # Where the approval request was posted: [{channel, ts}], to update it on decisions.
@@ -180,8 +157,10 @@ class Job(SQLModel, table=True):
     __table_args__ = (Index("ix_job_ready", "done_at", "due_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32)
+    kind: str = Field(max_length=32)  # a JobKind
     run_id: str | None = Field(default=None, foreign_key="run.id", index=True, max_length=36)
+    # Set by the worker: a job that gave up is not done (and `last_error` says why).
+    status: str = Field(default=JobStatus.QUEUED, max_length=16)
     due_at: datetime = _timestamp(nullable=False, default=utcnow)
     attempts: int = 0
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, update
 from sqlmodel import col, select
 
+from bot.kinds import JobKind, JobStatus
 from bot.store.audit_chain import AuditChainRepository
 from bot.store.models import Job, utcnow
 
@@ -37,7 +38,9 @@ class JobQueue(AuditChainRepository):
             .where(col(Job.done_at).is_(None), col(Job.due_at) <= now)
             .where((col(Job.claimed_until).is_(None)) | (col(Job.claimed_until) < now))
             # Deliveries first: under a burst the webhooks leave before the Slack messages.
-            .order_by(case((col(Job.kind) == "deliver", 0), else_=1), col(Job.due_at), col(Job.id))
+            .order_by(
+                case((col(Job.kind) == JobKind.DELIVER, 0), else_=1), col(Job.due_at), col(Job.id)
+            )
             .limit(limit)
         )
         if self.engine.dialect.name == "postgresql":
@@ -49,6 +52,7 @@ class JobQueue(AuditChainRepository):
                 claimed_by=owner,
                 claimed_until=now + timedelta(seconds=lease),
                 attempts=Job.attempts + 1,
+                status=JobStatus.RUNNING,
             )
             .returning(Job)
         )
@@ -69,12 +73,14 @@ class JobQueue(AuditChainRepository):
             )
             session.commit()
 
-    def complete(self, job_id: int, error: str | None = None) -> None:
+    def complete(
+        self, job_id: int, error: str | None = None, status: JobStatus = JobStatus.DONE
+    ) -> None:
         with self.session() as session:
             session.exec(  # type: ignore[call-overload]
                 update(Job)
                 .where(col(Job.id) == job_id)
-                .values(done_at=utcnow(), claimed_until=None, last_error=error)
+                .values(done_at=utcnow(), claimed_until=None, last_error=error, status=status)
             )
             session.commit()
 
@@ -85,8 +91,14 @@ class JobQueue(AuditChainRepository):
         error: str | None = None,
         data: dict[str, Any] | None = None,
         attempts: int | None = None,
+        status: JobStatus = JobStatus.QUEUED,
     ) -> None:
-        values: dict[str, Any] = {"due_at": due_at, "claimed_until": None, "last_error": error}
+        values: dict[str, Any] = {
+            "due_at": due_at,
+            "claimed_until": None,
+            "last_error": error,
+            "status": status,
+        }
         if data is not None:
             values["data"] = data
         if attempts is not None:
@@ -109,7 +121,7 @@ class JobQueue(AuditChainRepository):
             session.exec(  # type: ignore[call-overload]
                 update(Job)
                 .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
-                .values(claimed_until=None, attempts=Job.attempts - 1)
+                .values(claimed_until=None, attempts=Job.attempts - 1, status=JobStatus.QUEUED)
             )
             session.commit()
 

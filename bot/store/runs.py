@@ -10,6 +10,7 @@ from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.kinds import JobStatus, RunKind
 from bot.store.engine import Database
 from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
 
@@ -137,7 +138,11 @@ class RunRepository(Database):
                     .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
                     .where(col(Job.kind).in_(list(close)))
                     .values(
-                        done_at=utcnow(), claimed_until=None, last_error=f"run {status}", data={}
+                        done_at=utcnow(),
+                        claimed_until=None,
+                        last_error=f"run {status}",
+                        data={},
+                        status=JobStatus.DONE,
                     )
                 )
             for kind, when in (due or {}).items():
@@ -195,7 +200,7 @@ class RunRepository(Database):
                     Run.action_id == action_id,
                     Run.user_id == user_id,
                     col(Run.created_at) >= since,
-                    Run.kind != "revert",
+                    Run.kind != RunKind.REVERT,
                 )
                 .order_by(col(Run.created_at).desc())
                 .limit(limit)

@@ -14,6 +14,7 @@ import httpx
 from opentelemetry.trace import SpanKind
 
 from bot import tracing
+from bot.kinds import DeliveryErrorKind
 from bot.webhooks.signing import sign
 from bot.webhooks.transport import BlockedAddress
 
@@ -43,7 +44,7 @@ class Response:
 class DeliveryError(Exception):
     """The request could not be completed; ``kind`` says how."""
 
-    kind: str  # blocked | timeout | connection | protocol
+    kind: DeliveryErrorKind
     message: str
     duration_ms: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
@@ -155,22 +156,30 @@ async def _send(
         ):
             data = await _read_capped(response)
     except BlockedAddress as exc:
-        raise DeliveryError("blocked", str(exc), elapsed()) from None
+        raise DeliveryError(DeliveryErrorKind.BLOCKED, str(exc), elapsed()) from None
     except (TimeoutError, httpx.TimeoutException):
         raise DeliveryError(
-            "timeout", f"no complete response within {timeout:g} s", elapsed()
+            DeliveryErrorKind.TIMEOUT, f"no complete response within {timeout:g} s", elapsed()
         ) from None
     except httpx.InvalidURL as exc:
-        raise DeliveryError("invalid_url", f"invalid URL: {exc}", elapsed()) from None
+        raise DeliveryError(
+            DeliveryErrorKind.INVALID_URL, f"invalid URL: {exc}", elapsed()
+        ) from None
     except httpx.UnsupportedProtocol:
-        raise DeliveryError("invalid_url", "the URL must start with http:// or https://") from None
+        raise DeliveryError(
+            DeliveryErrorKind.INVALID_URL, "the URL must start with http:// or https://"
+        ) from None
     except (httpx.ConnectError, httpx.NetworkError) as exc:
-        raise DeliveryError("connection", f"could not connect: {exc}", elapsed()) from None
+        raise DeliveryError(
+            DeliveryErrorKind.CONNECTION, f"could not connect: {exc}", elapsed()
+        ) from None
     except httpx.HTTPError as exc:
-        raise DeliveryError("protocol", f"{type(exc).__name__}: {exc}", elapsed()) from None
+        raise DeliveryError(
+            DeliveryErrorKind.PROTOCOL, f"{type(exc).__name__}: {exc}", elapsed()
+        ) from None
     except zlib.error as exc:
         message = f"the response body could not be decompressed ({exc})"
-        raise DeliveryError("protocol", message, elapsed()) from None
+        raise DeliveryError(DeliveryErrorKind.PROTOCOL, message, elapsed()) from None
     return Response(
         status=response.status_code,
         headers=dict(response.headers),

@@ -1,0 +1,195 @@
+"""Time-limited actions: after the main webhook succeeds, a revert is due at `expires_at`.
+
+The revert is a job in the database (it survives restarts and runs once across
+replicas). When due it becomes a child run (kind `revert`, in the same thread) delivered
+like any run: signed, retried, audited. A revert that finally fails is escalated to the
+owner team's channel. "Revoke now" moves the job to now; "Extend" moves it later, within
+the action's `max`, after approval when the action needs approval.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import templates
+from bot.catalog import Action, parse_duration
+from bot.jobs import Blueprint, Retry, backoff
+from bot.kinds import JobKind, RunKind, RunStatus
+from bot.outcomes import Outcome, seconds_text
+from bot.runs.context import Context
+from bot.store import Job, Run
+from bot.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+jobs: Blueprint[Context] = Blueprint()
+
+
+class ExpiryError(ValueError):
+    """A duration that cannot be used; the message says why."""
+
+
+def duration_of(action: Action, context: dict[str, Any], secrets: dict[str, str]) -> float:
+    """Seconds until the revert, from `expires.after` (rendered), within `expires.max`."""
+    assert action.expires is not None
+    text = templates.render_sync(action.expires.after, context, secrets).strip()
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise ExpiryError(f"the expiry {text!r} is not a duration such as 30m or 2h") from exc
+    if seconds > action.expires.max:
+        raise ExpiryError(f"at most {seconds_text(action.expires.max)}")
+    return seconds
+
+
+def clock(moment: datetime) -> str:
+    """`15:30 UTC`, or with the date when it is not today."""
+    today = utcnow().date()
+    return f"{moment:%H:%M} UTC" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def after_success(
+    ctx: Context, action: Action, context: dict[str, Any]
+) -> tuple[dict[str, Any], list[Job]]:
+    """Fields and jobs to add when a time-limited run succeeds."""
+    if action.expires is None:
+        return {}, []
+    try:
+        seconds = duration_of(action, context, ctx.settings.template_secrets)
+    except (ExpiryError, templates.TemplateError) as exc:
+        log.warning("%s: cannot schedule the revert: %s", action.id, exc)
+        text = f"The revert could not be scheduled: {exc}. Undo it by hand."
+        return {}, [Job(kind=JobKind.ESCALATE, data={"text": text})]
+    due = utcnow() + timedelta(seconds=seconds)
+    return {"expires_at": due}, [
+        Job(kind=JobKind.REVERT, due_at=due),
+        Job(kind=JobKind.EXPIRY_NOTICE),
+    ]
+
+
+def extension_problem(run: Run, action: Action, seconds: float) -> str | None:
+    """Why this extension is not possible, or None."""
+    if action.expires is None or run.expires_at is None:
+        return "this run does not expire"
+    if run.finished_at is None:
+        return "this run has not finished yet"
+    limit = run.finished_at + timedelta(seconds=action.expires.max)
+    if run.expires_at + timedelta(seconds=seconds) > limit:
+        return (
+            f"it may last at most {seconds_text(action.expires.max)} in all (until {clock(limit)})"
+        )
+    return None
+
+
+class ExpiryFlow:
+    """What people do to a time-limited run: revoke it now, or extend it."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    extension_problem = staticmethod(extension_problem)
+
+    async def revoke_now(self, run: Run, by: str) -> str | None:
+        ctx = self.ctx
+        if not await ctx.db(ctx.store.move_jobs, run.id, JobKind.REVERT, utcnow()):
+            return "it has already been reverted"
+        await ctx.db(ctx.store.record, "revoke_requested", {"by": by}, run_id=run.id, actor=by)
+        await ctx.post(run, f"{ctx.notifier.mention(by)} revoked it early: reverting now.")
+        return None
+
+    async def extend(self, run: Run, action: Action, seconds: float, by: str) -> str | None:
+        """Move the revert later by ``seconds`` (approval, when needed, comes before this)."""
+        ctx = self.ctx
+        problem = extension_problem(run, action, seconds)
+        if problem:
+            return problem
+        assert run.expires_at is not None
+        due = run.expires_at + timedelta(seconds=seconds)
+        if not await ctx.db(ctx.store.move_jobs, run.id, JobKind.REVERT, due):
+            return "it has already been reverted"
+        await ctx.db(ctx.store.update_run, run.id, expires_at=due)
+        detail = {"by": by, "seconds": seconds, "expires_at": due.isoformat()}
+        await ctx.db(ctx.store.record, "extended", detail, run_id=run.id, actor=by)
+        who = ctx.notifier.mention(by)
+        await ctx.post(
+            run, f"{who} extended it by {seconds_text(seconds)}: it now expires at {clock(due)}."
+        )
+        return None
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+
+@jobs.handler(JobKind.REVERT)
+async def revert(ctx: Context, job: Job) -> None:
+    """The revert is due: start it as a child run in the same thread."""
+    loaded = await ctx.load(job)
+    if loaded is None or loaded.action is None:
+        return
+    parent = loaded.run
+    child = Run(
+        action_id=parent.action_id,
+        user_id=parent.user_id,
+        user_name=parent.user_name,
+        channel_id=parent.channel_id,
+        message_ts=parent.message_ts,
+        service_id=parent.service_id,
+        inputs=parent.inputs,
+        parent_id=parent.id,
+        kind=RunKind.REVERT,
+        idempotency_key=f"revert:{parent.id}",
+        permalink=parent.permalink,
+    )
+    detail = {"revert_of": parent.id, "expires_at": str(parent.expires_at)}
+    deliver = [Job(kind=JobKind.DELIVER)]
+    if await ctx.db(ctx.store.create_run, child, detail, deliver):
+        log.info("run %s: reverting as run %s", parent.id, child.id)
+        ctx.wake()
+
+
+@jobs.handler(JobKind.EXPIRY_NOTICE)
+async def notice(ctx: Context, job: Job) -> None:
+    """`expires at 15:30 UTC`, with Revoke now and Extend."""
+    loaded = await ctx.load(job)
+    if loaded is None or loaded.action is None or loaded.run.expires_at is None:
+        return
+    thread = (JobKind.ANNOUNCE, JobKind.PROGRESS, JobKind.REPORT)
+    await ctx.wait_for(loaded.run, job, *thread)
+    await ctx.notifier.expiry_notice(loaded.run, loaded.action)
+
+
+@jobs.handler(JobKind.ESCALATE)
+async def escalate(ctx: Context, job: Job) -> None:
+    """A revert finally failed (or could not be scheduled): tell the owner team."""
+    loaded = await ctx.load(job)
+    if loaded is None or loaded.action is None:
+        return
+    try:
+        await ctx.notifier.escalate(loaded.run, loaded.action, job.data.get("text", ""))
+    except Exception as exc:
+        raise Retry(backoff(job.attempts, 5.0, 600.0), f"escalation failed: {exc}") from None
+
+
+@jobs.handler(JobKind.EXTEND_APPLY)
+async def apply_extension(ctx: Context, job: Job) -> None:
+    """An approved extension (a child run of kind `extend`) takes effect."""
+    loaded = await ctx.load(job)
+    if loaded is None or loaded.action is None or loaded.run.status != RunStatus.PENDING:
+        return
+    request = loaded.run
+    parent = await ctx.db(ctx.store.get_run, request.parent_id or "")
+    seconds = float(request.inputs.get("seconds") or 0)
+    problem = (
+        "the run is gone"
+        if parent is None
+        else await ExpiryFlow(ctx).extend(parent, loaded.action, seconds, request.user_id)
+    )
+    outcome = Outcome(
+        problem is None,
+        problem or f"Extended by {seconds_text(seconds)}.",
+        error="extend" if problem else None,
+    )
+    status = RunStatus.SUCCESS if problem is None else RunStatus.FAILURE
+    await ctx.finish(request, outcome, status)
