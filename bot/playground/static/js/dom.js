@@ -52,10 +52,9 @@ export function toast(text, kind) {
   setTimeout(() => item.remove(), 9000);
 }
 
+// Stable element ids per form field, so a redraw keeps focus and labels point at inputs.
 let ids = 0;
-
 const domIds = new Map();
-
 export function domId(key) {
   if (!domIds.has(key)) domIds.set(key, `el-${++ids}`);
   return domIds.get(key);

@@ -88,7 +88,6 @@ function threadItems(channel, ts) {
 // A message list that was scrolled to the end stays there as messages arrive, are
 // edited, or the pane gets narrower (a thread opened) and the text wraps longer.
 const pinned = new WeakMap();
-
 const watchers = new WeakMap();
 
 function pin(container) {

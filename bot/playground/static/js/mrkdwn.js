@@ -153,6 +153,7 @@ export function plainText(obj) {
   return obj ? String(obj.text ?? "") : "";
 }
 
+// A link to one of this page's own routes (a permalink the bot posted): follow it here.
 function openInternal(href) {
   try {
     const url = new URL(href);
