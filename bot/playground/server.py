@@ -122,14 +122,20 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
         stand_ins=stand_ins,
     )
 
+    playground.app = _app(playground, web, port)
+    return playground
+
+
+def _app(pg: Playground, web: Starlette, port: int) -> Starlette:
+    """The playground's routes, then the bot's, all behind the local-only guard."""
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with web.router.lifespan_context(web):  # the bot's own start and stop
             yield
-        await interactions.aclose()
-        await receiver.aclose()
+        await pg.interactions.aclose()
+        await pg.echo.aclose()
 
-    all_routes = [*routes(playground), *web.routes]
     guard = Middleware(
         LocalOnly,
         port=port,
@@ -137,8 +143,7 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
         # Called by the bot and its Slack client, not by the page.
         except_for=(config.ECHO_PATH, "/playground/upload/", "/playground/response_url/"),
     )
-    playground.app = Starlette(routes=all_routes, lifespan=lifespan, middleware=[guard])
-    return playground
+    return Starlette(routes=[*routes(pg), *web.routes], lifespan=lifespan, middleware=[guard])
 
 
 class _Server(uvicorn.Server):
