@@ -127,6 +127,43 @@ actions:
 
 
 @dataclass
+class Modals:
+    """What a fake Slack showed before a click, to wait for the modal that click opens.
+
+    Reading the newest `views.open` or `last_view()` at once can see the previous modal
+    under load: the click's call may not have arrived yet, and the fake records a call just
+    before it stores the view. Take this before the click, then ask for what it opened.
+    """
+
+    slack: FakeSlack
+    count: int
+    last_id: str | None
+
+    @classmethod
+    def before(cls, slack: FakeSlack) -> Modals:
+        count = len(slack.calls("views.open"))
+        try:
+            last_id = slack.last_view()["id"]
+        except AssertionError:  # no modal yet
+            last_id = None
+        return cls(slack, count, last_id)
+
+    def sent(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The view the click's `views.open` carried, as the bot sent it."""
+        calls = self.slack.wait_for("views.open", count=self.count + 1, timeout=timeout)
+        return calls[self.count].params["view"]
+
+    def opened(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The modal the click opened, as Slack stored it (with its id)."""
+        self.sent(timeout)
+        deadline = time.monotonic() + timeout
+        while (view := self.slack.last_view())["id"] == self.last_id:
+            assert time.monotonic() < deadline, "the opened modal was not stored in time"
+            time.sleep(0.01)
+        return view
+
+
+@dataclass
 class Bot:
     """A running bot and the doubles around it."""
 
@@ -143,13 +180,12 @@ class Bot:
 
     def open_form(self, action_id: str, user_id: str = "U0DEV", channel_id: str = "C0CHAN") -> dict:
         """Click an action's Run button; return the modal that opened."""
-        before = len(self.slack.calls("views.open"))
+        modals = Modals.before(self.slack)
         response = self.requests.block_action(
             "run_action", value=action_id, user_id=user_id, channel_id=channel_id
         )
         assert response.status_code == 200, response.text
-        self.slack.wait_for("views.open", count=before + 1)
-        return self.slack.last_view()
+        return modals.opened()
 
     def submit(self, view: dict, answers: dict[str, Any], user_id: str = "U0DEV") -> Any:
         values = self.requests.values_for(view, answers)

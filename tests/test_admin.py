@@ -20,6 +20,7 @@ from tests.conftest import (
     TRACKER_TOKEN,
     WEBHOOK_SECRET,
     Bot,
+    Modals,
     start_bot,
 )
 from tests.fakes import verify_opslevel_style, verify_standard
@@ -77,10 +78,9 @@ def edit_values(**fields: str) -> dict:
 
 
 def open_modal(bot: Bot, text: str) -> dict:
-    count = len(bot.slack.calls("views.open"))
+    modals = Modals.before(bot.slack)
     bot.requests.command("/actions-admin", text=text, user_id="U0ADMIN")
-    bot.slack.wait_for("views.open", count=count + 1)
-    return bot.slack.last_view()
+    return modals.opened()
 
 
 def test_admin_commands_refused_for_others(bot: Bot) -> None:
@@ -274,9 +274,9 @@ def test_reload_keeps_running_config_when_invalid(bot: Bot) -> None:
 
 def test_access_rules_end_to_end(bot: Bot) -> None:
     # service_owners: U0OWNER is in Payments, which owns checkout-api.
+    modals = Modals.before(bot.slack)
     bot.requests.block_action("run_action", value="pci-restart@checkout-api", user_id="U0DEV")
-    assert "only the team that owns" in texts(
-        bot.slack.wait_for("views.open")[-1].params["view"]["blocks"])
+    assert "only the team that owns" in texts(modals.sent()["blocks"])
     view = bot.open_form("pci-restart", user_id="U0OWNER")
     bot.submit(view, {"service": "checkout-api"}, user_id="U0OWNER")
     assert bot.receiver.wait(1)[0].path == "/pci/checkout-api"
@@ -286,10 +286,9 @@ def test_access_rules_end_to_end(bot: Bot) -> None:
     bot.submit(view, {})
     bot.receiver.wait(2)
     # channels: only from #deploys; a crafted submission from elsewhere is refused too.
-    opened = len(bot.slack.calls("views.open"))
+    modals = Modals.before(bot.slack)
     bot.requests.block_action("run_action", value="deploys-only", user_id="U0DEV")
-    assert "runs only in <#C0DEPLOYS>" in texts(
-        bot.slack.wait_for("views.open", count=opened + 1)[-1].params["view"]["blocks"])
+    assert "runs only in <#C0DEPLOYS>" in texts(modals.sent()["blocks"])
     view = bot.open_form("deploys-only", channel_id="C0DEPLOYS")
     forged = dict(view, private_metadata=view["private_metadata"].replace("C0DEPLOYS", "C0X"))
     body = json.loads(bot.submit(forged, {}).text)
@@ -298,8 +297,9 @@ def test_access_rules_end_to_end(bot: Bot) -> None:
 
 def test_usergroup_lookup_failure_fails_closed(bot: Bot) -> None:
     bot.slack.set_response("usergroups.users.list", {"ok": False, "error": "fatal_error"})
+    modals = Modals.before(bot.slack)
     bot.requests.block_action("run_action", value="sre-only", user_id="U0DEV")
-    refusal = texts(bot.slack.wait_for("views.open")[-1].params["view"]["blocks"])
+    refusal = texts(modals.sent()["blocks"])
     assert "Slack did not tell us your user groups" in refusal
     assert not bot.receiver.received
 

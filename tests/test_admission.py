@@ -25,7 +25,7 @@ from bot.store import Job, Run, RunStatus
 from bot.store.models import utcnow
 from bot.webhooks.transport import build_client
 from tests import samples
-from tests.conftest import WEBHOOK_SECRET, Bot, start_bot
+from tests.conftest import WEBHOOK_SECRET, Bot, Modals, start_bot
 from tests.fakes import Receiver
 from tests.test_core_loop import texts
 
@@ -348,10 +348,9 @@ def test_the_requester_cannot_cancel_a_revert_and_a_cancelled_one_is_escalated(
 
 
 def test_admin_test_send_of_a_time_limited_action_is_refused(bot: Bot) -> None:
-    count = len(bot.slack.calls("views.open"))
+    modals = Modals.before(bot.slack)
     bot.requests.command("/actions-admin", text="test grant", user_id="U0ADMIN")
-    bot.slack.wait_for("views.open", count=count + 1)
-    view = bot.slack.last_view()
+    view = modals.opened()
     values = bot.requests.values_for(view, {"input:duration": "1h"})
     dry = submit(bot, view, values, user_id="U0ADMIN")["view"]
     dry["id"] = view["id"]

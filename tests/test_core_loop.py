@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot
+from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot, Modals
 from tests.fakes import verify_opslevel_style, verify_standard
 
 
@@ -262,9 +262,9 @@ def test_home_tab(bot: Bot) -> None:
 
 
 def test_run_from_home_posts_to_dm(bot: Bot) -> None:
+    modals = Modals.before(bot.slack)
     bot.requests.block_action("run_action", value="create-ticket", channel_id=None)
-    bot.slack.wait_for("views.open")
-    view = bot.slack.last_view()
+    view = modals.opened()
     bot.submit(view, {"title": "from home"})
     bot.slack.wait_for("chat.update")
     assert bot.slack.messages("D0DEV"), "status message goes to the user's DM"

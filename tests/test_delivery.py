@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import WEBHOOK_SECRET, Bot, start_bot
+from tests.conftest import WEBHOOK_SECRET, Bot, Modals, start_bot
 from tests.fakes import verify_opslevel_style, verify_standard
 from tests.test_core_loop import texts
 
@@ -282,10 +282,9 @@ def test_run_again_prefills_and_links_parent(bot: Bot) -> None:
     reply = bot.slack.thread("C0CHAN", bot.slack.messages("C0CHAN")[0]["ts"])[-1]
     button = next(e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == "rerun" and button["value"] == first.id
-    opened = len(bot.slack.calls("views.open"))  # the first run's form was one
+    modals = Modals.before(bot.slack)  # the first run's form was one
     bot.requests.block_action("rerun", value=first.id, user_id="U0DEV")
-    bot.slack.wait_for("views.open", count=opened + 1)
-    view = bot.slack.last_view()
+    view = modals.opened()
     bot.submit(view, {})
     deadline = time.monotonic() + 5
     while len(bot.store.runs()) < 2:

@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from bot.store import Job, Run, Store, migrate
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, database_url, free_port
+from tests.conftest import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    Modals,
+    database_url,
+    free_port,
+)
 from tests.fakes import FakeSlack, Receiver, SlackRequests
 
 ROOT = Path(__file__).parents[1]
@@ -100,10 +107,9 @@ def world(tmp_path: Path) -> Iterator[tuple[str, Path, FakeSlack, Receiver]]:
 
 
 def submit(bot: BotProcess, slack: FakeSlack, action: str = "deploy") -> None:
-    before = len(slack.calls("views.open"))
+    modals = Modals.before(slack)
     bot.requests.block_action("run_action", value=action, user_id="U0DEV", channel_id="C0CHAN")
-    slack.wait_for("views.open", count=before + 1, timeout=15)
-    view = slack.last_view()
+    view = modals.opened(timeout=15)
     response = bot.requests.view_submission(view, bot.requests.values_for(view, {}))
     assert response.status_code == 200
 

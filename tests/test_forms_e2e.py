@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import Bot, start_bot
+from tests.conftest import Bot, Modals, start_bot
 from tests.test_core_loop import texts
 
 CONFIG = """
@@ -246,9 +246,9 @@ def test_service_filter_and_fixed_service_form(bot: Bot) -> None:
     shown = texts(bot.slack.wait_for("response_url")[0].params["blocks"])
     assert "No actions apply to Edge Proxy yet" in shown
     bot.slack.reset()
+    modals = Modals.before(bot.slack)
     bot.requests.block_action("run_action", value="restart@checkout-api", user_id="U0OWNER")
-    bot.slack.wait_for("views.open")
-    view = bot.slack.last_view()
+    view = modals.opened()
     assert "Service: *Checkout API*" in texts(view["blocks"])
     channel = input_blocks(view)["input:notify"]["element"]
     assert channel["initial_conversation"] == "C0CHECKOUT"  # Liquid default over service

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bot.inbound import SLACK_MAX_BYTES
-from tests.conftest import WEBHOOK_SECRET, Bot, start_bot
+from tests.conftest import WEBHOOK_SECRET, Bot, Modals, start_bot
 from tests.test_approvals import click, wait
 
 CONFIG = """
@@ -368,9 +368,9 @@ def test_an_absurd_extend_duration_is_refused_in_the_form(bot: Bot, typed: str) 
     run = bot.store.runs()[0]
     wait(lambda: bot.store.get_run(run.id).expires_at is not None, what="expiry set")
     expires = bot.store.get_run(run.id).expires_at
+    modals = Modals.before(bot.slack)
     click(bot, "extend_run", run.id, "U0DEV", channel="C0CHAN")
-    bot.slack.wait_for("views.open", count=2)
-    modal = bot.slack.last_view()
+    modal = modals.opened()
     answer = bot.requests.view_submission(
         modal, {"duration": {"duration": {"type": "plain_text_input", "value": typed}}}
     )

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import mimetypes
 import os
+import re
 import threading
 import time
+import tomllib
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +43,7 @@ ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples" / "actions.yml"
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = ROOT / "docs"
+STATIC = ROOT / "bot" / "playground" / "static"
 
 # One more action next to the examples: a form with every input type the bot supports.
 EVERY_INPUT = """
@@ -467,6 +471,42 @@ def test_plain_python_m_bot_starts_the_playground_without_tokens(
     assert "starting the playground" in out and "SLACK_BOT_TOKEN" in out
     assert main(["playground", "--no-echo"]) == 0 and started[-1]["echo"] is False
     assert main(["serve"]) == 2  # asked for explicitly: still a clear error
+
+
+def test_page_modules_are_served_as_javascript(
+    playground: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A browser runs a module script only when it is served as JavaScript, and some systems'
+    # MIME tables map .js to text/plain.
+    monkeypatch.setitem(mimetypes.types_map, ".js", "text/plain")
+    page = playground.http.get("/").text
+    entry = re.search(r'<script type="module" src="(/playground/static/js/[\w-]+\.js)"', page)
+    assert entry, "the page loads its code as an ES module"
+    pending, seen = [entry.group(1)], set()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        response = playground.http.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/javascript"), path
+        for name in re.findall(r'^import .* from "\./([\w-]+\.js)";$', response.text, re.M):
+            pending.append(f"/playground/static/js/{name}")
+    on_disk = {f"/playground/static/js/{p.name}" for p in (STATIC / "js").glob("*.js")}
+    assert seen == on_disk  # every module is reached from the page, and every import exists
+
+
+def test_package_data_ships_every_static_file() -> None:
+    # setuptools ships the files pyproject's package-data globs match; the page's modules
+    # live in a subfolder of static/.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["bot.playground"]
+    package = STATIC.parent
+    shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
+    on_disk = {p for p in STATIC.rglob("*") if p.is_file()}
+    assert (STATIC / "js" / "main.js") in on_disk
+    assert on_disk <= shipped, sorted(str(p.relative_to(package)) for p in on_disk - shipped)
 
 
 # --------------------------------------------------------------------------------------------

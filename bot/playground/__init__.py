@@ -6,6 +6,7 @@ actions' webhooks, and a web page that behaves like a small Slack client. The pa
 the bot only the way Slack does: signed requests to /slack/events.
 """
 
-from bot.playground.server import Playground, build, serve
+from bot.playground.context import Playground
+from bot.playground.server import build, serve
 
 __all__ = ["Playground", "build", "serve"]
