@@ -22,9 +22,9 @@ from bot.catalog import Action, parse_duration
 from bot.config import ConfigError, payload_warnings
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
-from bot.slack import admin as views
-from bot.slack import blocks, forms
 from bot.slack.listeners.runs import form_fields, form_user
+from bot.slack.views import admin as views
+from bot.slack.views import blocks, forms
 from bot.store.models import utcnow
 from bot.vault import VaultError
 from bot.webhooks import conformance, render

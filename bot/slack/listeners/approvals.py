@@ -13,8 +13,8 @@ from bot.admission import Refused, Request, Via
 from bot.catalog import Action, parse_duration
 from bot.runs import Submission
 from bot.runtime import Runtime
-from bot.slack import approvals as views
-from bot.slack import blocks
+from bot.slack.views import approvals as views
+from bot.slack.views import blocks
 from bot.store import Run
 
 

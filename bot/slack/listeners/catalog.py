@@ -11,10 +11,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.admission import GONE, Refused, Request, Via
 from bot.runs import Submission
 from bot.runtime import Runtime
-from bot.slack import blocks, browse
-from bot.slack.browse import Page
 from bot.slack.listeners.cards import catalog_blocks, publish_home
 from bot.slack.listeners.runs import open_form, refused_text
+from bot.slack.views import blocks, browse
+from bot.slack.views.browse import Page
 
 
 def _value(body: dict[str, Any]) -> str:

@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.catalog import Team
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
-from bot.slack import browse
-from bot.slack.browse import Page
 from bot.slack.listeners.cards import catalog_blocks
+from bot.slack.views import browse
+from bot.slack.views.browse import Page
 
 USAGE = (
     "`/actions` — the actions for this channel's service, or the whole catalog\n"

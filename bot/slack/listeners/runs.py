@@ -18,7 +18,7 @@ from bot.catalog import Action, Catalog, Option, Service, Team
 from bot.mrkdwn import escape
 from bot.runs import Submission
 from bot.runtime import Runtime
-from bot.slack import approvals, blocks, forms
+from bot.slack.views import approvals, blocks, forms
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from bot.admin import RunsQuery, as_yaml
 from bot.catalog import Access, Action, Catalog
 from bot.mrkdwn import escape, truncate
 from bot.slack import limits
-from bot.slack.blocks import STATUS_ICONS, context, modal, plain, section
+from bot.slack.views.blocks import STATUS_ICONS, context, modal, plain, section
 from bot.store import AuditEvent, Run
 from bot.webhooks.conformance import DOCS, Scorecard
 

@@ -14,7 +14,7 @@ from bot.catalog import Action, Option, Service, Team
 from bot.inputs import MAX_PEOPLE, Field, number_text
 from bot.mrkdwn import escape
 from bot.slack import limits
-from bot.slack.blocks import (
+from bot.slack.views.blocks import (
     INPUT_PREFIX,
     RUN_MODAL,
     SERVICE_BLOCK,

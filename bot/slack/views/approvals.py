@@ -10,8 +10,8 @@ from bot.catalog import Action, Catalog, Service
 from bot.expiry import clock
 from bot.mrkdwn import escape
 from bot.outcomes import seconds_text
-from bot.slack.blocks import context, modal, plain, section, shown_value
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS
+from bot.slack.views.blocks import context, modal, plain, section, shown_value
 from bot.store import Run
 from bot.store.models import ApprovalDecision
 
