@@ -55,7 +55,8 @@ class TracedApp(AsyncApp):
                 ),
                 None,
             )
-            if detail and response.status != 401:  # named by what Slack signed, not a forger
+            # Named by what Slack signed and we could read, never by a forger.
+            if detail and response.status not in (400, 401):
                 span.update_name(f"slack {kind} {detail}")
             return response
 

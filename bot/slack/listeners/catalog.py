@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -123,9 +122,9 @@ async def home_search(ack: AsyncAck, runtime: Runtime, slack_request: SlackReque
     await publish_home(runtime, slack_request.user_id, Page(query=slack_request.value[:100]))
 
 
-async def home_opened(runtime: Runtime, event: dict[str, Any]) -> None:
-    if event.get("tab", "home") == "home" and isinstance(event.get("user"), str):
-        await publish_home(runtime, event["user"])
+async def home_opened(runtime: Runtime, slack_request: SlackRequest) -> None:
+    if slack_request.event.get("tab", "home") == "home" and slack_request.user_id:
+        await publish_home(runtime, slack_request.user_id)
 
 
 async def _tell(
