@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access import GROUPS_UNKNOWN, Principal, can_run, is_admin, usergroups_in_use
 from bot.catalog import Action, Catalog
-from bot.slack import blocks
 from bot.slack.directory import Directory
+from bot.slack.views import blocks
 from tests import samples
 
 TEAMS = [

@@ -13,8 +13,8 @@ import pytest
 
 from bot.access import Decision
 from bot.config import ConfigError, load_file
-from bot.slack import browse
-from bot.slack.browse import Card, Page
+from bot.slack.views import browse
+from bot.slack.views.browse import Card, Page
 from tests.samples import message_ok, texts
 
 CONFIG = """\

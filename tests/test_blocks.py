@@ -10,9 +10,9 @@ from bot.access import Decision, Principal, can_run
 from bot.catalog import Action, Catalog, Option
 from bot.config import load_file
 from bot.runs import Outcome
-from bot.slack import admin, browse, forms
-from bot.slack import blocks as kit
-from bot.slack.browse import Card, Page
+from bot.slack.views import admin, browse, forms
+from bot.slack.views import blocks as kit
+from bot.slack.views.browse import Card, Page
 from bot.store import Run
 from tests import samples
 from tests.samples import message_ok, texts, view_ok, walk

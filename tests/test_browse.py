@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.access import Decision
 from bot.catalog import Catalog
-from bot.slack import browse
-from bot.slack.browse import Card, Page
+from bot.slack.views import browse
+from bot.slack.views.browse import Card, Page
 from bot.store import Run
 from tests import samples
 from tests.samples import message_ok, texts, view_ok

@@ -15,7 +15,7 @@ import pytest
 
 from bot import inputs, options
 from bot.catalog import Action, Catalog, InputType, Service
-from bot.slack import blocks, forms
+from bot.slack.views import blocks, forms
 from tests import samples
 from tests.samples import texts, view_ok
 

@@ -12,7 +12,7 @@ import pytest
 from bot import templates
 from bot.catalog import Catalog
 from bot.runs import Outcome
-from bot.slack import blocks
+from bot.slack.views import blocks
 from bot.store import Run
 from bot.templates import TemplateError, render, render_sync
 from tests import samples

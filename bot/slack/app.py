@@ -13,7 +13,7 @@ from slack_bolt.response import BoltResponse
 
 from bot import tracing
 from bot.runtime import Runtime
-from bot.slack import listeners
+from bot.slack import listeners, middleware
 from bot.slack.listeners.cards import publish_home
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ class TracedApp(AsyncApp):
                 ),
                 None,
             )
-            if detail and response.status != 401:  # named by what Slack signed, not a forger
+            # Named by what Slack signed and we could read, never by a forger.
+            if detail and response.status not in (400, 401):
                 span.update_name(f"slack {kind} {detail}")
             return response
 
@@ -122,15 +123,12 @@ def build_app(runtime: Runtime) -> AsyncApp:
         # Answer Slack at ack() and keep working afterwards.
         process_before_response=False,
         logger=bolt_log,
+        # Right after the signature check: a malformed body is refused (400) before Bolt's
+        # own middleware or any listener reads it.
+        before_authorize=middleware.Provide(runtime),
     )
 
-    @app.middleware
-    async def one_client(context: Any, next: Any) -> None:
-        # Bolt builds a fresh client per request; ours counts errors and retries 429s.
-        context["client"] = runtime.slack
-        await next()
-
-    listeners.register(app, runtime)
+    listeners.register(app)
 
     async def refresh_home(user_id: str) -> None:
         if user_id in runtime.home_users:

@@ -17,7 +17,7 @@ from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
 from bot.outcomes import Outcome
 from bot.runs.expiry import clock
-from bot.slack import approvals, blocks
+from bot.slack.views import approvals, blocks
 from bot.store import Run, Store
 from bot.store.models import ApprovalDecision
 

@@ -1,11 +1,15 @@
-"""Listeners grouped by Slack surface; each module exposes register(app, runtime)."""
+"""Listeners grouped by Slack surface; each module's register(app) only wires.
+
+Listeners are top-level functions. They find the runtime and the parsed request among
+their arguments (bot.slack.middleware puts them in Bolt's context); who may use a
+listener is decided by the guards it is wired with (bot.slack.guards).
+"""
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.runtime import Runtime
 from bot.slack.listeners import admin, approvals, catalog, commands, runs
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp) -> None:
     for module in (commands, catalog, runs, admin, approvals):
-        module.register(app, runtime)
+        module.register(app)

@@ -16,238 +16,243 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import admin as domain
 from bot import inputs
-from bot.access import Decision, is_admin
 from bot.admission import Refused, Request, Via
-from bot.catalog import Action, parse_duration
+from bot.catalog import Action, Catalog, Service, parse_duration
 from bot.config import ConfigError, payload_warnings
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
-from bot.slack import admin as views
-from bot.slack import blocks, forms
+from bot.slack import guards
 from bot.slack.listeners.runs import form_fields, form_user
+from bot.slack.request import SlackRequest
+from bot.slack.views import admin as views
+from bot.slack.views import blocks, forms
 from bot.store.models import utcnow
 from bot.vault import VaultError
 from bot.webhooks import conformance, render
 
 log = logging.getLogger(__name__)
 
-NOT_ADMIN = (
-    "Sorry, `/actions-admin` is only for the bot's admins. Admins are listed under `admins` "
-    "in the actions config; use `/actions` to browse and run actions."
-)
+
+def register(app: AsyncApp) -> None:
+    def admins(step: str, *, quiet: bool = False) -> dict[str, list[guards.Middleware]]:
+        return {"middleware": [guards.admin_only(step, quiet=quiet)]}
+
+    app.command("/actions-admin", **admins("admin_command"))(command)
+    app.view(views.EDIT_MODAL, **admins("admin_edit"))(saved)
+    app.action(views.DELETE_BUTTON, **admins("admin_delete"))(delete)
+    app.view(views.TEST_MODAL, **admins("admin_test"))(dry_run)
+    # A click inside the test modal: a refusal has no message to answer on.
+    app.action(views.SEND_TEST, **admins("admin_test_send", quiet=True))(send_test)
+    app.action(views.RUNS_PAGE, **admins("admin_runs"))(older_runs)
+    app.action(re.compile(f"^{views.HOME_BUTTON}:"), **admins("admin_home"))(home_button)
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    async def admin_or_refuse(user_id: str, step: str) -> bool:
-        catalog = runtime.catalog()
-        if is_admin(catalog, await runtime.directory.principal(user_id, catalog)):
-            return True
-        await runtime.runner.refuse(
-            "/actions-admin", user_id, Decision(False, "not an admin"), step
+async def command(
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    words = slack_request.value.split()
+    sub = words[0].lower() if words else "list"
+    handler = SUBCOMMANDS.get(sub)
+    if handler is None:
+        await respond(
+            response_type="ephemeral", text=f"Unknown subcommand `{escape(sub)}`.\n{views.HELP}"
         )
-        return False
+        return
+    await handler(runtime, Call(slack_request, respond, client, slack_request.user_id, words[1:]))
 
-    @app.command("/actions-admin")
-    async def command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        user_id = command["user_id"]
-        if not await admin_or_refuse(user_id, "admin_command"):
-            await respond(response_type="ephemeral", text=NOT_ADMIN)
-            return
-        words = (command.get("text") or "").split()
-        sub = words[0].lower() if words else "list"
-        rest = words[1:]
-        handler = SUBCOMMANDS.get(sub)
-        if handler is None:
-            await respond(
-                response_type="ephemeral", text=f"Unknown subcommand `{escape(sub)}`.\n{views.HELP}"
-            )
-            return
-        await handler(runtime, Call(command, respond, client, user_id, rest))
 
-    @app.view(views.EDIT_MODAL)
-    async def saved(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        user_id = body["user"]["id"]
-        if not await admin_or_refuse(user_id, "admin_edit"):
-            await ack(response_action="update", view=blocks.notice_modal("Not allowed", NOT_ADMIN))
-            return
-        meta = runtime.sealer.open(view.get("private_metadata", "")) or {}
-        editing = meta.get("edit")
-        values = views.read_edit_form(view.get("state"))
-        if editing:
-            values["id"] = editing
-        document, errors = domain.document_from_form(values)
-        stored = {a.id: a for a in runtime.store.slack_actions()}
-        before = stored[editing].document if editing and editing in stored else None
-        if before is not None:
-            document["published"] = before.get("published", False)
-        if not errors:
-            others = [a.document for key, a in stored.items() if key != document.get("id")]
-            errors = domain.check_document(
-                runtime.document, others, document, source=runtime.settings.ACTIONS_CONFIG
-            )
-            if not editing and document.get("id") in runtime.catalog().actions:
-                errors["id"] = "An action with this id exists already."
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        change = "edit" if editing else "create"
-        await save(runtime, user_id, document, change, before)
-        state = "published" if document.get("published") else "a draft"
-        await dm(
-            client,
-            user_id,
-            f"Saved `{document['id']}` ({state}). "
-            + (
-                ""
-                if document.get("published")
-                else f"Publish it with `/actions-admin publish {document['id']}`."
-            )
-            + views.warnings_text(domain.document_warnings(document)),
+async def saved(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, client: AsyncWebClient
+) -> None:
+    user_id = slack_request.user_id
+    meta = runtime.sealer.open(slack_request.metadata) or {}
+    editing = meta.get("edit")
+    values = views.read_edit_form(slack_request.state)
+    if editing:
+        values["id"] = editing
+    document, errors = domain.document_from_form(values)
+    stored = {a.id: a for a in runtime.store.slack_actions()}
+    before = stored[editing].document if editing and editing in stored else None
+    if before is not None:
+        document["published"] = before.get("published", False)
+    if not errors:
+        others = [a.document for key, a in stored.items() if key != document.get("id")]
+        errors = domain.check_document(
+            runtime.document, others, document, source=runtime.settings.ACTIONS_CONFIG
         )
+        if not editing and document.get("id") in runtime.catalog().actions:
+            errors["id"] = "An action with this id exists already."
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    change = "edit" if editing else "create"
+    await save(runtime, user_id, document, change, before)
+    state = "published" if document.get("published") else "a draft"
+    await dm(
+        client,
+        user_id,
+        f"Saved `{document['id']}` ({state}). "
+        + (
+            ""
+            if document.get("published")
+            else f"Publish it with `/actions-admin publish {document['id']}`."
+        )
+        + views.warnings_text(domain.document_warnings(document)),
+    )
 
-    @app.action(views.DELETE_BUTTON)
-    async def delete(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        if not await admin_or_refuse(user_id, "admin_delete"):
-            await respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
-            return
-        action_id = (body.get("actions") or [{}])[0].get("value", "")
-        stored = {a.id: a for a in runtime.store.slack_actions()}
-        if action_id not in stored:
-            await respond(replace_original=True, text=f"`{action_id}` is already gone.")
-            return
-        event = {"change": "delete", "diff": domain.diff(stored[action_id].document, None)}
-        await asyncio.to_thread(runtime.store.delete_slack_action, action_id, user_id, event)
-        await runtime.refresh_slack_actions(force=True)
-        await respond(replace_original=True, text=f"Deleted `{action_id}`.")
 
-    @app.view(views.TEST_MODAL)
-    async def dry_run(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """The test form was filled in: show the exact request, send nothing yet."""
-        user_id = body["user"]["id"]
-        if not await admin_or_refuse(user_id, "admin_test"):
-            await ack(response_action="update", view=blocks.notice_modal("Not allowed", NOT_ADMIN))
-            return
-        catalog = runtime.catalog()
-        meta = runtime.sealer.open(view.get("private_metadata", "")) or {}
-        action = catalog.action(meta.get("action", ""))
-        if action is None:
-            await ack(response_action="update", view=blocks.notice_modal("Test", "Gone."))
-            return
-        service = catalog.service(forms.read_service(view.get("state")) or "")
-        raw = forms.read_inputs(action, view.get("state"))
-        user = await form_user(runtime, body, action)
-        fields = form_fields(catalog, action, raw, user, service)
-        if isinstance(fields, str):
-            await ack(response_action="update", view=blocks.notice_modal("Test", fields))
-            return
-        values, errors = inputs.validate(action, raw, fields)
-        if action.scope == "service" and service is None:
-            errors["service"] = "Choose a service."
-        if errors:
-            await ack(
-                response_action="errors",
-                errors={
-                    (k if k == "service" else forms.error_block(k)): v for k, v in errors.items()
-                },
-            )
-            return
-        try:
-            rendered = await render.render(
-                runtime.settings,
-                catalog,
-                action,
-                run_id="dry-run",
-                user=user,
-                inputs=values,
-                service=service,
-            )
-        except render.RenderError as exc:
-            await ack(
-                response_action="update",
-                view=blocks.notice_modal("Test", f"Nothing would be sent: {exc}"),
-            )
-            return
-        # Secret inputs and the callback token by field, credential headers by name.
-        redact = runtime.redactor.extended(render.callback_tokens(runtime.settings, "dry-run"))
-        request = rendered.shown
-        sealed = runtime.sealer.seal(
-            # What was typed, not what it became: the send is admitted (validated) again.
-            {
-                "action": action.id,
-                **_with_secrets_encrypted(runtime, action, raw),
-                "service": service.id if service else None,
-            }
-        )
-        if len(sealed) > 3000:
-            sealed = runtime.sealer.seal({"action": action.id, "too_big": True})
-        await ack(
-            response_action="update",
-            view=views.dry_run_modal(
-                action,
-                request.method,
-                redact(request.url),
-                redact(request.headers),
-                redact(rendered.shown_payload),
-                sealed,
-                payload_warnings(action),
-            ),
-        )
+async def delete(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    await ack()
+    action_id = slack_request.value
+    stored = {a.id: a for a in runtime.store.slack_actions()}
+    if action_id not in stored:
+        await respond(replace_original=True, text=f"`{action_id}` is already gone.")
+        return
+    event = {"change": "delete", "diff": domain.diff(stored[action_id].document, None)}
+    user_id = slack_request.user_id
+    await asyncio.to_thread(runtime.store.delete_slack_action, action_id, user_id, event)
+    await runtime.refresh_slack_actions(force=True)
+    await respond(replace_original=True, text=f"Deleted `{action_id}`.")
 
-    @app.action(views.SEND_TEST)
-    async def send_test(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        view = body.get("view") or {}
-        if not await admin_or_refuse(user_id, "admin_test_send"):
-            return
-        catalog = runtime.catalog()
-        meta = runtime.sealer.open(view.get("private_metadata", "")) or {}
-        action = catalog.action(meta.get("action", ""))
-        if action is None or meta.get("too_big"):
-            text = "The inputs are too large to send from here; use `python -m bot preview`."
-            await client.views_update(
-                view_id=view.get("id"), view=blocks.notice_modal("Test", text)
-            )
-            return
-        try:
-            secret = runtime.runner.vault.open(meta["secret"]) if meta.get("secret") else {}
-        except VaultError as exc:
-            await client.views_update(
-                view_id=view.get("id"), view=blocks.notice_modal("Test", f"Not sent: {exc}.")
-            )
-            return
-        verdict = await runtime.admission.admit(
-            Request(
-                action_id=action.id,
-                user_id=user_id,
-                via=Via.TEST,
-                service_id=meta.get("service"),
-                inputs={**(meta.get("inputs") or {}), **secret},
-            )
+
+async def dry_run(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
+    """The test form was filled in: show the exact request, send nothing yet."""
+    catalog = runtime.catalog()
+    meta = runtime.sealer.open(slack_request.metadata) or {}
+    action = catalog.action(meta.get("action", ""))
+    if action is None:
+        await ack(response_action="update", view=blocks.notice_modal("Test", "Gone."))
+        return
+    service = catalog.service(forms.read_service(slack_request.state) or "")
+    raw = forms.read_inputs(action, slack_request.state)
+    user = await form_user(runtime, slack_request, action)
+    checked = _test_inputs(catalog, action, raw, user, service)
+    if isinstance(checked, str):
+        await ack(response_action="update", view=blocks.notice_modal("Test", checked))
+        return
+    values, errors = checked
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    try:
+        preview = await _preview(runtime, action, raw, user, values, service)
+    except render.RenderError as exc:
+        note = f"Nothing would be sent: {exc}"
+        await ack(response_action="update", view=blocks.notice_modal("Test", note))
+        return
+    await ack(response_action="update", view=preview)
+
+
+def _test_inputs(
+    catalog: Catalog,
+    action: Action,
+    raw: dict[str, Any],
+    user: dict[str, Any],
+    service: Service | None,
+) -> tuple[dict[str, Any], dict[str, str]] | str:
+    """The test form's values and its errors by block, or why the form cannot be drawn."""
+    fields = form_fields(catalog, action, raw, user, service)
+    if isinstance(fields, str):
+        return fields
+    values, errors = inputs.validate(action, raw, fields)
+    if action.scope == "service" and service is None:
+        errors["service"] = "Choose a service."
+    return values, {(k if k == "service" else forms.error_block(k)): v for k, v in errors.items()}
+
+
+async def _preview(
+    runtime: Runtime,
+    action: Action,
+    raw: dict[str, Any],
+    user: dict[str, Any],
+    values: dict[str, Any],
+    service: Service | None,
+) -> dict[str, Any]:
+    """The dry run's modal: the request that would be sent, redacted, and a Send button."""
+    rendered = await render.render(
+        runtime.settings,
+        runtime.catalog(),
+        action,
+        run_id="dry-run",
+        user=user,
+        inputs=values,
+        service=service,
+    )
+    # Secret inputs and the callback token by field, credential headers by name.
+    redact = runtime.redactor.extended(render.callback_tokens(runtime.settings, "dry-run"))
+    request = rendered.shown
+    sealed = runtime.sealer.seal(
+        # What was typed, not what it became: the send is admitted (validated) again.
+        {
+            "action": action.id,
+            **_with_secrets_encrypted(runtime, action, raw),
+            "service": service.id if service else None,
+        }
+    )
+    if len(sealed) > 3000:
+        sealed = runtime.sealer.seal({"action": action.id, "too_big": True})
+    return views.dry_run_modal(
+        action,
+        request.method,
+        redact(request.url),
+        redact(request.headers),
+        redact(rendered.shown_payload),
+        sealed,
+        payload_warnings(action),
+    )
+
+
+async def send_test(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, client: AsyncWebClient
+) -> None:
+    await ack()
+    user_id = slack_request.user_id
+
+    async def show(view: dict[str, Any]) -> None:
+        await client.views_update(view_id=slack_request.view_id, view=view)
+
+    catalog = runtime.catalog()
+    meta = runtime.sealer.open(slack_request.metadata) or {}
+    action = catalog.action(meta.get("action", ""))
+    if action is None or meta.get("too_big"):
+        text = "The inputs are too large to send from here; use `python -m bot preview`."
+        await show(blocks.notice_modal("Test", text))
+        return
+    try:
+        secret = runtime.runner.vault.open(meta["secret"]) if meta.get("secret") else {}
+    except VaultError as exc:
+        await show(blocks.notice_modal("Test", f"Not sent: {exc}."))
+        return
+    verdict = await runtime.admission.admit(
+        Request(
+            action_id=action.id,
+            user_id=user_id,
+            via=Via.TEST,
+            service_id=meta.get("service"),
+            inputs={**(meta.get("inputs") or {}), **secret},
         )
-        if isinstance(verdict, Refused):
-            await runtime.runner.refuse(action.id, user_id, verdict.decision, "admin_test_send")
-            text = f"Not sent: {verdict.reason}."
-            await client.views_update(
-                view_id=view.get("id"), view=blocks.notice_modal("Test", text)
-            )
-            return
-        _, response, error = await runtime.runner.send_test(
-            catalog,
-            verdict.action,
-            user=await form_user(runtime, body),
-            inputs=verdict.inputs,
-            service=verdict.service,
-        )
-        result = views.test_result_modal(
+    )
+    if isinstance(verdict, Refused):
+        await runtime.runner.refuse(action.id, user_id, verdict.decision, "admin_test_send")
+        await show(blocks.notice_modal("Test", f"Not sent: {verdict.reason}."))
+        return
+    _, response, error = await runtime.runner.send_test(
+        catalog,
+        verdict.action,
+        user=await form_user(runtime, slack_request),
+        inputs=verdict.inputs,
+        service=verdict.service,
+    )
+    await show(
+        views.test_result_modal(
             action,
             response.status if response else None,
             response.headers if response else {},
@@ -255,43 +260,45 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             response.duration_ms if response else None,
             error,
         )
-        await client.views_update(view_id=view.get("id"), view=result)
+    )
 
-    @app.action(views.RUNS_PAGE)
-    async def older_runs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        if not await admin_or_refuse(user_id, "admin_runs"):
-            return
-        state = json.loads((body.get("actions") or [{}])[0].get("value") or "{}")
-        text = " ".join(state.get("words") or [])
-        before = state.get("before")
-        found = await runs_page(runtime, text, tuple(before) if before else None)
-        await respond(replace_original=True, text="Runs", blocks=found)
 
-    @app.action(re.compile(f"^{views.HOME_BUTTON}:"))
-    async def home_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        if not await admin_or_refuse(user_id, "admin_home"):
-            return
-        which = (body.get("actions") or [{}])[0].get("value")
-        trigger = body["trigger_id"]
-        if which == "new":
-            await open_editor(runtime, client, trigger, None)
-            return
-        if which == "runs":
-            found = await runs_page(runtime, "", None)
-        else:
-            found = await list_blocks(runtime)
-        await client.views_open(
-            trigger_id=trigger,
-            view=blocks.modal(
-                "Admin",
-                [b for b in found if b["type"] != "actions"][:100],
-                close=blocks.plain("Close"),
-            ),
-        )
+async def older_runs(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    await ack()
+    try:
+        state = json.loads(slack_request.value or "{}")
+    except ValueError:
+        state = {}
+    state = state if isinstance(state, dict) else {}
+    text = " ".join(str(w) for w in state.get("words") or [])
+    before = state.get("before")
+    found = await runs_page(runtime, text, tuple(before) if before else None)
+    await respond(replace_original=True, text="Runs", blocks=found)
+
+
+async def home_button(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, client: AsyncWebClient
+) -> None:
+    await ack()
+    which = slack_request.value
+    trigger = slack_request.trigger_id
+    if which == "new":
+        await open_editor(runtime, client, trigger, None)
+        return
+    if which == "runs":
+        found = await runs_page(runtime, "", None)
+    else:
+        found = await list_blocks(runtime)
+    await client.views_open(
+        trigger_id=trigger,
+        view=blocks.modal(
+            "Admin",
+            [b for b in found if b["type"] != "actions"][:100],
+            close=blocks.plain("Close"),
+        ),
+    )
 
 
 def _with_secrets_encrypted(
@@ -313,13 +320,13 @@ class Call:
 
     def __init__(
         self,
-        command: dict[str, Any],
+        request: SlackRequest,
         respond: AsyncRespond,
         client: AsyncWebClient,
         user_id: str,
         words: list[str],
     ) -> None:
-        self.command = command
+        self.request = request
         self.respond = respond
         self.client = client
         self.user_id = user_id
@@ -420,7 +427,7 @@ def _target(runtime: Runtime, call: Call) -> tuple[str, dict[str, Any] | None, s
 
 
 async def _new(runtime: Runtime, call: Call) -> None:
-    await open_editor(runtime, call.client, call.command["trigger_id"], None)
+    await open_editor(runtime, call.client, call.request.trigger_id, None)
 
 
 async def _edit(runtime: Runtime, call: Call) -> None:
@@ -428,7 +435,7 @@ async def _edit(runtime: Runtime, call: Call) -> None:
     if problem:
         await call.say(problem)
         return
-    await open_editor(runtime, call.client, call.command["trigger_id"], document)
+    await open_editor(runtime, call.client, call.request.trigger_id, document)
 
 
 def _publishing(published: bool) -> Any:
@@ -487,7 +494,7 @@ async def _test(runtime: Runtime, call: Call) -> None:
     if action is None:
         await call.say("Which action? `/actions-admin test <id>`.")
         return
-    user = {"id": call.user_id, "name": call.command.get("user_name")}
+    user = {"id": call.user_id, "name": call.request.user_name or None}
     fields = form_fields(catalog, action, {}, user, None)
     if isinstance(fields, str):
         await call.say(fields)
@@ -506,7 +513,7 @@ async def _test(runtime: Runtime, call: Call) -> None:
         submit=blocks.plain("Preview"),
     )
     view["blocks"][-1] = blocks.context("Nothing is sent until you press *Send it for real*.")
-    await call.client.views_open(trigger_id=call.command["trigger_id"], view=view)
+    await call.client.views_open(trigger_id=call.request.trigger_id, view=view)
 
 
 async def _runs(runtime: Runtime, call: Call) -> None:
@@ -609,7 +616,7 @@ async def _check_receiver(runtime: Runtime, call: Call) -> None:
         for i in action.inputs
         if i.type == "secret" and values.get(i.identifier)
     )
-    user = {"id": call.user_id, "name": call.command.get("user_name")}
+    user = {"id": call.user_id, "name": call.request.user_name or None}
     try:
         card = await conformance.check(
             runtime.http,

@@ -9,8 +9,8 @@ from typing import Any
 from bot.access import Principal, can_approve, can_run, is_admin
 from bot.catalog import Action, Service
 from bot.runtime import Runtime
-from bot.slack import admin, approvals, browse
-from bot.slack.browse import Card, Page
+from bot.slack.views import admin, approvals, browse
+from bot.slack.views.browse import Card, Page
 from bot.store import Run
 
 

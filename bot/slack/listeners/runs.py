@@ -12,13 +12,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import inputs, options, templates
-from bot.access import Decision, decide_run, is_admin
+from bot.access import decide_run, is_admin
 from bot.admission import SERVICE, Refusal, Refused, Request, Via
 from bot.catalog import Action, Catalog, Option, Service, Team
 from bot.mrkdwn import escape
 from bot.runs import Submission
 from bot.runtime import Runtime
-from bot.slack import approvals, blocks, forms
+from bot.slack import guards
+from bot.slack.request import SlackRequest
+from bot.slack.views import approvals, blocks, forms
+from bot.store import Run
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +30,23 @@ STALE = "This form is out of date: the action changed or no longer exists."
 
 
 async def form_user(
-    runtime: Runtime, body: dict[str, Any], action: Action | None = None
+    runtime: Runtime, slack_request: SlackRequest, action: Action | None = None
 ) -> dict[str, Any]:
     """The user as form templates see them.
 
     The profile (users.info, cached) is fetched only when the form's Liquid can use it:
     a plain form answers Slack without waiting on another Slack call.
     """
-    user = body.get("user") or {}
     profile: dict[str, Any] = {}
     if (
         action is None
         or forms.templated(action)
         or any(i.values_from is not None for i in action.inputs)
     ):
-        profile = await runtime.directory.profile(user.get("id", ""))
+        profile = await runtime.directory.profile(slack_request.user_id)
     return {
-        "id": user.get("id"),
-        "name": profile.get("name") or user.get("name"),
+        "id": slack_request.user_id,
+        "name": profile.get("name") or slack_request.user_name or None,
         "email": profile.get("email"),
     }
 
@@ -66,7 +68,7 @@ def form_fields(
 async def open_form(
     runtime: Runtime,
     client: AsyncWebClient,
-    body: dict[str, Any],
+    slack_request: SlackRequest,
     action_id: str,
     *,
     service_id: str | None,
@@ -76,8 +78,8 @@ async def open_form(
 ) -> None:
     """Open an action's modal, or say why not. Within the trigger's 3 seconds."""
     catalog = runtime.catalog()
-    user_id = body["user"]["id"]
-    trigger = body["trigger_id"]
+    user_id = slack_request.user_id
+    trigger = slack_request.trigger_id
     action = catalog.action(action_id)
     service = catalog.service(service_id) if service_id else None
     if action is None or (service_id and service is None):
@@ -93,7 +95,7 @@ async def open_form(
         )
         await runtime.runner.refuse(action.id, user_id, decision, "open_form")
         return
-    user = await form_user(runtime, body, action)
+    user = await form_user(runtime, slack_request, action)
     fields = form_fields(catalog, action, values or {}, user, service)
     if isinstance(fields, str):
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Cannot run", fields))
@@ -123,208 +125,191 @@ async def open_form(
 
 
 def _context(
-    runtime: Runtime, view: dict[str, Any]
+    runtime: Runtime, slack_request: SlackRequest
 ) -> tuple[dict[str, Any], Action, Service | None] | None:
     """The sealed metadata of a run form, its action, and its service (fixed or chosen)."""
-    meta = runtime.sealer.open(view.get("private_metadata", ""))
+    meta = runtime.sealer.open(slack_request.metadata)
     catalog = runtime.catalog()
     action = catalog.action(meta["action"]) if meta else None
     if meta is None or action is None:
         return None
-    chosen = meta.get("service") if meta.get("fixed") else forms.read_service(view.get("state"))
+    state = slack_request.state
+    chosen = meta.get("service") if meta.get("fixed") else forms.read_service(state)
     service = catalog.service(chosen) if chosen else None
     return meta, action, service
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    @app.view(blocks.RUN_MODAL)
-    async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        catalog = runtime.catalog()
-        user = body.get("user") or {}
-        user_id = user.get("id", "")
-        found = _context(runtime, view)
-        if found is None:
-            await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
-            return
-        meta, action, service = found
-        raw = forms.read_inputs(action, view.get("state"))
-        channel_id = meta.get("channel")
-        verdict = await runtime.admission.admit(
-            Request(
-                action_id=action.id,
-                user_id=user_id,
-                via=Via.FORM,
-                service_id=service.id if service else None,
-                channel_id=channel_id,
-                inputs=raw,
-            )
+def register(app: AsyncApp) -> None:
+    app.view(blocks.RUN_MODAL)(submitted)
+    app.action({"block_id": re.compile(r"^(input:.+|service)$")})(redraw)
+    app.options(re.compile(r".+"))(suggest)
+    app.action(blocks.CANCEL_BUTTON, middleware=[guards.run_guard(guards.CANCEL)])(cancel)
+    app.action(blocks.RERUN_BUTTON)(rerun)
+
+
+async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
+    catalog = runtime.catalog()
+    user_id = slack_request.user_id
+    found = _context(runtime, slack_request)
+    if found is None:
+        await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
+        return
+    meta, action, service = found
+    raw = forms.read_inputs(action, slack_request.state)
+    channel_id = meta.get("channel")
+    verdict = await runtime.admission.admit(
+        Request(
+            action_id=action.id,
+            user_id=user_id,
+            via=Via.FORM,
+            service_id=service.id if service else None,
+            channel_id=channel_id,
+            inputs=raw,
         )
-        if isinstance(verdict, Refused):
-            await _refused_form(runtime, ack, body, view, raw, verdict, action)
-            return
-        service, values = verdict.service, verdict.inputs
-        run = await runtime.runner.submit(
-            Submission(
-                action=action,
-                user_id=user_id,
-                user_name=user.get("name") or user.get("username") or "",
-                channel_id=channel_id,
-                inputs=values,
+    )
+    if isinstance(verdict, Refused):
+        await _refused_form(runtime, ack, slack_request, raw, verdict, action)
+        return
+    run = await runtime.runner.submit(
+        Submission(
+            action=action,
+            user_id=user_id,
+            user_name=slack_request.user_name,
+            channel_id=channel_id,
+            inputs=verdict.inputs,
+            service=verdict.service,
+            idempotency_key=f"view:{slack_request.view_id}",
+            view_id=slack_request.view_id,
+            parent_id=meta.get("parent"),
+        )
+    )
+    if run is None:  # Slack redelivered a submission we already have
+        await ack()
+        return
+    # The run and its jobs are committed: now Slack gets its answer, the worker the rest.
+    if action.needs_approval:
+        who = approvals.approvers_text(catalog, action)
+        text = f"Sent for approval by {who}. Nothing happens until they approve."
+        await ack(response_action="update", view=blocks.notice_modal(action.name, text))
+    else:
+        await ack(response_action="update", view=blocks.running_modal(action, channel_id))
+
+
+async def redraw(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, client: AsyncWebClient
+) -> None:
+    """A parent input changed: redraw the form, keeping what was typed."""
+    await ack()
+    found = _context(runtime, slack_request)
+    if found is None:
+        return
+    meta, action, service = found
+    catalog = runtime.catalog()
+    raw = forms.read_inputs(action, slack_request.state)
+    user = await form_user(runtime, slack_request, action)
+    fields = form_fields(catalog, action, raw, user, service)
+    if isinstance(fields, str):
+        return
+    for field in fields:
+        typed = raw.get(field.identifier)
+        if typed not in (None, "", []):
+            field.initial = typed if field.input.type != "checkbox" else "true" in (typed or [])
+    updated = forms.run_modal(
+        action,
+        catalog.owner_of(action),
+        fields,
+        channel_id=meta.get("channel"),
+        metadata=slack_request.metadata,
+        services=catalog.services_for(action),
+        service=service,
+        service_fixed=bool(meta.get("fixed")),
+    )
+    try:
+        await client.views_update(
+            view_id=slack_request.view_id, hash=slack_request.view.get("hash"), view=updated
+        )
+    except SlackApiError as exc:  # hash_conflict: a newer redraw is on its way
+        log.debug("redraw of %s: %s", action.id, exc.response.get("error"))
+
+
+async def suggest(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
+    """Type-ahead for external selects: services, catalog bindings, long or remote lists."""
+    found = _context(runtime, slack_request)
+    if found is None:
+        await ack(options=[])
+        return
+    _, action, service = found
+    catalog = runtime.catalog()
+    query, element = slack_request.value, slack_request.action_id
+    if element == blocks.SERVICE_BLOCK:
+        services = [catalog_option(s) for s in catalog.services_for(action)]
+        await ack(options=[blocks.option(o) for o in options.matching(services, query)])
+        return
+    item = action.input(element)
+    if item is None:
+        await ack(options=[])
+        return
+    try:
+        choices = await asyncio.wait_for(
+            runtime.options.search(
+                catalog,
+                action,
+                item,
+                query,
+                values=forms.read_inputs(action, slack_request.state),
+                user=await form_user(runtime, slack_request, action),
                 service=service,
-                idempotency_key=f"view:{view.get('id')}",
-                view_id=view.get("id"),
-                parent_id=meta.get("parent"),
-            )
+            ),
+            timeout=2.5,
         )
-        if run is None:  # Slack redelivered a submission we already have
-            await ack()
-            return
-        # The run and its jobs are committed: now Slack gets its answer, the worker the rest.
-        if action.needs_approval:
-            who = approvals.approvers_text(catalog, action)
-            text = f"Sent for approval by {who}. Nothing happens until they approve."
-            await ack(response_action="update", view=blocks.notice_modal(action.name, text))
-        else:
-            await ack(response_action="update", view=blocks.running_modal(action, channel_id))
+    except (options.OptionsError, TimeoutError, templates.TemplateError) as exc:
+        reason = str(exc) or "the options source is slow to answer"
+        text = blocks.plain(f"⚠ Couldn't load options: {reason}", 75)
+        await ack(options=[{"text": text, "value": OPTIONS_ERROR}])
+        return
+    await ack(options=[blocks.option(o) for o in choices])
 
-    @app.action({"block_id": re.compile(r"^(input:.+|service)$")})
-    async def redraw(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """A parent input changed: redraw the form, keeping what was typed."""
-        await ack()
-        view = body.get("view") or {}
-        found = _context(runtime, view)
-        if found is None:
-            return
-        meta, action, service = found
-        catalog = runtime.catalog()
-        raw = forms.read_inputs(action, view.get("state"))
-        fields = form_fields(catalog, action, raw, await form_user(runtime, body, action), service)
-        if isinstance(fields, str):
-            return
-        for field in fields:
-            typed = raw.get(field.identifier)
-            if typed not in (None, "", []):
-                field.initial = typed if field.input.type != "checkbox" else "true" in (typed or [])
-        updated = forms.run_modal(
-            action,
-            catalog.owner_of(action),
-            fields,
-            channel_id=meta.get("channel"),
-            metadata=view.get("private_metadata", ""),
-            services=catalog.services_for(action),
-            service=service,
-            service_fixed=bool(meta.get("fixed")),
+
+async def cancel(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, run: Run, respond: AsyncRespond
+) -> None:
+    """Cancel a run; who may is checked by guards.CANCEL before this runs."""
+    await ack()
+    problem = await runtime.runner.cancel(run.id, slack_request.user_id)
+    if problem:
+        await respond(
+            response_type="ephemeral", replace_original=False, text=f"Can't cancel: {problem}."
         )
-        try:
-            await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
-        except SlackApiError as exc:  # hash_conflict: a newer redraw is on its way
-            log.debug("redraw of %s: %s", action.id, exc.response.get("error"))
 
-    @app.options(re.compile(r".+"))
-    async def suggest(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Type-ahead for external selects: services, catalog bindings, long or remote lists."""
-        view = body.get("view") or {}
-        query = str(body.get("value") or "")
-        found = _context(runtime, view)
-        if found is None:
-            await ack(options=[])
-            return
-        _, action, service = found
-        catalog = runtime.catalog()
-        action_id = body.get("action_id", "")
-        if action_id == blocks.SERVICE_BLOCK:
-            choices = options.matching(
-                [catalog_option(s) for s in catalog.services_for(action)], query
-            )
-            await ack(options=[blocks.option(o) for o in choices])
-            return
-        item = action.input(action_id)
-        if item is None:
-            await ack(options=[])
-            return
-        try:
-            choices = await asyncio.wait_for(
-                runtime.options.search(
-                    catalog,
-                    action,
-                    item,
-                    query,
-                    values=forms.read_inputs(action, view.get("state")),
-                    user=await form_user(runtime, body, action),
-                    service=service,
-                ),
-                timeout=2.5,
-            )
-        except (options.OptionsError, TimeoutError, templates.TemplateError) as exc:
-            reason = str(exc) or "the options source is slow to answer"
-            await ack(
-                options=[
-                    {
-                        "text": blocks.plain(f"⚠ Couldn't load options: {reason}", 75),
-                        "value": OPTIONS_ERROR,
-                    }
-                ]
-            )
-            return
-        await ack(options=[blocks.option(o) for o in choices])
 
-    @app.action(blocks.CANCEL_BUTTON)
-    async def cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        run_id = (body.get("actions") or [{}])[0].get("value") or ""
-        run = await asyncio.to_thread(runtime.store.get_run, run_id)
-        catalog = runtime.catalog()
-
-        async def say(text: str) -> None:
-            await respond(response_type="ephemeral", replace_original=False, text=text)
-
-        if run is None:
-            await say("That run no longer exists.")
-            return
-        who = await runtime.directory.principal(user_id, catalog)
-        if user_id != run.user_id and not is_admin(catalog, who):
-            reason = "only the person who started a run, or an admin, can cancel it"
-            await runtime.runner.refuse(run.action_id, user_id, Decision(False, reason), "cancel")
-            await say(f"You can't cancel this run: {reason}.")
-            return
-        if run.kind == "revert" and not is_admin(catalog, who):
-            reason = "a revert undoes what the run granted; only an admin can stop it"
-            await runtime.runner.refuse(run.action_id, user_id, Decision(False, reason), "cancel")
-            await say(f"You can't cancel this run: {reason}.")
-            return
-        problem = await runtime.runner.cancel(run_id, user_id)
-        if problem:
-            await say(f"Can't cancel: {problem}.")
-
-    @app.action(blocks.RERUN_BUTTON)
-    async def rerun(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        run_id = (body.get("actions") or [{}])[0].get("value") or ""
-        run = await asyncio.to_thread(runtime.store.get_run, run_id)
-        if run is None:
-            text = "That run no longer exists. Type `/actions` to start afresh."
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=blocks.notice_modal("Cannot run", text)
-            )
-            return
-        catalog = runtime.catalog()
-        who = await runtime.directory.principal(body["user"]["id"], catalog)
-        # Someone else's inputs are theirs: only they (or an admin) see them again.
-        mine = who.user_id == run.user_id or is_admin(catalog, who)
-        channel = (body.get("channel") or {}).get("id") or run.channel_id
-        if channel and channel.startswith("D"):
-            channel = None  # a DM thread: report in the user's own DM
-        await open_form(
-            runtime,
-            client,
-            body,
-            run.action_id,
-            service_id=run.service_id,
-            channel=channel,
-            parent=run.id,
-            values=run.inputs if mine else None,
+async def rerun(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, client: AsyncWebClient
+) -> None:
+    await ack()
+    run = await asyncio.to_thread(runtime.store.get_run, slack_request.value)
+    if run is None:
+        text = "That run no longer exists. Type `/actions` to start afresh."
+        await client.views_open(
+            trigger_id=slack_request.trigger_id, view=blocks.notice_modal("Cannot run", text)
         )
+        return
+    catalog = runtime.catalog()
+    who = await runtime.directory.principal(slack_request.user_id, catalog)
+    # Someone else's inputs are theirs: only they (or an admin) see them again.
+    mine = who.user_id == run.user_id or is_admin(catalog, who)
+    channel = slack_request.channel_id or run.channel_id
+    if channel and channel.startswith("D"):
+        channel = None  # a DM thread: report in the user's own DM
+    await open_form(
+        runtime,
+        client,
+        slack_request,
+        run.action_id,
+        service_id=run.service_id,
+        channel=channel,
+        parent=run.id,
+        values=run.inputs if mine else None,
+    )
 
 
 def catalog_option(service: Service) -> Option:
@@ -343,16 +328,17 @@ def refused_text(action: Action, owner: Team, refused: Refused) -> str:
 async def _refused_form(
     runtime: Runtime,
     ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
+    slack_request: SlackRequest,
     raw: dict[str, Any],
     refused: Refused,
     action: Action,
 ) -> None:
     """Answer a refused submission: errors next to the inputs, or a modal saying why."""
-    user_id = (body.get("user") or {}).get("id", "")
+    user_id = slack_request.user_id
     owner = runtime.catalog().owner_of(action)
-    shown = {b.get("block_id") for b in view.get("blocks") or [] if isinstance(b, dict)}
+    shown = {
+        b.get("block_id") for b in slack_request.view.get("blocks") or [] if isinstance(b, dict)
+    }
     errors = {
         (blocks.SERVICE_BLOCK if k == SERVICE else forms.error_block(k)): v
         for k, v in refused.errors.items()

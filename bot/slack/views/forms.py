@@ -14,7 +14,7 @@ from bot.catalog import Action, Option, Service, Team
 from bot.inputs import MAX_PEOPLE, Field, number_text
 from bot.mrkdwn import escape
 from bot.slack import limits
-from bot.slack.blocks import (
+from bot.slack.views.blocks import (
     INPUT_PREFIX,
     RUN_MODAL,
     SERVICE_BLOCK,
@@ -75,81 +75,117 @@ def _select(field: Field, multi: bool) -> dict[str, Any]:
 
 def element(field: Field) -> dict[str, Any]:
     """The Slack element for one input, showing its initial value."""
-    item, initial, kind = field.input, field.initial, field.input.type
-    if kind in TEXT_ELEMENTS:
-        built: dict[str, Any] = {"type": TEXT_ELEMENTS[kind]}
-        if kind == "text_area":
-            built["multiline"] = True
-        if initial not in (None, "") and kind != "secret":
-            built["initial_value"] = str(initial)
-        if kind in ("text_input", "text_area", "secret"):
-            if item.maxLength:
-                built["max_length"] = item.maxLength
-            if item.minLength:
-                built["min_length"] = item.minLength
-    elif kind == "number":
-        built = {"type": "number_input", "is_decimal_allowed": not item.integer}
-        if item.min is not None:
-            built["min_value"] = number_text(item.min)
-        if item.max is not None:
-            built["max_value"] = number_text(item.max)
-        if initial not in (None, ""):
-            built["initial_value"] = number_text(float(initial))
-    elif kind in ("dropdown", "multi_select") or (kind == "duration" and field.options):
-        built = _select(field, multi=kind == "multi_select")
-    elif kind == "duration":
-        built = {
-            "type": "plain_text_input",
-            "max_length": 20,
-            "placeholder": plain("e.g. 30m, 2h or 1h30m", 150),
-        }
-        if initial:
-            built["initial_value"] = str(initial)
-    elif kind == "checkbox":
-        only = Option(value="true", display=(item.description or item.displayName)[:75])
-        built = {"type": "checkboxes", "options": [option(only)]}
-        if initial is True or str(initial).lower() == "true":
-            built["initial_options"] = [option(only)]
-    elif kind in ("checkboxes", "radio") and len(field.options or []) > MAX_CHOICES:
-        # Liquid gave more options than Slack shows as boxes: a select holds them all.
-        built = _select(field, multi=kind == "checkboxes")
-    elif kind in ("checkboxes", "radio"):
-        options = field.options or []
-        built = {
-            "type": "checkboxes" if kind == "checkboxes" else "radio_buttons",
-            "options": [option(o) for o in options],
-        }
-        if kind == "checkboxes":
-            chosen = [c for v in initial or [] if (c := _chosen(options, v))]
-            if chosen:
-                built["initial_options"] = [option(c) for c in chosen]
-        elif chosen_one := _chosen(options, initial):
-            built["initial_option"] = option(chosen_one)
-    elif kind == "date":
-        built = {"type": "datepicker"}
-        if initial:
-            built["initial_date"] = str(initial)
-    elif kind == "time":
-        built = {"type": "timepicker"}
-        if initial:
-            built["initial_time"] = str(initial)[:5]
-    elif kind == "datetime":
-        built = {"type": "datetimepicker"}
-        if initial:
-            built["initial_date_time"] = _epoch(initial)
-    elif kind in ("user", "users"):
-        built = _select(field, multi=kind == "users")
-    else:
-        assert kind == "channel"
-        built = {
-            "type": "conversations_select",
-            "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-        }
-        if initial:
-            built["initial_conversation"] = str(initial)
+    item = field.input
+    built = _element_for(field)
     built["action_id"] = item.identifier
     if item.placeholder and built["type"] not in NO_PLACEHOLDER:
         built["placeholder"] = plain(item.placeholder, 150)
+    return built
+
+
+def _element_for(field: Field) -> dict[str, Any]:
+    kind = field.input.type
+    if kind in TEXT_ELEMENTS:
+        return _text_element(field)
+    if kind == "number":
+        return _number_element(field)
+    if kind in ("dropdown", "multi_select") or (kind == "duration" and field.options):
+        return _select(field, multi=kind == "multi_select")
+    if kind == "duration":
+        return _duration_element(field)
+    if kind == "checkbox":
+        return _checkbox_element(field)
+    if kind in ("checkboxes", "radio") and len(field.options or []) > MAX_CHOICES:
+        # Liquid gave more options than Slack shows as boxes: a select holds them all.
+        return _select(field, multi=kind == "checkboxes")
+    if kind in ("checkboxes", "radio"):
+        return _choices_element(field)
+    if kind in ("date", "time", "datetime"):
+        return _picker(field)
+    if kind in ("user", "users"):
+        return _select(field, multi=kind == "users")
+    assert kind == "channel"
+    built: dict[str, Any] = {
+        "type": "conversations_select",
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if field.initial:
+        built["initial_conversation"] = str(field.initial)
+    return built
+
+
+def _text_element(field: Field) -> dict[str, Any]:
+    item, initial, kind = field.input, field.initial, field.input.type
+    built: dict[str, Any] = {"type": TEXT_ELEMENTS[kind]}
+    if kind == "text_area":
+        built["multiline"] = True
+    if initial not in (None, "") and kind != "secret":
+        built["initial_value"] = str(initial)
+    if kind in ("text_input", "text_area", "secret"):
+        if item.maxLength:
+            built["max_length"] = item.maxLength
+        if item.minLength:
+            built["min_length"] = item.minLength
+    return built
+
+
+def _number_element(field: Field) -> dict[str, Any]:
+    item, initial = field.input, field.initial
+    built: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": not item.integer}
+    if item.min is not None:
+        built["min_value"] = number_text(item.min)
+    if item.max is not None:
+        built["max_value"] = number_text(item.max)
+    if initial not in (None, ""):
+        built["initial_value"] = number_text(float(initial))
+    return built
+
+
+def _duration_element(field: Field) -> dict[str, Any]:
+    built: dict[str, Any] = {
+        "type": "plain_text_input",
+        "max_length": 20,
+        "placeholder": plain("e.g. 30m, 2h or 1h30m", 150),
+    }
+    if field.initial:
+        built["initial_value"] = str(field.initial)
+    return built
+
+
+def _checkbox_element(field: Field) -> dict[str, Any]:
+    item, initial = field.input, field.initial
+    only = Option(value="true", display=(item.description or item.displayName)[:75])
+    built: dict[str, Any] = {"type": "checkboxes", "options": [option(only)]}
+    if initial is True or str(initial).lower() == "true":
+        built["initial_options"] = [option(only)]
+    return built
+
+
+def _choices_element(field: Field) -> dict[str, Any]:
+    kind, initial = field.input.type, field.initial
+    options = field.options or []
+    built: dict[str, Any] = {
+        "type": "checkboxes" if kind == "checkboxes" else "radio_buttons",
+        "options": [option(o) for o in options],
+    }
+    if kind == "checkboxes":
+        chosen = [c for v in initial or [] if (c := _chosen(options, v))]
+        if chosen:
+            built["initial_options"] = [option(c) for c in chosen]
+    elif chosen_one := _chosen(options, initial):
+        built["initial_option"] = option(chosen_one)
+    return built
+
+
+def _picker(field: Field) -> dict[str, Any]:
+    kind, initial = field.input.type, field.initial
+    if kind == "date":
+        return {"type": "datepicker", **({"initial_date": str(initial)} if initial else {})}
+    if kind == "time":
+        return {"type": "timepicker", **({"initial_time": str(initial)[:5]} if initial else {})}
+    built: dict[str, Any] = {"type": "datetimepicker"}
+    if initial:
+        built["initial_date_time"] = _epoch(initial)
     return built
 
 

@@ -10,8 +10,8 @@ from bot.catalog import Action, Catalog, Service
 from bot.mrkdwn import escape
 from bot.outcomes import seconds_text
 from bot.runs.expiry import clock
-from bot.slack.blocks import context, modal, plain, section, shown_value
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS
+from bot.slack.views.blocks import context, modal, plain, section, shown_value
 from bot.store import Run
 from bot.store.models import ApprovalDecision
 
@@ -90,31 +90,27 @@ def request_blocks(
         note = f": {escape(decision.comment)}" if decision.comment else ""
         blocks.append(context(f"{icon} by <@{decision.approver}>{note}"))
     if run.status == "PENDING_APPROVAL":
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "approval",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": plain("Approve"),
-                        "style": "primary",
-                        "action_id": APPROVE,
-                        "value": run.id,
-                    },
-                    {
-                        "type": "button",
-                        "text": plain("Deny"),
-                        "style": "danger",
-                        "action_id": DENY,
-                        "value": run.id,
-                    },
-                ],
-            }
-        )
+        blocks.append(_decide_buttons(run))
     else:
         blocks.append(section(ENDINGS.get(run.status, run.status.lower())))
     return f"Approval needed: {action.name}", blocks
+
+
+def _decide_buttons(run: Run) -> dict[str, Any]:
+    def button(label: str, style: str, action_id: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "text": plain(label),
+            "style": style,
+            "action_id": action_id,
+            "value": run.id,
+        }
+
+    return {
+        "type": "actions",
+        "block_id": "approval",
+        "elements": [button("Approve", "primary", APPROVE), button("Deny", "danger", DENY)],
+    }
 
 
 def pending_for_home(catalog: Catalog, runs: Sequence[Run]) -> list[dict[str, Any]]:

@@ -186,21 +186,21 @@ def status_message(
     if duration_ms is not None:
         footer += f" · {duration_ms:.0f} ms"
     blocks.append(context(footer))
+    blocks += _run_controls(run, status)
+    plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
+    return plain_text, blocks
+
+
+def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
+    """Withdraw while waiting for approval; Cancel while not yet sent."""
     if status == "PENDING_APPROVAL":
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "withdraw",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": plain("Withdraw request"),
-                        "action_id": "withdraw_run",
-                        "value": run.id,
-                    }
-                ],
-            }
-        )
+        withdraw = {
+            "type": "button",
+            "text": plain("Withdraw request"),
+            "action_id": "withdraw_run",
+            "value": run.id,
+        }
+        return [{"type": "actions", "block_id": "withdraw", "elements": [withdraw]}]
     if status == "PENDING":
         cancel = {
             "type": "button",
@@ -215,9 +215,8 @@ def status_message(
                 "deny": plain("Keep it", 30),
             },
         }
-        blocks.append({"type": "actions", "block_id": "run_controls", "elements": [cancel]})
-    plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
-    return plain_text, blocks
+        return [{"type": "actions", "block_id": "run_controls", "elements": [cancel]}]
+    return []
 
 
 def result_message(

@@ -15,7 +15,7 @@ from bot.access import Decision
 from bot.catalog import Action, Service, Team
 from bot.mrkdwn import escape, truncate
 from bot.slack import limits
-from bot.slack.blocks import STATUS_ICONS, ask_owner, channel_ref, context, plain, section
+from bot.slack.views.blocks import STATUS_ICONS, ask_owner, channel_ref, context, plain, section
 from bot.store import Run
 
 RUN_BUTTON = "run_action"  # opens the form

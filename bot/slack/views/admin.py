@@ -15,7 +15,7 @@ from bot.admin import RunsQuery, as_yaml
 from bot.catalog import Access, Action, Catalog
 from bot.mrkdwn import escape, truncate
 from bot.slack import limits
-from bot.slack.blocks import STATUS_ICONS, context, modal, plain, section
+from bot.slack.views.blocks import STATUS_ICONS, context, modal, plain, section
 from bot.store import AuditEvent, Run
 from bot.webhooks.conformance import DOCS, Scorecard
 
@@ -147,44 +147,49 @@ def _select(
     return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
 
 
+# The fields the edit form shows one by one; anything else goes under "More settings".
+EDITED = (
+    "id",
+    "name",
+    "description",
+    "category",
+    "owner",
+    "scope",
+    "access",
+    "webhook",
+    "inputs",
+    "response_template",
+    "published",
+)
+
+
 def edit_modal(
     catalog: Catalog, document: Mapping[str, Any] | None, metadata: str
 ) -> dict[str, Any]:
     """Create (document None) or edit an action created in Slack."""
     doc = dict(document or {})
-    hook = doc.get("webhook") or {}
-    access = doc.get("access", "everyone")
-    known = {
-        k
-        for k in (
-            "id",
-            "name",
-            "description",
-            "category",
-            "owner",
-            "scope",
-            "access",
-            "webhook",
-            "inputs",
-            "response_template",
-            "published",
-        )
-    }
-    advanced = {k: v for k, v in doc.items() if k not in known}
-    teams = [(t.id, t.name) for t in catalog.teams.values()][:100]
-    blocks: list[dict[str, Any]] = []
     if document is None:
-        blocks.append(
-            _text(
-                "id",
-                "Id",
-                optional=False,
-                hint="Lowercase letters, digits and dashes, e.g. restart-worker",
-            )
-        )
+        hint = "Lowercase letters, digits and dashes, e.g. restart-worker"
+        first = _text("id", "Id", optional=False, hint=hint)
     else:
-        blocks.append(context(f"Editing `{escape(str(doc.get('id')))}`"))
-    blocks += [
+        first = context(f"Editing `{escape(str(doc.get('id')))}`")
+    blocks = [first, *_who_fields(catalog, doc), *_webhook_fields(doc)]
+    title = "New action" if document is None else "Edit action"
+    return modal(
+        title,
+        blocks,
+        callback_id=EDIT_MODAL,
+        private_metadata=metadata,
+        submit=plain("Save"),
+        close=plain("Cancel"),
+    )
+
+
+def _who_fields(catalog: Catalog, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Name, description, owner, scope and who may run it."""
+    access = doc.get("access", "everyone")
+    teams = [(t.id, t.name) for t in catalog.teams.values()][:100]
+    return [
         _text("name", "Name", doc.get("name"), optional=False),
         _text("description", "Description", doc.get("description")),
         _text("category", "Category", doc.get("category")),
@@ -213,6 +218,14 @@ def edit_modal(
             multiline=True,
             hint="teams: [...], users: [...], usergroups: [...]",
         ),
+    ]
+
+
+def _webhook_fields(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request: method, URL, headers, payload; inputs, result and the rest."""
+    hook = doc.get("webhook") or {}
+    advanced = {k: v for k, v in doc.items() if k not in EDITED}
+    return [
         _select(
             "method",
             "Method",
@@ -243,15 +256,6 @@ def edit_modal(
             hint="retry, async, timeout_after, approval, expires, filter, channels, confirm",
         ),
     ]
-    title = "New action" if document is None else "Edit action"
-    return modal(
-        title,
-        blocks,
-        callback_id=EDIT_MODAL,
-        private_metadata=metadata,
-        submit=plain("Save"),
-        close=plain("Cancel"),
-    )
 
 
 def read_edit_form(state: Any) -> dict[str, str | None]:
