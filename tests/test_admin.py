@@ -105,15 +105,26 @@ def test_list_shows_state_source_and_stats(bot: Bot) -> None:
 def test_create_edit_publish_delete_in_slack(bot: Bot, tmp_path: Path) -> None:
     view = open_modal(bot, "new")
     assert view["callback_id"] == "admin_edit"
-    bad = edit_values(id="page-oncall", name="Page on-call", owner="payments", scope="global",
-                      access="everyone", method="POST", url=f"{bot.receiver.url}/page",
-                      payload='{"who": {{ user.idd | json }}}',
-                      inputs="- {identifier: why, displayName: Why, type: text_input")
+    bad = edit_values(
+        id="page-oncall",
+        name="Page on-call",
+        owner="payments",
+        scope="global",
+        access="everyone",
+        method="POST",
+        url=f"{bot.receiver.url}/page",
+        payload='{"who": {{ user.idd | json }}}',
+        inputs="- {identifier: why, displayName: Why, type: text_input",
+    )
     response = json.loads(bot.requests.view_submission(view, bad, user_id="U0ADMIN").text)
     assert response["response_action"] == "errors"
     assert response["errors"]["inputs"].startswith("Invalid YAML")
-    bad["inputs"] = {"inputs": {"type": "plain_text_input",
-                                "value": "- {identifier: why, displayName: Why, type: text_input}"}}
+    bad["inputs"] = {
+        "inputs": {
+            "type": "plain_text_input",
+            "value": "- {identifier: why, displayName: Why, type: text_input}",
+        }
+    }
     response = json.loads(bot.requests.view_submission(view, bad, user_id="U0ADMIN").text)
     assert response["errors"] == {"payload": "unknown variable user.idd"}
     good = {**bad, **edit_values(payload='{"why": {{ manualInputs.why | json }}}')}
@@ -124,7 +135,8 @@ def test_create_edit_publish_delete_in_slack(bot: Bot, tmp_path: Path) -> None:
     count = len(bot.slack.calls("response_url"))
     bot.requests.command("/actions", user_id="U0DEV")
     assert "Page on-call" not in shown(
-        bot.slack.wait_for("response_url", count=count + 1)[-1].params)
+        bot.slack.wait_for("response_url", count=count + 1)[-1].params
+    )
     opened = len(bot.slack.calls("views.open"))
     bot.requests.block_action("run_action", value="page-oncall", user_id="U0DEV")
     refusal = bot.slack.wait_for("views.open", count=opened + 1)[-1].params["view"]
@@ -189,12 +201,17 @@ def test_dry_run_then_private_send(bot: Bot) -> None:
     assert '"title": "Test me"' in text
     assert not bot.receiver.received  # a dry run sends nothing
     dry["id"] = view["id"]
-    bot.requests.block_action("admin_send_test", value="send", user_id="U0ADMIN",
-                              channel_id=None, view=dry)
+    bot.requests.block_action(
+        "admin_send_test", value="send", user_id="U0ADMIN", channel_id=None, view=dry
+    )
     request = bot.receiver.wait(1)[0]
     verify_standard(WEBHOOK_SECRET, request.headers, request.body)
-    verify_opslevel_style(WEBHOOK_SECRET, request.headers, request.body,
-                          signed_headers=["Content-Type", "Authorization"])
+    verify_opslevel_style(
+        WEBHOOK_SECRET,
+        request.headers,
+        request.body,
+        signed_headers=["Content-Type", "Authorization"],
+    )
     result = bot.slack.wait_for("views.update")[-1].params["view"]
     assert "HTTP 200" in texts(result["blocks"])
     run = bot.store.runs()[0]
@@ -207,14 +224,25 @@ def test_runs_history_filters_paging_and_debug_view(bot: Bot) -> None:
     now = utcnow()
     with bot.store.session() as session:
         for n in range(25):
-            session.add(Run(id=f"00000000-0000-0000-0000-{n:012}", action_id="create-ticket",
-                            user_id="U0DEV" if n % 2 else "U0OWNER",
-                            status="FAILURE" if n % 5 == 0 else "SUCCESS",
-                            inputs={"title": f"t{n}"}, created_at=now - timedelta(hours=n)))
+            session.add(
+                Run(
+                    id=f"00000000-0000-0000-0000-{n:012}",
+                    action_id="create-ticket",
+                    user_id="U0DEV" if n % 2 else "U0OWNER",
+                    status="FAILURE" if n % 5 == 0 else "SUCCESS",
+                    inputs={"title": f"t{n}"},
+                    created_at=now - timedelta(hours=n),
+                )
+            )
         session.flush()
-        session.add(AuditEvent(run_id="00000000-0000-0000-0000-000000000000",
-                               action_id="create-ticket", kind="webhook_request",
-                               detail={"url": "https://x", "body": "b" * 5000}))
+        session.add(
+            AuditEvent(
+                run_id="00000000-0000-0000-0000-000000000000",
+                action_id="create-ticket",
+                kind="webhook_request",
+                detail={"url": "https://x", "body": "b" * 5000},
+            )
+        )
         session.commit()
     page = admin_says(bot, "runs")
     first = shown(page)
@@ -236,13 +264,22 @@ def test_runs_filter_by_every_run_status(bot: Bot) -> None:
     now = utcnow()
     with bot.store.session() as session:
         for n, status in enumerate(["WITHDRAWN", "SUCCESS", "DENIED"]):
-            session.add(Run(id=f"00000000-0000-0000-0000-{n:012}", action_id="create-ticket",
-                            user_id="U0DEV", status=status, inputs={"title": status.lower()},
-                            created_at=now - timedelta(minutes=n)))
+            session.add(
+                Run(
+                    id=f"00000000-0000-0000-0000-{n:012}",
+                    action_id="create-ticket",
+                    user_id="U0DEV",
+                    status=status,
+                    inputs={"title": status.lower()},
+                    created_at=now - timedelta(minutes=n),
+                )
+            )
         session.commit()
     withdrawn = shown(admin_says(bot, "runs status:withdrawn"))
     assert "is one of" not in withdrawn
-    assert withdrawn.count("`00000000-") == 1 and "`00000000-0000-0000-0000-000000000000" in withdrawn
+    assert (
+        withdrawn.count("`00000000-") == 1 and "`00000000-0000-0000-0000-000000000000" in withdrawn
+    )
     refused = shown(admin_says(bot, "runs status:bogus"))
     assert "withdrawn" in refused and "pending_approval" in refused
 
@@ -256,7 +293,8 @@ def test_export_uploads_files_without_secrets(bot: Bot) -> None:
     audit = files["audit.jsonl"]["content"]
     rows = [json.loads(line) for line in audit.splitlines()]
     assert {"requested", "webhook_request", "webhook_response", "finished"} <= {
-        r["kind"] for r in rows}
+        r["kind"] for r in rows
+    }
     assert TRACKER_TOKEN not in audit and "[REDACTED]" in audit
     assert files["audit.jsonl"]["channel"].startswith("D")
 
@@ -311,8 +349,16 @@ def test_retention_purges_old_runs(bot: Bot) -> None:
     with bot.store.session() as session:  # a run written long ago, with its event
         session.add(old)
         session.flush()
-        session.add(AuditEvent(run_id=old.id, action_id="create-ticket", kind="requested",
-                               actor="U0DEV", at=long_ago, detail={"x": 1}))
+        session.add(
+            AuditEvent(
+                run_id=old.id,
+                action_id="create-ticket",
+                kind="requested",
+                actor="U0DEV",
+                at=long_ago,
+                detail={"x": 1},
+            )
+        )
         session.commit()
     assert bot.store.create_run(new, {"x": 1})
     removed = bot.store.purge(utcnow() - timedelta(days=365), batch=1)
@@ -322,17 +368,26 @@ def test_retention_purges_old_runs(bot: Bot) -> None:
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).parents[1])
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+    )
 
 
 def test_cli_preview_and_audit_export(bot: Bot) -> None:
-    env = {"ACTIONS_CONFIG": str(bot.config_path), "WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
-           "ACTIONS_SECRET_TRACKER_TOKEN": TRACKER_TOKEN,
-           "DATABASE_URL": bot.runtime.settings.DATABASE_URL}
-    result = run_cli("preview", "create-ticket", "--input", "title=Hi {{ 7*7 }}",
-                     "--input", "prio=high", env=env)
+    env = {
+        "ACTIONS_CONFIG": str(bot.config_path),
+        "WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
+        "ACTIONS_SECRET_TRACKER_TOKEN": TRACKER_TOKEN,
+        "DATABASE_URL": bot.runtime.settings.DATABASE_URL,
+    }
+    result = run_cli(
+        "preview", "create-ticket", "--input", "title=Hi {{ 7*7 }}", "--input", "prio=high", env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"POST {bot.receiver.url}/api/tickets")
     assert "Authorization: [REDACTED]" in result.stdout

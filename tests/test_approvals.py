@@ -91,15 +91,16 @@ def request_message(bot: Bot, channel: str = "C0APPROVE") -> dict:
 
 
 def click(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0APPROVE") -> None:
-    response = bot.requests.block_action(action_id, value=run_id, user_id=user,
-                                         channel_id=channel)
+    response = bot.requests.block_action(action_id, value=run_id, user_id=user, channel_id=channel)
     assert response.status_code == 200
 
 
 def thread_text(bot: Bot, channel: str = "C0CHAN") -> str:
     status = bot.slack.messages(channel)[0]
-    return "\n".join(m["text"] + " " + texts(m.get("blocks") or [])
-                     for m in bot.slack.thread(channel, status["ts"]))
+    return "\n".join(
+        m["text"] + " " + texts(m.get("blocks") or [])
+        for m in bot.slack.thread(channel, status["ts"])
+    )
 
 
 def test_approve_then_run(bot: Bot) -> None:
@@ -118,8 +119,12 @@ def test_approve_then_run(bot: Bot) -> None:
     sent = bot.receiver.wait(1)[0]
     assert sent.json() == {"approvers": ["U0SRE1"], "why": "hotfix"}
     wait(lambda: bot.store.get_run(run.id).status == "SUCCESS", what="success")
-    wait(lambda: "Approved and done" in texts(bot.slack.message(
-        "C0APPROVE", request["ts"])["blocks"]), what="the request marked approved")
+    wait(
+        lambda: (
+            "Approved and done" in texts(bot.slack.message("C0APPROVE", request["ts"])["blocks"])
+        ),
+        what="the request marked approved",
+    )
     assert "Approved by <@U0SRE1>" in thread_text(bot)
     kinds = [e.kind for e in bot.store.events(run.id)]
     assert "approved" in kinds and "approval_granted" in kinds
@@ -133,17 +138,25 @@ def test_deny_with_reason(bot: Bot) -> None:
     click(bot, "deny_run", run.id, "U0SRE2")
     modal = modals.opened()
     assert modal["callback_id"] == "deny_modal"
-    empty = json.loads(bot.requests.view_submission(
-        modal, {"reason": {"reason": {"type": "plain_text_input", "value": " "}}},
-        user_id="U0SRE2").text)
+    empty = json.loads(
+        bot.requests.view_submission(
+            modal,
+            {"reason": {"reason": {"type": "plain_text_input", "value": " "}}},
+            user_id="U0SRE2",
+        ).text
+    )
     assert empty["errors"] == {"reason": "Say why, for the requester."}
     bot.requests.view_submission(
-        modal, {"reason": {"reason": {"type": "plain_text_input", "value": "Freeze week"}}},
-        user_id="U0SRE2")
+        modal,
+        {"reason": {"reason": {"type": "plain_text_input", "value": "Freeze week"}}},
+        user_id="U0SRE2",
+    )
     wait(lambda: bot.store.get_run(run.id).status == "DENIED", what="denied")
     wait(lambda: "Denied by <@U0SRE2>: Freeze week" in thread_text(bot), what="thread")
-    wait(lambda: "was denied" in texts(bot.slack.messages("C0CHAN")[0]["blocks"]),
-         what="status marked denied")
+    wait(
+        lambda: "was denied" in texts(bot.slack.messages("C0CHAN")[0]["blocks"]),
+        what="status marked denied",
+    )
     time.sleep(0.3)
     assert bot.receiver.received == []
 
@@ -153,8 +166,9 @@ def test_self_approval_and_outsiders_are_refused(bot: Bot) -> None:
     run = bot.store.runs()[0]
     request_message(bot)
     click(bot, "approve_run", run.id, "U0DEV")  # the requester is an approver, but not of self
-    assert "cannot approve your own request" in bot.slack.wait_for(
-        "response_url")[-1].params["text"]
+    assert (
+        "cannot approve your own request" in bot.slack.wait_for("response_url")[-1].params["text"]
+    )
     click(bot, "approve_run", run.id, "U0OWNER")
     assert "not an approver" in bot.slack.wait_for("response_url", count=2)[-1].params["text"]
     refusals = bot.store.events(kind="refused")
@@ -183,8 +197,10 @@ def test_request_expires(bot: Bot) -> None:
     run = bot.store.runs()[0]
     request = request_message(bot)
     wait(lambda: bot.store.get_run(run.id).status == "EXPIRED", what="expiry")
-    wait(lambda: "Expired" in texts(bot.slack.message("C0APPROVE", request["ts"])["blocks"]),
-         what="request marked expired")
+    wait(
+        lambda: "Expired" in texts(bot.slack.message("C0APPROVE", request["ts"])["blocks"]),
+        what="request marked expired",
+    )
     wait(lambda: "the request expired" in thread_text(bot), what="thread")
     click(bot, "approve_run", run.id, "U0SRE1")
     assert "already expired" in bot.slack.wait_for("response_url")[-1].params["text"]
@@ -199,29 +215,45 @@ def test_withdraw(bot: Bot) -> None:
     assert "only the requester" in bot.slack.wait_for("response_url")[-1].params["text"]
     click(bot, "withdraw_run", run.id, "U0DEV", channel="C0CHAN")
     wait(lambda: bot.store.get_run(run.id).status == "WITHDRAWN", what="withdrawn")
-    wait(lambda: "Withdrawn" in texts(bot.slack.messages("C0APPROVE")[0]["blocks"]),
-         what="request marked withdrawn")
+    wait(
+        lambda: "Withdrawn" in texts(bot.slack.messages("C0APPROVE")[0]["blocks"]),
+        what="request marked withdrawn",
+    )
 
 
 def test_dm_to_approvers_and_home_tab(bot: Bot) -> None:
     bot.submit(bot.open_form("self-ok"), {})
     run = bot.store.runs()[0]
-    wait(lambda: bot.slack.messages("D0DEV") and any(
-        "Approval needed" in texts(m.get("blocks") or []) for m in bot.slack.messages("D0DEV")),
-        what="a DM to the approver")
+    wait(
+        lambda: (
+            bot.slack.messages("D0DEV")
+            and any(
+                "Approval needed" in texts(m.get("blocks") or [])
+                for m in bot.slack.messages("D0DEV")
+            )
+        ),
+        what="a DM to the approver",
+    )
     bot.requests.event({"type": "app_home_opened", "user": "U0DEV", "tab": "home"})
     home = bot.slack.wait_for("views.publish")[-1].params["view"]
     assert "Waiting for your approval" in texts(home["blocks"])
-    bot.requests.block_action("approval_menu", channel_id=None, container={"type": "view"},
-                              user_id="U0DEV", selected_option={"value": f"approve:{run.id}"})
+    bot.requests.block_action(
+        "approval_menu",
+        channel_id=None,
+        container={"type": "view"},
+        user_id="U0DEV",
+        selected_option={"value": f"approve:{run.id}"},
+    )
     assert bot.receiver.wait(1)[0].path == "/self"
 
 
 def test_time_limited_action_reverts_itself(bot: Bot) -> None:
     view = bot.open_form("grant-access")
     bad = json.loads(bot.submit(view, {"input:duration": "3h"}).text)
-    assert bad["errors"] == {"input:duration": "Duration: at most 2 h."} or \
-        "at most" in bad["errors"]["input:duration"]
+    assert (
+        bad["errors"] == {"input:duration": "Duration: at most 2 h."}
+        or "at most" in bad["errors"]["input:duration"]
+    )
     bot.submit(view, {"input:role": "admin", "input:duration": "1s"})
     grant = bot.receiver.wait(1)[0]
     assert grant.path == "/grant"
@@ -248,13 +280,19 @@ def test_revoke_now_and_extend(bot: Bot) -> None:
     modals = Modals.before(bot.slack)
     click(bot, "extend_run", run.id, "U0DEV", channel="C0CHAN")
     modal = modals.opened()
-    too_long = json.loads(bot.requests.view_submission(
-        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "2h"}}}).text)
+    too_long = json.loads(
+        bot.requests.view_submission(
+            modal, {"duration": {"duration": {"type": "plain_text_input", "value": "2h"}}}
+        ).text
+    )
     assert "Too long" in too_long["errors"]["duration"]
     bot.requests.view_submission(
-        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "1h"}}})
-    wait(lambda: (bot.store.get_run(run.id).expires_at - first).total_seconds() == 3600,
-         what="extended by an hour")
+        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "1h"}}}
+    )
+    wait(
+        lambda: (bot.store.get_run(run.id).expires_at - first).total_seconds() == 3600,
+        what="extended by an hour",
+    )
     wait(lambda: "extended it by 60 min" in thread_text(bot), what="extension note")
     # Someone unrelated cannot revoke; the requester can, at once.
     click(bot, "revoke_now", run.id, "U0SRE1", channel="C0CHAN")
@@ -276,27 +314,38 @@ def test_extension_needs_approval_when_the_action_does(bot: Bot) -> None:
     click(bot, "extend_run", run.id, "U0DEV", channel="C0CHAN")
     modal = modals.opened()
     bot.requests.view_submission(
-        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "15m"}}})
+        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "15m"}}}
+    )
     wait(lambda: bot.store.children(run.id, "extend"), what="an extension request")
     extension = bot.store.children(run.id, "extend")[0]
     assert extension.status == "PENDING_APPROVAL"
     assert bot.store.get_run(run.id).expires_at == before
     wait(lambda: len(bot.slack.messages("C0APPROVE")) == 2, what="second approval request")
     assert "wants to extend *Approved grant* by 15 min" in texts(
-        bot.slack.messages("C0APPROVE")[1]["blocks"])
+        bot.slack.messages("C0APPROVE")[1]["blocks"]
+    )
     click(bot, "approve_run", extension.id, "U0SRE2")
-    wait(lambda: (bot.store.get_run(run.id).expires_at - before).total_seconds() == 900,
-         what="extended after approval")
+    wait(
+        lambda: (bot.store.get_run(run.id).expires_at - before).total_seconds() == 900,
+        what="extended after approval",
+    )
 
 
 def test_failed_revert_is_escalated(bot: Bot) -> None:
     bot.receiver.reply("/revoke", status=500, body="nope")
     bot.submit(bot.open_form("grant-access"), {"input:duration": "1s"})
     run = bot.store.runs()[0]
-    wait(lambda: bot.store.children(run.id, "revert") and bot.store.children(
-        run.id, "revert")[0].status == "FAILURE", what="failed revert")
-    wait(lambda: any("revert of *Grant access*" in m["text"]
-                     for m in bot.slack.messages("C0PAY")), what="escalation in #payments")
+    wait(
+        lambda: (
+            bot.store.children(run.id, "revert")
+            and bot.store.children(run.id, "revert")[0].status == "FAILURE"
+        ),
+        what="failed revert",
+    )
+    wait(
+        lambda: any("revert of *Grant access*" in m["text"] for m in bot.slack.messages("C0PAY")),
+        what="escalation in #payments",
+    )
     alarm = next(m for m in bot.slack.messages("C0PAY") if "revert" in m["text"])
     assert ":rotating_light:" in alarm["text"] and "<@U0DEV>" in alarm["text"]
 
@@ -308,11 +357,13 @@ def test_revert_happens_after_a_restart(tmp_path: Path) -> None:
         db = database_url(tmp_path)
         first = BotProcess(db, config, slack)
         modals = Modals.before(slack)
-        first.requests.block_action("run_action", value="grant-access", user_id="U0DEV",
-                                    channel_id="C0CHAN")
+        first.requests.block_action(
+            "run_action", value="grant-access", user_id="U0DEV", channel_id="C0CHAN"
+        )
         view = modals.opened(timeout=15)
-        first.requests.view_submission(view, first.requests.values_for(
-            view, {"input:duration": "3s"}))
+        first.requests.view_submission(
+            view, first.requests.values_for(view, {"input:duration": "3s"})
+        )
         receiver.wait(1, timeout=15)
         store = Store(db)
         wait(lambda: store.runs()[0].expires_at is not None, timeout=15, what="expiry set")
@@ -331,8 +382,10 @@ def test_revert_happens_after_a_restart(tmp_path: Path) -> None:
             store.close()
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-                    reason="replicas share PostgreSQL")
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="replicas share PostgreSQL",
+)
 def test_two_replicas_approving_at_once_send_once(tmp_path: Path) -> None:
     with FakeSlack() as slack, Receiver() as receiver:
         config = tmp_path / "actions.yml"
@@ -341,19 +394,28 @@ def test_two_replicas_approving_at_once_send_once(tmp_path: Path) -> None:
         bots = [BotProcess(db, config, slack), BotProcess(db, config, slack)]
         try:
             modals = Modals.before(slack)
-            bots[0].requests.block_action("run_action", value="prod-deploy", user_id="U0DEV",
-                                          channel_id="C0CHAN")
+            bots[0].requests.block_action(
+                "run_action", value="prod-deploy", user_id="U0DEV", channel_id="C0CHAN"
+            )
             view = modals.opened(timeout=15)
-            bots[0].requests.view_submission(view, bots[0].requests.values_for(
-                view, {"input:why": "race"}))
+            bots[0].requests.view_submission(
+                view, bots[0].requests.values_for(view, {"input:why": "race"})
+            )
             store = Store(db)
-            wait(lambda: store.runs() and store.runs()[0].approval_refs, timeout=15,
-                 what="request posted")
+            wait(
+                lambda: store.runs() and store.runs()[0].approval_refs,
+                timeout=15,
+                what="request posted",
+            )
             run_id = store.runs()[0].id
-            clicks = [threading.Thread(target=b.requests.block_action, args=("approve_run",),
-                                       kwargs={"value": run_id, "user_id": user,
-                                               "channel_id": "C0APPROVE"})
-                      for b, user in zip(bots, ["U0SRE1", "U0SRE2"], strict=True)]
+            clicks = [
+                threading.Thread(
+                    target=b.requests.block_action,
+                    args=("approve_run",),
+                    kwargs={"value": run_id, "user_id": user, "channel_id": "C0APPROVE"},
+                )
+                for b, user in zip(bots, ["U0SRE1", "U0SRE2"], strict=True)
+            ]
             for thread in clicks:
                 thread.start()
             for thread in clicks:

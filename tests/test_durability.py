@@ -69,18 +69,25 @@ class BotProcess:
             **(extra or {}),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], env=env, cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "bot"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        self.requests = SlackRequests(f"http://127.0.0.1:{self.port}/slack/events",
-                                      SIGNING_SECRET, slack)
+        self.requests = SlackRequests(
+            f"http://127.0.0.1:{self.port}/slack/events", SIGNING_SECRET, slack
+        )
         deadline = time.monotonic() + 30
         while True:
             assert self.process.poll() is None, self.process.communicate()[0]
             assert time.monotonic() < deadline, "bot did not become healthy"
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/readyz",
-                             trust_env=False).status_code == 200:
+                if (
+                    httpx.get(f"http://127.0.0.1:{self.port}/readyz", trust_env=False).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass
@@ -118,9 +125,11 @@ def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = store.runs(limit=count + 10)
-        if len(runs) >= count and all(r.final for r in runs) and not [
-            j for j in store.pending_jobs() if j.kind != "deadline"
-        ]:
+        if (
+            len(runs) >= count
+            and all(r.final for r in runs)
+            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
+        ):
             return runs
         time.sleep(0.1)
     raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
@@ -177,8 +186,15 @@ def test_sigkill_during_slow_receiver_resends_what_the_policy_retries(world: tup
 def test_sigkill_before_send(world: tuple) -> None:
     db, config, slack, receiver = world
     # users.info (needed to render user.email) hangs: the bot dies before sending anything.
-    slack.set_response("users.info", {"ok": True, "user": {"id": "U0DEV", "name": "dev",
-                       "profile": {"email": "dev@example.com"}}}, delay=5, times=1)
+    slack.set_response(
+        "users.info",
+        {
+            "ok": True,
+            "user": {"id": "U0DEV", "name": "dev", "profile": {"email": "dev@example.com"}},
+        },
+        delay=5,
+        times=1,
+    )
     first = BotProcess(db, config, slack)
     submit(first, slack)
     slack.wait_for("users.info", timeout=15)
@@ -222,15 +238,18 @@ def test_sigkill_after_response_before_slack_post(world: tuple) -> None:
         second.stop()
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-                    reason="replicas share PostgreSQL")
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="replicas share PostgreSQL",
+)
 def test_two_replicas_deliver_each_run_once(world: tuple) -> None:
     db, config, slack, receiver = world
     migrate(db)
     store = Store(db)
     for n in range(200):
-        run = Run(action_id="deploy", user_id="U0DEV", channel_id="C0CHAN",
-                  idempotency_key=f"bulk-{n}")
+        run = Run(
+            action_id="deploy", user_id="U0DEV", channel_id="C0CHAN", idempotency_key=f"bulk-{n}"
+        )
         assert store.create_run(run, {}, [Job(kind="announce"), Job(kind="deliver")])
     # Small batches and a receiver that takes a moment: the first replica cannot take the
     # whole queue before the second one is up, so both claim, and each run goes out once.
@@ -245,8 +264,9 @@ def test_two_replicas_deliver_each_run_once(world: tuple) -> None:
         with store.session() as session:
             from sqlmodel import select
 
-            owners = Counter(j.claimed_by for j in session.exec(
-                select(Job).where(Job.kind == "deliver")))
+            owners = Counter(
+                j.claimed_by for j in session.exec(select(Job).where(Job.kind == "deliver"))
+            )
         assert len(owners) == 2, owners  # both replicas took a share
     finally:
         for bot in bots:

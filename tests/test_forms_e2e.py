@@ -104,42 +104,85 @@ def test_every_input_type_reaches_the_webhook_exactly(bot: Bot) -> None:
     view = bot.open_form("everything")
     kinds = {k: b["element"]["type"] for k, b in input_blocks(view).items()}
     assert kinds == {
-        "input:text": "plain_text_input", "input:area": "plain_text_input",
-        "input:pick": "static_select", "input:many": "multi_static_select",
-        "input:count": "number_input", "input:ratio": "number_input",
-        "input:ok": "checkboxes", "input:boxes": "checkboxes", "input:radio": "radio_buttons",
-        "input:day": "datepicker", "input:at": "timepicker", "input:when": "datetimepicker",
-        "input:who": "users_select", "input:whom": "multi_users_select",
-        "input:where": "conversations_select", "input:mail": "email_text_input",
-        "input:link": "url_text_input", "input:token": "plain_text_input",
-        "input:svc": "external_select", "input:remote": "external_select",
+        "input:text": "plain_text_input",
+        "input:area": "plain_text_input",
+        "input:pick": "static_select",
+        "input:many": "multi_static_select",
+        "input:count": "number_input",
+        "input:ratio": "number_input",
+        "input:ok": "checkboxes",
+        "input:boxes": "checkboxes",
+        "input:radio": "radio_buttons",
+        "input:day": "datepicker",
+        "input:at": "timepicker",
+        "input:when": "datetimepicker",
+        "input:who": "users_select",
+        "input:whom": "multi_users_select",
+        "input:where": "conversations_select",
+        "input:mail": "email_text_input",
+        "input:link": "url_text_input",
+        "input:token": "plain_text_input",
+        "input:svc": "external_select",
+        "input:remote": "external_select",
     }
     # Type-ahead: the catalog binding and the remote source answer block_suggestion.
     assert [o["value"] for o in suggest(bot, view, "svc", "ledg")] == ["ledger"]
     assert [o["value"] for o in suggest(bot, view, "remote", "")] == ["r1", "r2"]
     answers: dict[str, Any] = {
-        "text": "hello", "area": "two\nlines", "pick": "b", "many": ["x", "z"], "count": "7",
-        "ratio": "0.25", "ok": ["true"], "boxes": ["two"], "radio": "left", "day": "2026-12-01",
-        "at": "09:30", "when": 1796140800, "who": "U0OWNER", "whom": ["U0DEV", "U0ADMIN"],
-        "where": "C0PAY", "mail": "a@example.com", "link": "https://example.com/x",
-        "token": "hunter2-very-secret", "svc": "ledger", "remote": "r2",
+        "text": "hello",
+        "area": "two\nlines",
+        "pick": "b",
+        "many": ["x", "z"],
+        "count": "7",
+        "ratio": "0.25",
+        "ok": ["true"],
+        "boxes": ["two"],
+        "radio": "left",
+        "day": "2026-12-01",
+        "at": "09:30",
+        "when": 1796140800,
+        "who": "U0OWNER",
+        "whom": ["U0DEV", "U0ADMIN"],
+        "where": "C0PAY",
+        "mail": "a@example.com",
+        "link": "https://example.com/x",
+        "token": "hunter2-very-secret",
+        "svc": "ledger",
+        "remote": "r2",
     }
-    values = bot.requests.values_for(view, {f"input:{k}": v for k, v in answers.items()
-                                            if k not in ("svc", "remote")})
-    values["input:svc"] = {"svc": {"type": "external_select",
-                                   "selected_option": {"value": "ledger"}}}
-    values["input:remote"] = {"remote": {"type": "external_select",
-                                         "selected_option": {"value": "r2"}}}
+    values = bot.requests.values_for(
+        view, {f"input:{k}": v for k, v in answers.items() if k not in ("svc", "remote")}
+    )
+    values["input:svc"] = {
+        "svc": {"type": "external_select", "selected_option": {"value": "ledger"}}
+    }
+    values["input:remote"] = {
+        "remote": {"type": "external_select", "selected_option": {"value": "r2"}}
+    }
     response = bot.requests.view_submission(view, values)
     assert json.loads(response.text).get("response_action") == "update", response.text
     request = bot.receiver.wait(2)[-1]
     assert request.path == "/everything"
     assert request.json() == {
-        "text": "hello", "area": "two\nlines", "pick": "b", "many": ["x", "z"], "count": 7,
-        "ratio": 0.25, "ok": True, "boxes": ["two"], "radio": "left", "day": "2026-12-01",
-        "at": "09:30", "when": "2026-12-01T16:00:00Z", "who": "U0OWNER",
-        "whom": ["U0DEV", "U0ADMIN"], "where": "C0PAY", "mail": "a@example.com",
-        "link": "https://example.com/x", "token": "hunter2-very-secret", "svc": "ledger",
+        "text": "hello",
+        "area": "two\nlines",
+        "pick": "b",
+        "many": ["x", "z"],
+        "count": 7,
+        "ratio": 0.25,
+        "ok": True,
+        "boxes": ["two"],
+        "radio": "left",
+        "day": "2026-12-01",
+        "at": "09:30",
+        "when": "2026-12-01T16:00:00Z",
+        "who": "U0OWNER",
+        "whom": ["U0DEV", "U0ADMIN"],
+        "where": "C0PAY",
+        "mail": "a@example.com",
+        "link": "https://example.com/x",
+        "token": "hunter2-very-secret",
+        "svc": "ledger",
         "remote": "r2",
     }
     # The secret reached the receiver only: not the database, not Slack.
@@ -148,16 +191,20 @@ def test_every_input_type_reaches_the_webhook_exactly(bot: Bot) -> None:
     stored = json.dumps([run.inputs] + [e.detail for e in bot.store.events(run.id)])
     assert "hunter2-very-secret" not in stored
     assert "hunter2-very-secret" not in json.dumps([c.params for c in bot.slack.calls()])
-    assert "hunter2-very-secret" not in json.dumps(
-        [j.data for j in bot.store.pending_jobs()])
+    assert "hunter2-very-secret" not in json.dumps([j.data for j in bot.store.pending_jobs()])
     assert run.inputs["token"] == "[REDACTED]"
 
 
 def suggest(bot: Bot, view: dict, action_id: str, query: str) -> list[dict]:
     payload = {
-        "type": "block_suggestion", "user": {"id": "U0DEV", "name": "dev"},
-        "team": {"id": "T0TEAM"}, "api_app_id": "A0APP", "token": "t",
-        "action_id": action_id, "block_id": f"input:{action_id}", "value": query,
+        "type": "block_suggestion",
+        "user": {"id": "U0DEV", "name": "dev"},
+        "team": {"id": "T0TEAM"},
+        "api_app_id": "A0APP",
+        "token": "t",
+        "action_id": action_id,
+        "block_id": f"input:{action_id}",
+        "value": query,
         "view": view,
     }
     response = bot.requests.raw("payload=" + quote(json.dumps(payload)))
@@ -167,10 +214,15 @@ def suggest(bot: Bot, view: dict, action_id: str, query: str) -> list[dict]:
 
 def test_validation_errors_per_type(bot: Bot) -> None:
     view = bot.open_form("everything")
-    answers = {"input:text": "x", "input:count": "11", "input:mail": "nope",
-               "input:link": "ftp://x"}
-    errors = json.loads(bot.requests.view_submission(
-        view, bot.requests.values_for(view, answers)).text)["errors"]
+    answers = {
+        "input:text": "x",
+        "input:count": "11",
+        "input:mail": "nope",
+        "input:link": "ftp://x",
+    }
+    errors = json.loads(
+        bot.requests.view_submission(view, bot.requests.values_for(view, answers)).text
+    )["errors"]
     assert errors == {
         "input:count": "At most 10.",
         "input:mail": "Enter an email address, like name@example.com.",
@@ -186,8 +238,12 @@ def test_failing_remote_options_say_so(bot: Bot) -> None:
 
 
 def test_deactivated_user_is_refused(bot: Bot) -> None:
-    bot.slack.users["U0GONE"] = {"name": "gone", "real_name": "Gone", "email": "g@example.com",
-                                 "deleted": True}
+    bot.slack.users["U0GONE"] = {
+        "name": "gone",
+        "real_name": "Gone",
+        "email": "g@example.com",
+        "deleted": True,
+    }
     view = bot.open_form("everything")
     values = bot.requests.values_for(view, {"input:text": "x", "input:who": "U0GONE"})
     errors = json.loads(bot.requests.view_submission(view, values).text)["errors"]
@@ -201,14 +257,20 @@ def test_dependent_inputs_redraw_and_keep_typed_values(bot: Bot) -> None:
     assert "input:reason" not in blocks  # hidden until prod
     assert [o["value"] for o in blocks["input:region"]["element"]["options"]] == ["staging-1"]
     state = {"values": bot.requests.values_for(view, {"input:env": "prod"})}
-    bot.requests.block_action("env", block_id="input:env", channel_id=None,
-                              container={"type": "view", "view_id": view["id"]},
-                              view={**view, "state": state},
-                              selected_option={"value": "prod"})
+    bot.requests.block_action(
+        "env",
+        block_id="input:env",
+        channel_id=None,
+        container={"type": "view", "view_id": view["id"]},
+        view={**view, "state": state},
+        selected_option={"value": "prod"},
+    )
     redrawn = bot.slack.wait_for("views.update")[-1].params["view"]
     blocks = input_blocks(redrawn)
     assert [o["value"] for o in blocks["input:region"]["element"]["options"]] == [
-        "eu-prod", "us-prod"]
+        "eu-prod",
+        "us-prod",
+    ]
     assert blocks["input:env"]["element"]["initial_option"]["value"] == "prod"
     assert blocks["input:reason"]["optional"] is False
     # Submitting prod without a reason is refused on the server; with one, it runs.
@@ -216,22 +278,28 @@ def test_dependent_inputs_redraw_and_keep_typed_values(bot: Bot) -> None:
     values = bot.requests.values_for(final, {"input:env": "prod", "input:region": "eu-prod"})
     errors = json.loads(bot.requests.view_submission(final, values).text)["errors"]
     assert errors == {"input:reason": "Why prod? is required."}
-    values = bot.requests.values_for(final, {"input:env": "prod", "input:region": "us-prod",
-                                             "input:reason": "hotfix"})
+    values = bot.requests.values_for(
+        final, {"input:env": "prod", "input:region": "us-prod", "input:reason": "hotfix"}
+    )
     bot.requests.view_submission(final, values)
     assert bot.receiver.wait(1)[0].json() == {"env": "prod", "region": "us-prod"}
     # A crafted region that the rendered options do not offer is refused.
     view2 = bot.open_form("env-deploy")
     values = bot.requests.values_for(view2, {"input:env": "staging"})
-    values["input:region"] = {"region": {"type": "static_select",
-                                         "selected_option": {"value": "eu-prod"}}}
+    values["input:region"] = {
+        "region": {"type": "static_select", "selected_option": {"value": "eu-prod"}}
+    }
     errors = json.loads(bot.requests.view_submission(view2, values).text)["errors"]
     assert errors == {"input:region": "Choose one of the listed options."}
 
 
 def test_service_page_by_id_fuzzy_name_and_channel(bot: Bot) -> None:
-    for text, channel in (("checkout-api", "C0CHAN"), ("checkout", "C0CHAN"),
-                          ("Checkut API", "C0CHAN"), ("", "C0CHECKOUT")):
+    for text, channel in (
+        ("checkout-api", "C0CHAN"),
+        ("checkout", "C0CHAN"),
+        ("Checkut API", "C0CHAN"),
+        ("", "C0CHECKOUT"),
+    ):
         bot.slack.reset()
         bot.requests.command("/actions", text=text, channel_id=channel)
         shown = texts(bot.slack.wait_for("response_url")[0].params["blocks"])
@@ -276,8 +344,9 @@ def test_search_and_no_results(bot: Bot) -> None:
 
 def test_one_click_with_confirm(bot: Bot) -> None:
     bot.requests.command("/actions", text="flush")
-    card = next(b for b in bot.slack.wait_for("response_url")[0].params["blocks"]
-                if b.get("accessory"))
+    card = next(
+        b for b in bot.slack.wait_for("response_url")[0].params["blocks"] if b.get("accessory")
+    )
     button = card["accessory"]
     assert button["action_id"] == "run_now"
     assert button["confirm"]["text"]["text"] == "This drops every cached page."
@@ -295,7 +364,8 @@ def test_stale_button(bot: Bot) -> None:
 def test_home_tab_with_300_actions_pages(tmp_path: Path) -> None:
     actions = "\n".join(
         f"  - {{id: a{n:03}, name: Action {n:03}, category: Cat {n % 4}, owner: t, "
-        f"webhook: {{url: 'https://x.example.com/{n}'}}}}" for n in range(300)
+        f"webhook: {{url: 'https://x.example.com/{n}'}}}}"
+        for n in range(300)
     )
     config = f"teams:\n  - {{id: t, name: T}}\nactions:\n{actions}\n"
     for bot in start_bot(tmp_path, config):
@@ -304,23 +374,29 @@ def test_home_tab_with_300_actions_pages(tmp_path: Path) -> None:
         view = bot.slack.wait_for("views.publish")[-1].params["view"]
         for _ in range(40):
             assert len(view["blocks"]) <= 100
-            seen += [b["block_id"].removeprefix("card:") for b in view["blocks"]
-                     if b.get("block_id", "").startswith("card:")]
+            seen += [
+                b["block_id"].removeprefix("card:")
+                for b in view["blocks"]
+                if b.get("block_id", "").startswith("card:")
+            ]
             pager = next((b for b in view["blocks"] if b.get("block_id") == "pager"), None)
             nxt = [e for e in (pager or {}).get("elements", []) if e["action_id"].endswith("next")]
             if not nxt:
                 break
             count = len(bot.slack.calls("views.publish"))
-            bot.requests.block_action(nxt[0]["action_id"], value=nxt[0]["value"],
-                                      channel_id=None, container={"type": "view"})
+            bot.requests.block_action(
+                nxt[0]["action_id"],
+                value=nxt[0]["value"],
+                channel_id=None,
+                container={"type": "view"},
+            )
             view = bot.slack.wait_for("views.publish", count=count + 1)[-1].params["view"]
         assert sorted(seen) == [f"a{n:03}" for n in range(300)]
         assert "Cat 0" in texts(view["blocks"]) or "Cat 3" in texts(view["blocks"])
 
 
 def test_home_search_and_recent_runs(bot: Bot) -> None:
-    bot.submit(bot.open_form("env-deploy"), {"input:env": "staging",
-                                             "input:region": "staging-1"})
+    bot.submit(bot.open_form("env-deploy"), {"input:env": "staging", "input:region": "staging-1"})
     bot.slack.wait_for("chat.update")
     deadline = time.monotonic() + 5
     while not bot.store.runs()[0].final:
@@ -331,8 +407,9 @@ def test_home_search_and_recent_runs(bot: Bot) -> None:
     shown = texts(home["blocks"])
     assert "Your recent runs" in shown and "Deploy to environment" in shown
     assert "https://example.slack.com/archives/" in json.dumps(home)  # links to the thread
-    bot.requests.block_action("home_search", value="flush", channel_id=None,
-                              container={"type": "view"})
+    bot.requests.block_action(
+        "home_search", value="flush", channel_id=None, container={"type": "view"}
+    )
     home = bot.slack.wait_for(
         "views.publish", lambda c: '"initial_value": "flush"' in json.dumps(c.params)
     )[-1].params["view"]

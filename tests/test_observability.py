@@ -35,9 +35,10 @@ def test_slack_errors_are_counted(bot: Bot) -> None:
     bot.requests.block_action("run_action", value="create-ticket")
     bot.slack.wait_for("views.open")
     deadline = time.monotonic() + 5
-    while 'actions_slack_api_errors_total{method="views.open"} 1.0' not in httpx.get(
-        f"{bot.url}/metrics", trust_env=False
-    ).text:
+    while (
+        'actions_slack_api_errors_total{method="views.open"} 1.0'
+        not in httpx.get(f"{bot.url}/metrics", trust_env=False).text
+    ):
         assert time.monotonic() < deadline, "the failed views.open was not counted"
         time.sleep(0.05)
 

@@ -21,11 +21,16 @@ def test_both_secrets_verify_during_rotation(tmp_path: Path, secrets_env: None) 
         assert len(request.headers["webhook-signature"].split()) == 2
         verify_standard(NEW, request.headers, request.body)  # receivers already moved
         verify_standard(WEBHOOK_SECRET, request.headers, request.body)  # and not yet
-        verify_opslevel_style(NEW, request.headers, request.body,
-                              signed_headers=["Content-Type", "Authorization"])
+        verify_opslevel_style(
+            NEW, request.headers, request.body, signed_headers=["Content-Type", "Authorization"]
+        )
         bot.slack.wait_for("chat.update")
         run = bot.store.runs()[0]
         assert json.dumps(bot.store.events(run.id)[1].detail).count("[REDACTED]") >= 1
-        response = httpx.post(f"{bot.url}/runs/{run.id}/callback", json={"status": "success"},
-                              headers={"Authorization": "Bearer nope"}, trust_env=False)
+        response = httpx.post(
+            f"{bot.url}/runs/{run.id}/callback",
+            json={"status": "success"},
+            headers={"Authorization": "Bearer nope"},
+            trust_env=False,
+        )
         assert response.status_code == 401
