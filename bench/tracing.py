@@ -13,10 +13,8 @@ cost, so the cost of a span site with tracing off is also measured in-process (b
 from __future__ import annotations
 
 import os
-import threading
 import timeit
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bench.ack import _command
@@ -33,50 +31,9 @@ from bench.common import (
     write_result,
 )
 from bench.submit import Series, _bot_block
+from bot.testing.otlp import Collector
 
 BLOCK = 25
-
-
-class Collector:
-    """An OTLP/HTTP trace endpoint on loopback that counts the spans it receives."""
-
-    def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceRequest,
-        )
-
-        self.spans = 0
-        self.exports = 0
-        lock = threading.Lock()
-        collector = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                message = ExportTraceServiceRequest()
-                message.ParseFromString(body)
-                count = sum(
-                    len(scope.spans)
-                    for resource in message.resource_spans
-                    for scope in resource.scope_spans
-                )
-                with lock:
-                    collector.spans += count
-                    collector.exports += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
 
 
 def idle_cost(number: int = 100_000) -> dict[str, float]:

@@ -8,13 +8,10 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -23,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from bot import logs, tracing
+from bot.testing.otlp import Collector
 from tests.conftest import WEBHOOK_SECRET, Bot
 from tests.fakes import verify_opslevel_style, verify_standard
 
@@ -214,40 +212,6 @@ def test_json_logs_carry_trace_and_span_ids(spans: InMemorySpanExporter) -> None
 
 
 # --- the exporter -----------------------------------------------------------------------------
-
-
-class Collector:
-    """An OTLP/HTTP endpoint on loopback: keeps the decoded export requests."""
-
-    def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceRequest,
-        )
-
-        self.requests: list[tuple[str, Any]] = []
-        received = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                message = ExportTraceServiceRequest()
-                message.ParseFromString(body)
-                received.append((self.path, message))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
 
 
 EXPORT = """

@@ -40,11 +40,16 @@ def keygen() -> tuple[str, str]:
     return _b64(_raw_private(key)), public_key_of(key)
 
 
-def private_key(value: str) -> Ed25519PrivateKey:
+def _key_bytes(text: str) -> bytes:
+    """A key's raw bytes from base64, or b"" when it is not base64 (the caller says why)."""
     try:
-        raw = base64.b64decode(value.strip(), validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raw = b""
+        return b""
+
+
+def private_key(value: str) -> Ed25519PrivateKey:
+    raw = _key_bytes(value.strip())
     if len(raw) != 32:
         raise BadKey(
             "AUDIT_SIGNING_KEY: expected base64 of a 32-byte Ed25519 private key; "
@@ -64,10 +69,7 @@ def public_key(value: str) -> Ed25519PublicKey:
         if not isinstance(loaded, Ed25519PublicKey):
             raise BadKey("--public-key: the PEM key is not an Ed25519 key")
         return loaded
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
+    raw = _key_bytes(text)
     if len(raw) != 32:
         raise BadKey(
             "--public-key: expected base64 of a 32-byte Ed25519 public key (as "
