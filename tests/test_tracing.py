@@ -80,8 +80,14 @@ def test_one_run_is_one_trace_and_the_receiver_continues_it(
     spans.clear()
     bot.submit(view, {"title": "Disk full", "prio": "high"})
     received = bot.receiver.wait(1)[0]
+    # The Slack updates run after the ack and after the report; wait for them too.
     finished = wait_for_spans(
-        spans, "job report", "job announce", "slack view_submission run_action_modal"
+        spans,
+        "job report",
+        "job announce",
+        "slack view_submission run_action_modal",
+        "slack chat.update",
+        "slack views.update",
     )
     root = next(s for s in finished if s.name == "slack view_submission run_action_modal")
     tree = Tree(finished, root.context.trace_id)
