@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from bot import admin, inputs, logs, tracing
+from bot.api import cli as api_cli
 from bot.catalog import Catalog, parse_duration
 from bot.config import ConfigError, Loaded, load_file
 from bot.redaction import Redactor
@@ -403,12 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     check_export.add_argument(
         "--public-key", required=True, help="the public key you trust: base64, PEM or a file"
     )
+    api_cli.add_parsers(sub)
     playground = sub.add_parser("playground", help="run the bot against a simulated Slack")
     playground.add_argument("--host", default="127.0.0.1", help="address to listen on")
     playground.add_argument(
         "--no-echo", action="store_true", help="send webhooks to the configured URLs"
     )
     args = parser.parse_args(argv)
+    if args.command == "mcp":  # a client of a running bot: its own settings are not needed
+        return api_cli.mcp_stdio()
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -445,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(receiver_check(settings, load_config(settings).catalog, args))
         if command == "audit":
             return audit_command(settings, args)
+        if command == "token":
+            return api_cli.token_create(settings, args)
         if command == "migrate":
             from bot.store import migrate
 

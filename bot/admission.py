@@ -26,6 +26,8 @@ from bot.store import Store
 from bot.store.models import utcnow
 
 GONE = "This action no longer exists. Type `/actions` to see the current list."
+NOT_OVER_API = "this action is not available through the API"
+NOT_FOR_AGENTS = "this action is not offered to agents"
 SERVICE = "service"  # the key of a service problem in `Refused.errors`
 SERVICE_ERROR = "Choose one of the listed services."
 
@@ -37,7 +39,8 @@ class Via(StrEnum):
     CLICK = "click"  # a one-click Run: no form, so no inputs
     EXTEND = "extend"  # an extension of a time-limited run, asked for approval
     TEST = "test"  # an admin's test send
-    API = "api"
+    API = "api"  # the REST API, with a token
+    MCP = "mcp"  # an agent, over MCP (through the API's checks, and its own)
 
 
 class Lookups(Protocol):
@@ -117,6 +120,10 @@ class Admission:
         service = catalog.service(request.service_id) if request.service_id else None
         if action is None or (request.service_id and service is None):
             return Refused(Refusal.GONE, GONE)
+        if request.via in (Via.API, Via.MCP) and not action.api:
+            return Refused(Refusal.GONE, NOT_OVER_API)
+        if request.via == Via.MCP and not action.agents:
+            return Refused(Refusal.GONE, NOT_FOR_AGENTS)
         who = await self.lookups.principal(request.user_id, catalog)
         in_scope = service if service is not None and service.matches(action.filter) else None
         decision = await self._access(catalog, action, who, in_scope, request)
@@ -134,7 +141,7 @@ class Admission:
         errors.update(problems)
         if errors:
             return Refused(Refusal.INPUTS, _summary(action, errors), errors)
-        return Admitted(action, in_scope, values, action.needs_approval)
+        return Admitted(action, in_scope, values, action.needs_approval_for(request.via == Via.MCP))
 
     async def _access(
         self,

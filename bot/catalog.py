@@ -289,6 +289,8 @@ class Approval(Model):
     allow_self_approval: bool = False
     expires_after: Duration = 4 * 3600.0
     channel: SlackId | None = None  # where requests go; none: a DM to each approver
+    # `required`: runs an agent (MCP) starts wait for approval even when `required` is false.
+    agents: Literal["required"] | None = None
 
 
 class Expiry(Model):
@@ -371,12 +373,20 @@ class Action(Model):
     approval: Approval | None = None
     expires: Expiry | None = None
     rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
+    api: bool = True  # may run through the REST API (tokens)
+    agents: bool = False  # offered to agents over MCP: admins opt actions in deliberately
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
 
     @property
     def needs_approval(self) -> bool:
         return self.approval is not None and self.approval.required
+
+    def needs_approval_for(self, agent: bool) -> bool:
+        """Approval for one run: agents may be held to it when people are not."""
+        if agent and self.approval is not None and self.approval.agents == "required":
+            return True
+        return self.needs_approval
 
     def input(self, identifier: str) -> Input | None:
         return next((i for i in self.inputs if i.identifier == identifier), None)

@@ -77,3 +77,11 @@ class DeliveryErrorKind(StrEnum):
     CONNECTION = "connection"
     INVALID_URL = "invalid_url"
     PROTOCOL = "protocol"  # anything else httpx raised, or a body that would not decode
+
+
+class Scope(StrEnum):
+    """What an API token may do."""
+
+    ACTIONS_READ = "actions:read"  # list and describe actions, their options
+    RUNS_READ = "runs:read"  # read runs
+    RUNS_WRITE = "runs:write"  # start and cancel runs

@@ -33,6 +33,7 @@ from bot.slack.metadata import Sealer
 from bot.slack.notify import SlackNotifier
 from bot.store import Store, migrate
 from bot.store.models import utcnow
+from bot.tokens import Tokens
 from bot.webhooks.transport import build_client
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Runtime:
             lookups=self.directory,
             options=self.options,
         )
+        self.tokens = Tokens(settings, self.store, self.directory.profile)
         self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
         self.audit_stream = self._audit_stream(settings)
         self.worker = Worker(

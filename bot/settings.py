@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     RUN_RATE_LIMIT: str = "30/m"
     AUDIT_SIGNING_KEY: str = ""  # Ed25519, base64: `python -m bot audit keygen`
     AUDIT_SINKS: str = ""  # sink URLs, space- or comma-separated (bot/audit/sinks.py)
+    # Keys the hash of API tokens (HMAC-SHA256); unset: derived from WEBHOOK_SIGNING_SECRET.
+    API_TOKEN_KEY: str = ""
+    # The largest JSON body the REST API reads; larger ones get 413.
+    API_MAX_BYTES: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -156,6 +160,7 @@ class Settings(BaseSettings):
             *self.webhook_secrets,
             *self.template_secrets.values(),
             self.AUDIT_SIGNING_KEY,
+            self.API_TOKEN_KEY,
             *self.audit_sink_secrets,
         ]
         return list(dict.fromkeys(v for v in values if v))

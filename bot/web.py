@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import inbound, metrics
+from bot.api.routes import api_routes
 from bot.runs import CallbackResult
 from bot.runtime import Runtime
 from bot.webhooks import callbacks
@@ -102,6 +103,7 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         callback_route(runtime),
+        *api_routes(runtime, runtime.tokens),
     ]
     if runtime.settings.METRICS_PORT is None:  # else served alone (create_metrics_app)
         routes.append(metrics_route(runtime))

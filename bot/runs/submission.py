@@ -42,6 +42,22 @@ class Submission:
     parent_id: str | None = None  # "Run again" of this run; the run an extension extends
     kind: RunKind = RunKind.RUN  # or EXTEND
     thread_of: Run | None = None  # an extension is discussed in its run's thread
+    needs_approval: bool | None = None  # None: as the action says (admission may say more)
+    origin: dict[str, Any] | None = None  # not asked in Slack: API or MCP, token, agent
+
+    @property
+    def approval(self) -> bool:
+        """Whether this run waits for approvers."""
+        if self.needs_approval is None:
+            return self.action.needs_approval
+        return self.needs_approval
+
+
+def _via(origin: dict[str, Any] | None) -> dict[str, Any]:
+    """How the run was asked for, for its `requested` event (no request fingerprint)."""
+    if not origin:
+        return {}
+    return {k: origin[k] for k in ("via", "token", "agent") if origin.get(k)}
 
 
 def secret_inputs(action: Action, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,12 +83,13 @@ def _run_of(
         parent_id=submission.parent_id,
         kind=submission.kind,
         sealed=sealed,
+        origin=submission.origin,
     )
     if submission.thread_of is not None:
         thread = submission.thread_of
         run.channel_id, run.message_ts = thread.channel_id, thread.message_ts
         run.permalink = thread.permalink
-    if action.needs_approval:
+    if submission.approval:
         run.status = RunStatus.PENDING_APPROVAL
     return run
 
@@ -93,6 +110,7 @@ async def submit(ctx: Context, submission: Submission) -> Run | None:
             "channel": run.channel_id,
             "inputs": stored,
             "parent_id": submission.parent_id,
+            **_via(submission.origin),
         }
     )
     extending = submission.kind == RunKind.EXTEND
@@ -101,7 +119,7 @@ async def submit(ctx: Context, submission: Submission) -> Run | None:
         data={"view_id": submission.view_id},
     )
     jobs = [Job(kind=JobKind.ANNOUNCE)]
-    jobs += jobs_for(action, work) if action.needs_approval else [work]
+    jobs += jobs_for(action, work) if submission.approval else [work]
     if not await ctx.db(ctx.store.create_run, run, detail, jobs):
         log.info("duplicate submission %s ignored", submission.idempotency_key)
         return None

@@ -2,8 +2,8 @@
 
 Each repository lives in its own module and shares the engine through `Database`:
 runs (`runs`), the job queue (`queue`), the audit log (`audit`) and its hash chain
-(`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`) and actions created
-in Slack (`slack_actions`). Callers keep using one `Store`.
+(`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`), actions created
+in Slack (`slack_actions`) and API tokens (`tokens`). Callers keep using one `Store`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,17 @@ from bot.store.queue import JobQueue
 from bot.store.runs import RunRepository
 from bot.store.sinks import SinkCursors
 from bot.store.slack_actions import SlackActionRepository
+from bot.store.tokens import TokenRepository
 
 
 class Store(
-    RunRepository, JobQueue, AuditLog, SinkCursors, ApprovalRepository, SlackActionRepository
+    RunRepository,
+    JobQueue,
+    AuditLog,
+    SinkCursors,
+    ApprovalRepository,
+    SlackActionRepository,
+    TokenRepository,
 ):
     """Sessions and the run/audit queries. Synchronous: async callers use a thread."""
 

@@ -94,6 +94,9 @@ class Run(SQLModel, table=True):
     # The values of `secret` inputs, encrypted (bot/vault.py): for the delivery, and to
     # redact what the receiver sends back. Erased when the run is final.
     sealed: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # How it was asked for when not in Slack: {"via": "api"|"mcp", "token": name,
+    # "agent": MCP client name, "request": fingerprint of an idempotent API body}.
+    origin: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     finished_at: datetime | None = _timestamp(nullable=True)
 
@@ -196,3 +199,21 @@ class ApprovalDecision(SQLModel, table=True):
     approved: bool
     comment: str = Field(default="", max_length=3000)
     at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token: only its keyed hash is kept, never the token."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    user_id: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=75)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hash: str = Field(max_length=64, unique=True)  # HMAC-SHA256 of the token, hex
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
+    expires_at: datetime = _timestamp(nullable=False)
+    last_used_at: datetime | None = _timestamp(nullable=True)
+    revoked_at: datetime | None = _timestamp(nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=32)

@@ -160,6 +160,10 @@ class RunRepository(Database):
             session.refresh(run)
             return run
 
+    def run_by_key(self, key: str) -> Run | None:
+        with self.session() as session:
+            return session.exec(select(Run).where(Run.idempotency_key == key)).first()
+
     def get_run(self, run_id: str) -> Run | None:
         with self.session() as session:
             return session.get(Run, run_id)

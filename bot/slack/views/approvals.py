@@ -11,7 +11,7 @@ from bot.mrkdwn import escape
 from bot.outcomes import seconds_text
 from bot.runs.expiry import clock
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS
-from bot.slack.views.blocks import context, modal, plain, section, shown_value
+from bot.slack.views.blocks import context, modal, origin_text, plain, section, shown_value
 from bot.store import Run
 from bot.store.models import ApprovalDecision
 
@@ -66,6 +66,9 @@ def request_blocks(
     blocks: list[dict[str, Any]] = [
         section(f":raised_hand: *Approval needed*\n{_what(run, action, service)}")
     ]
+    origin = origin_text(run, action)
+    if origin:
+        blocks.append(context(origin))
     fields = [
         {
             "type": "mrkdwn",

@@ -153,6 +153,19 @@ def _links(links: Sequence[dict[str, str]]) -> str:
     )
 
 
+def origin_text(run: Run, action: Action) -> str | None:
+    """How a run was asked for outside Slack, as the status message says it."""
+    origin = run.origin or {}
+    name = str(origin.get("token") or "")[:75]
+    token = f" (token *{escape(name)}*)" if name else ""
+    if origin.get("via") == "mcp":
+        agent = escape(str(origin.get("agent") or "an MCP client")[:75])
+        return f"<@{run.user_id}>'s agent *{agent}* asks to run *{escape(action.name)}*{token}"
+    if origin.get("via") == "api":
+        return f"requested via API{token} by <@{run.user_id}>"
+    return None
+
+
 def status_message(
     run: Run,
     action: Action,
@@ -175,6 +188,9 @@ def status_message(
     else:
         text = f"{icon} <@{run.user_id}> is running *{escape(action.name)}*{on}…"
     blocks: list[dict[str, Any]] = [section(text)]
+    origin = origin_text(run, action)
+    if origin:
+        blocks.append(context(origin))
     fields = _input_fields(action, run.inputs)
     if fields:
         blocks.append({"type": "section", "fields": fields})
