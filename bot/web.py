@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import inbound, metrics
+from bot.agents.http import McpEndpoint
 from bot.api.routes import api_routes
 from bot.runs import CallbackResult
 from bot.runtime import Runtime
@@ -93,10 +94,13 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
         ok = all(checks.values())
         return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
 
+    mcp = McpEndpoint(runtime)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
-        yield
+        async with mcp.running():
+            yield
         await runtime.stop()
 
     routes = [
@@ -104,6 +108,7 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
         Route("/readyz", readyz, methods=["GET"]),
         callback_route(runtime),
         *api_routes(runtime, runtime.tokens),
+        Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]),
     ]
     if runtime.settings.METRICS_PORT is None:  # else served alone (create_metrics_app)
         routes.append(metrics_route(runtime))
