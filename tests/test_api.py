@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Bot, start_bot
+from tests.conftest import Bot, Modals, start_bot
 from tests.test_approvals import click, request_message, wait
 from tests.test_core_loop import texts
 
@@ -333,3 +333,57 @@ def test_openapi_document_is_served(bot: Bot) -> None:
     assert spec["openapi"] == "3.1.0"
     assert "/api/v1/actions/{action_id}/runs" in spec["paths"]
     assert "RunOut" in spec["components"]["schemas"]
+
+
+def says(bot: Bot, command: str, text: str, user: str) -> dict:
+    before = len(bot.slack.calls("response_url"))
+    assert bot.requests.command(command, text=text, user_id=user).status_code == 200
+    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
+
+
+def test_token_lifecycle_in_slack(bot: Bot) -> None:
+    modals = Modals.before(bot.slack)
+    bot.requests.command("/actions", text="token", user_id="U0DEV")
+    view = modals.opened()
+    assert view["callback_id"] == "token_modal"
+    refused = bot.submit(view, {"token_name": "laptop", "token_scopes": []})
+    assert refused.json()["response_action"] == "errors"
+    answer = bot.submit(
+        view,
+        {
+            "token_name": "laptop",
+            "token_scopes": ["actions:read", "runs:read"],
+            "token_expiry": "30d",
+        },
+    )
+    shown = texts(answer.json()["view"]["blocks"])
+    value = next(w.strip("`") for w in shown.split() if w.strip("`").startswith("act_"))
+    assert bot.store.tokens()[0].scopes == ["actions:read", "runs:read"]
+    with client(bot, value) as api:
+        assert api.get("/api/v1/actions").status_code == 200
+    mine = says(bot, "/actions", "tokens", "U0DEV")
+    listed = texts(mine["blocks"])
+    assert "laptop" in listed and "last used" in listed and value not in listed
+    # Someone else can't revoke it; its owner can.
+    row = bot.store.tokens()[0]
+    before = len(bot.slack.calls("response_url"))
+    bot.requests.block_action("revoke_token", value=row.id, user_id="U0OWNER")
+    answer = bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    assert "can't revoke" in answer["text"]
+    bot.requests.block_action("revoke_token", value=row.id, user_id="U0DEV")
+    wait(lambda: bot.store.tokens()[0].revoked_at is not None, what="the revocation")
+    with client(bot, value) as api:
+        assert api.get("/api/v1/actions").status_code == 401
+    # Admins see every token and may revoke any.
+    other = token(bot, user="U0OWNER", name="owner-ci")
+    everyone = texts(says(bot, "/actions-admin", "tokens", "U0ADMIN")["blocks"])
+    assert "owner-ci" in everyone and "<@U0OWNER>" in everyone and "laptop" in everyone
+    refusal = says(bot, "/actions-admin", "tokens", "U0DEV")
+    assert "only for the bot's admins" in refusal.get("text", "") + texts(
+        refusal.get("blocks") or []
+    )
+    owner_row = next(t for t in bot.store.tokens() if t.name == "owner-ci")
+    bot.requests.block_action("revoke_token", value=owner_row.id, user_id="U0ADMIN")
+    wait(lambda: bot.store.get_token(owner_row.id).revoked_at is not None, what="admin revoke")
+    with client(bot, other) as api:
+        assert api.get("/api/v1/actions").status_code == 401

@@ -26,6 +26,7 @@ from bot.slack.listeners.runs import form_fields, form_user
 from bot.slack.request import SlackRequest
 from bot.slack.views import admin as views
 from bot.slack.views import blocks, forms
+from bot.slack.views import tokens as token_views
 from bot.store.models import utcnow
 from bot.vault import VaultError
 from bot.webhooks import conformance, render
@@ -647,8 +648,15 @@ async def _check_receiver(runtime: Runtime, call: Call) -> None:
 USAGE_CHECK = "Usage: `/actions-admin check-receiver <id> [--service s] [key=value …] [--force]`"
 
 
+async def _tokens(runtime: Runtime, call: Call) -> None:
+    """Every API token, with Revoke for the live ones."""
+    found = await asyncio.to_thread(runtime.store.tokens)
+    await call.say("API tokens", token_views.token_list(found, everyone=True))
+
+
 SUBCOMMANDS = {
     "list": _list,
+    "tokens": _tokens,
     "help": _help,
     "new": _new,
     "edit": _edit,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Team
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
+from bot.slack.listeners import tokens
 from bot.slack.listeners.cards import catalog_blocks
 from bot.slack.request import SlackRequest
 from bot.slack.views import browse
@@ -17,7 +19,8 @@ from bot.slack.views.browse import Page
 USAGE = (
     "`/actions` — the actions for this channel's service, or the whole catalog\n"
     "`/actions <service>` — a service's page, by id or name\n"
-    "`/actions <words>` — search action names and descriptions"
+    "`/actions <words>` — search action names and descriptions\n"
+    "`/actions token` — make a personal API token · `/actions tokens` — yours, to revoke"
 )
 
 
@@ -26,7 +29,11 @@ def register(app: AsyncApp) -> None:
 
 
 async def actions(
-    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
 ) -> None:
     await ack()
     catalog = runtime.catalog()
@@ -34,6 +41,12 @@ async def actions(
     text = " ".join(slack_request.value.split())[:100]
     if text.lower() == "help":
         await respond(response_type="ephemeral", text=USAGE)
+        return
+    if text.lower() == "token":
+        await tokens.open_modal(client, slack_request)
+        return
+    if text.lower() == "tokens":
+        await tokens.show_mine(runtime, slack_request, respond)
         return
     who = await runtime.directory.principal(user_id, catalog)
     state = Page(query=text)

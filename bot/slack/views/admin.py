@@ -36,6 +36,7 @@ HELP = (
     "`run <run-id>` — every step of one run\n"
     "`export [since:30d] [format:csv|jsonl]` — Slack-created actions as YAML and the audit "
     "log, as files in your DM\n"
+    "`tokens` — every API token, with its last use; revoke any\n"
     "`reload` — re-read the config file (the running config stays if it is invalid)\n"
     "`check-receiver <id> [--service s] [key=value …] [--force]` — send the action's receiver "
     "six requests (valid, forged, stale, replayed, retried, altered) and grade its answers"
