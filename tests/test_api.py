@@ -387,3 +387,16 @@ def test_token_lifecycle_in_slack(bot: Bot) -> None:
     wait(lambda: bot.store.get_token(owner_row.id).revoked_at is not None, what="admin revoke")
     with client(bot, other) as api:
         assert api.get("/api/v1/actions").status_code == 401
+
+
+def test_odd_filters_are_422_not_500(bot: Bot) -> None:
+    with client(bot, token(bot)) as api:
+        for params in (
+            {"since": "0001-01-01T00:00:00+01:00"},
+            {"limit": "0"},
+            {"status": "NOPE"},
+            {"cursor": "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwgIngiXQ"},
+        ):
+            response = api.get("/api/v1/runs", params=params)
+            assert response.status_code == 422, params
+            assert response.headers["content-type"] == "application/problem+json"

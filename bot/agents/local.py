@@ -41,11 +41,11 @@ class LocalBackend:
     async def list_runs(self, agent: str, params: dict[str, Any]) -> dict[str, Any]:
         since = params.get("since")
         try:
-            moment = datetime.fromisoformat(since) if since else None
-        except ValueError:
+            moment = datetime.fromisoformat(since) if isinstance(since, str) else None
+            if moment is not None:
+                moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+        except (ValueError, OverflowError):
             raise BackendError(422, "since: expected an ISO 8601 time") from None
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
         limit = params.get("limit")
         limit = min(100, max(1, limit)) if isinstance(limit, int) else 20
         page = await _guard(

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot import options, templates
@@ -306,8 +306,9 @@ def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, run_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), str(run_id)[:36]
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        moment = datetime.fromisoformat(stamp)
+        return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC), str(run_id)[:36]
+    except (binascii.Error, ValueError, TypeError, OverflowError):
         raise ApiProblem(
             422, "Invalid cursor", "pass next_cursor as it was given", {"cursor": "invalid"}
         ) from None
