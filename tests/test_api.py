@@ -45,6 +45,8 @@ actions:
     agents: true
     approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
     webhook: {url: "{receiver}/deploy"}
+    inputs:
+      - {identifier: region, displayName: Region, type: dropdown, values: [eu-west, us-east]}
   - id: rollback
     name: Roll back
     description: Rolls back the last deploy
@@ -155,6 +157,8 @@ def test_run_posts_in_channel_and_reaches_the_receiver(bot: Bot) -> None:
         wait(lambda: api.get(f"/api/v1/runs/{run['id']}").json()["status"] == "SUCCESS")
         done = api.get(f"/api/v1/runs/{run['id']}").json()
         assert done["attempts"][0]["status"] == 200 and done["finished_at"]
+    requested = bot.store.events(run["id"], kind="requested")[0].detail
+    assert requested["via"] == "api" and requested["token"] == "ci"
     status = bot.slack.messages("C0CHAN")[0]
     shown = texts(status["blocks"])
     assert "requested via API (token *ci*) by <@U0DEV>" in shown
@@ -400,3 +404,19 @@ def test_odd_filters_are_422_not_500(bot: Bot) -> None:
             response = api.get("/api/v1/runs", params=params)
             assert response.status_code == 422, params
             assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_input_options(bot: Bot) -> None:
+    with client(bot, token(bot)) as api:
+        url = "/api/v1/actions/prod-deploy/inputs/region/options"
+        assert api.get(url, params={"q": "east"}).json() == {
+            "options": [{"value": "us-east", "label": "us-east"}]
+        }
+        assert len(api.get(url).json()["options"]) == 2
+        missing = api.get("/api/v1/actions/prod-deploy/inputs/nope/options")
+        assert missing.status_code == 404
+        schema = api.get("/api/v1/actions/prod-deploy").json()["inputs_schema"]
+        assert schema["properties"]["region"]["enum"] == ["eu-west", "us-east"]
+        wrong = start(api, "prod-deploy", {"inputs": {"region": "mars"}})
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"] == {"region": "Choose one of the listed options."}
