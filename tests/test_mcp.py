@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,3 +117,16 @@ def test_mcp_http_needs_a_token(bot: Bot) -> None:
     response = httpx2.post(f"{bot.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_stdio_server_says_what_it_needs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "mcp"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "ACTIONS_API_URL" in done.stderr and "ACTIONS_API_TOKEN" in done.stderr

@@ -107,8 +107,8 @@ async def _call(backend: Backend, agent: str, name: str, args: dict[str, Any]) -
 
 def build_server(backend_for: BackendFor) -> Server[Any]:
     async def list_tools(ctx: Any, _: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        backend = backend_for(ctx)
         try:
+            backend = backend_for(ctx)
             offered = _catalog_text(await backend.list_actions(agent_name(ctx)))
         except BackendError as exc:
             offered = f"\n\n(The actions could not be listed: {exc})"
