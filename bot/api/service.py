@@ -234,7 +234,6 @@ class Api:
         since: datetime | None = None,
         cursor: str | None = None,
         limit: int = 20,
-        agent: str | None = None,
     ) -> models.RunPage:
         """The caller's runs (an admin's: everyone's), newest first, a page at a time."""
         need(caller, Scope.RUNS_READ)
@@ -252,7 +251,7 @@ class Api:
             before=before,
             limit=limit + 1,
         )
-        page = [r for r in found[:limit]]
+        page = found[:limit]
         more = _encode(page[-1]) if len(found) > limit and page else None
         return models.RunPage(runs=[await self._out(r) for r in page], next_cursor=more)
 
