@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from bot.kinds import DeliveryErrorKind
@@ -113,16 +114,46 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class Member(Model):
+    """A team member written as a mapping: `{id: U…, manager: U…}`."""
+
+    id: SlackId
+    manager: SlackId | None = None  # for `approval.approvers.manager`
+
+
 class Team(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
     members: list[SlackId] = []
     channel: SlackId | None = None
+    # Filled from members written as `{id, manager}`; members stay a list of ids.
+    managers: dict[SlackId, SlackId] = Field({}, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _members(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("members"), list):
+            return data
+        ids: list[Any] = []
+        managers: dict[str, str] = {}
+        for entry in data["members"]:
+            if isinstance(entry, dict):
+                member = Member.model_validate(entry)
+                ids.append(member.id)
+                if member.manager:
+                    managers[member.id] = member.manager
+            else:
+                ids.append(entry)
+        return {**data, "members": ids, "managers": managers}
 
 
 class Link(Model):
     title: str = Field(min_length=1, max_length=75)
     url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+
+
+class OnCall(Model):
+    schedule: str = Field(min_length=1, max_length=64)  # a PagerDuty schedule id
 
 
 class Service(Model):
@@ -141,6 +172,7 @@ class Service(Model):
     annotations: dict[str, str] = {}
     links: list[Link] = []
     channel: SlackId | None = None
+    on_call: OnCall | None = None  # its PagerDuty schedule, for `user.on_call`
 
     @field_validator("tags", "annotations", mode="before")
     @classmethod
@@ -280,11 +312,32 @@ class Webhook(Model):
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+class Approvers(Model):
+    """Who may approve: named people, and sources resolved when a run is submitted."""
+
+    teams: list[Slug] = []
+    users: list[SlackId] = []
+    usergroups: list[SlackId] = []
+    service_owners: bool = False  # the owner team of the run's service
+    on_call: OnCall | None = None  # whoever is on call now (PagerDuty)
+    manager: bool = False  # the requester's manager
+
+    @property
+    def dynamic(self) -> bool:
+        return self.service_owners or self.on_call is not None or self.manager
+
+
+class AutoApprove(Model):
+    when: str = Field(min_length=1)  # Liquid: true approves the run without a person
+
+
 class Approval(Model):
     """A second pair of eyes: the run waits until enough approvers say yes."""
 
     required: bool = True
-    approvers: Access  # the same shape as an access list: teams, users, user groups
+    when: str | None = None  # Liquid: true means approval is needed; absent: always
+    approvers: Approvers
+    auto_approve: list[AutoApprove] = Field([], max_length=20)
     count: int = Field(1, ge=1, le=10)
     allow_self_approval: bool = False
     expires_after: Duration = 4 * 3600.0

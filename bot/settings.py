@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     RUN_RATE_LIMIT: str = "30/m"
     AUDIT_SIGNING_KEY: str = ""  # Ed25519, base64: `python -m bot audit keygen`
     AUDIT_SINKS: str = ""  # sink URLs, space- or comma-separated (bot/audit/sinks.py)
+    # PagerDuty, for `approval.approvers.on_call` and `user.on_call` (a read-only REST key).
+    PAGERDUTY_API_TOKEN: str = ""
+    PAGERDUTY_API_URL: str = "https://api.pagerduty.com"
+    # The Slack profile field (its id, e.g. Xf0MANAGER) holding a user's manager.
+    MANAGER_PROFILE_FIELD: str = ""
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -156,6 +161,7 @@ class Settings(BaseSettings):
             *self.webhook_secrets,
             *self.template_secrets.values(),
             self.AUDIT_SIGNING_KEY,
+            self.PAGERDUTY_API_TOKEN,
             *self.audit_sink_secrets,
         ]
         return list(dict.fromkeys(v for v in values if v))
