@@ -161,7 +161,8 @@ class Policy:
         return False
 
     async def _true(self, source: str, context: Mapping[str, Any]) -> bool:
-        return truthy(await templates.render(source, context, self.secrets))
+        rendered = await templates.render(templates.condition(source), context, self.secrets)
+        return truthy(rendered)
 
     async def resolve(
         self, catalog: Catalog, approval: Approval, user_id: str, service: Service | None

@@ -324,6 +324,18 @@ async def render(
         raise TemplateError(f"rendering took longer than {RENDER_TIMEOUT:g} s") from None
 
 
+_LONE_OUTPUT = re.compile(r"\s*\{\{-?\s*([^|{}]+?)\s*-?\}\}\s*", re.DOTALL)
+
+
+def condition(source: str) -> str:
+    """An approval condition as a template: a lone `{{ a == 'b' }}` is read as an `if`,
+    since Liquid's output has no comparisons; anything else renders as written."""
+    found = _LONE_OUTPUT.fullmatch(source)
+    if found is None:
+        return source
+    return f"{{% if {found[1]} %}}true{{% else %}}false{{% endif %}}"
+
+
 def parse_body(text: str) -> Any:
     """A response body as templates see it: parsed JSON, or the text itself."""
     try:

@@ -332,7 +332,7 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         ]
         for name, source in conditions:
             if source:
-                problems, used = templates.check(source, action, policy=True)
+                problems, used = templates.check(templates.condition(source), action, policy=True)
                 errors += [f"{path}.{name}: {problem}" for problem in problems]
                 secrets |= used
     return errors, secrets

@@ -1,0 +1,201 @@
+"""Approval policies end to end: conditions, dynamic approvers, auto-approval, over real HTTP.
+
+PagerDuty is a fake REST API on loopback (bot/testing/pagerduty.py); Slack is the fake
+Slack Web API, answering `users.lookupByEmail` and `users.profile.get`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.testing.pagerduty import TOKEN, FakePagerDuty
+from tests.conftest import Bot, start_bot
+from tests.test_approvals import click, request_message, thread_text, wait
+from tests.test_core_loop import texts
+
+CONFIG = """
+admins: {users: [U0ADMIN]}
+teams:
+  - id: payments
+    name: Payments
+    members: [U0OWNER, {id: U0DEV, manager: U0BOSS}]
+    channel: C0PAY
+  - {id: sre, name: SRE, members: [U0SRE1]}
+services:
+  - {id: checkout-api, name: Checkout API, owner: payments, on_call: {schedule: PSVC001}}
+  - {id: ledger, name: Ledger, owner: sre}
+actions:
+  - id: deploy
+    name: Deploy
+    owner: payments
+    approval:
+      when: "{{ manualInputs.env == 'prod' }}"
+      approvers: {teams: [sre]}
+      channel: C0APPROVE
+    webhook: {url: "{receiver}/deploy", payload: '{"env": {{ manualInputs.env | json }}}'}
+    inputs:
+      - {identifier: env, displayName: Environment, type: dropdown, values: [dev, prod], required: true}
+  - id: flip-flag
+    name: Flip flag
+    owner: payments
+    approval:
+      approvers: {on_call: {schedule: PSCHED1}}
+      channel: C0APPROVE
+      auto_approve:
+        - when: "{{ user.on_call }}"
+    webhook: {url: "{receiver}/flag"}
+  - id: restart
+    name: Restart
+    owner: payments
+    scope: service
+    approval: {approvers: {service_owners: true}, channel: C0APPROVE}
+    webhook: {url: "{receiver}/restart"}
+  - id: buy
+    name: Buy hardware
+    owner: payments
+    approval: {approvers: {manager: true, on_call: {schedule: PSCHED1}}}
+    webhook: {url: "{receiver}/buy"}
+  - id: page-only
+    name: Page only
+    owner: payments
+    approval: {approvers: {on_call: {schedule: PSCHED1}}, channel: C0APPROVE}
+    webhook: {url: "{receiver}/page"}
+"""
+
+ON_CALL = {"id": "PUSER01", "name": "Sam Sre", "email": "sam@example.com"}
+
+
+@pytest.fixture
+def pagerduty() -> Iterator[FakePagerDuty]:
+    with FakePagerDuty() as fake:
+        fake.schedules = {"PSCHED1": [ON_CALL], "PSVC001": []}
+        yield fake
+
+
+@pytest.fixture
+def bot(tmp_path: Path, pagerduty: FakePagerDuty) -> Iterator[Bot]:
+    for started in start_bot(
+        tmp_path,
+        CONFIG,
+        PAGERDUTY_API_TOKEN=TOKEN,
+        PAGERDUTY_API_URL=pagerduty.url,
+        MANAGER_PROFILE_FIELD="Xf0MANAGER",
+    ):
+        started.slack.users["U0SAM"] = {
+            "name": "sam",
+            "real_name": "Sam",
+            "email": ON_CALL["email"],
+        }
+        started.slack.users["U0SRE1"] = {"name": "sre1", "email": "sre1@example.com"}
+        yield started
+
+
+def submitted(bot: Bot, action: str, answers: dict, user: str = "U0DEV") -> dict:
+    response = bot.submit(bot.open_form(action, user_id=user), answers, user_id=user)
+    assert response.status_code == 200, response.text
+    return json.loads(response.text) if response.text else {}
+
+
+def test_condition_false_goes_straight_to_delivery(bot: Bot) -> None:
+    submitted(bot, "deploy", {"input:env": "dev"})
+    assert bot.receiver.wait(1)[0].json() == {"env": "dev"}
+    run = bot.store.runs()[0]
+    wait(lambda: bot.store.get_run(run.id).status == "SUCCESS", what="success")
+    skipped = bot.store.events(run.id, kind="approval_skipped")
+    assert skipped[0].detail == {"reason": "approval not required: condition false"}
+    assert bot.slack.messages("C0APPROVE") == []
+
+
+def test_condition_true_waits_for_approval(bot: Bot) -> None:
+    answer = submitted(bot, "deploy", {"input:env": "prod"})
+    assert "Sent for approval by *SRE*" in texts(answer["view"]["blocks"])
+    run = bot.store.runs()[0]
+    assert run.status == "PENDING_APPROVAL"
+    request_message(bot)
+    time.sleep(0.3)
+    assert bot.receiver.received == []
+    click(bot, "approve_run", run.id, "U0SRE1")
+    assert bot.receiver.wait(1)[0].json() == {"env": "prod"}
+    assert bot.store.events(run.id, kind="approval_skipped") == []
+
+
+def test_on_call_approver_from_pagerduty(bot: Bot, pagerduty: FakePagerDuty) -> None:
+    submitted(bot, "flip-flag", {})
+    run = bot.store.runs()[0]
+    assert run.status == "PENDING_APPROVAL"
+    shown = texts(request_message(bot)["blocks"])
+    assert "on call: <@U0SAM>" in shown
+    asked = pagerduty.requests[-1]
+    assert asked["schedule_ids[]"] == ["PSCHED1"] and asked["earliest"] == ["true"]
+    email = bot.slack.calls("users.lookupByEmail")[-1].params["email"]
+    assert email == "sam@example.com"
+    click(bot, "approve_run", run.id, "U0OWNER")  # not on call: refused
+    assert "not an approver" in bot.slack.wait_for("response_url")[-1].params["text"]
+    click(bot, "approve_run", run.id, "U0SAM")
+    bot.receiver.wait(1)
+    wait(lambda: bot.store.get_run(run.id).status == "SUCCESS", what="success")
+
+
+def test_requester_on_call_is_auto_approved(bot: Bot) -> None:
+    submitted(bot, "flip-flag", {}, user="U0SAM")
+    bot.receiver.wait(1)  # sent without anyone deciding
+    run = bot.store.runs()[0]
+    wait(lambda: bot.store.get_run(run.id).status == "SUCCESS", what="success")
+    shown = texts(request_message(bot)["blocks"])
+    assert "Auto-approved by the rule `{{ user.on_call }}`" in shown
+    assert "approve_run" not in json.dumps(request_message(bot)["blocks"])
+    [event] = bot.store.events(run.id, kind="auto_approved")
+    assert event.actor == "bot" and event.detail["rule"] == "{{ user.on_call }}"
+    wait(lambda: "Approved by the rule" in thread_text(bot), what="thread note")
+
+
+def test_service_owners_approve(bot: Bot) -> None:
+    submitted(bot, "restart", {"service": "ledger"})
+    run = bot.store.runs()[0]
+    assert "service owners: <@U0SRE1>" in texts(request_message(bot)["blocks"])
+    click(bot, "approve_run", run.id, "U0SRE1")
+    bot.receiver.wait(1)
+
+
+def test_manager_from_profile_field_and_a_failing_source(
+    bot: Bot, pagerduty: FakePagerDuty
+) -> None:
+    bot.slack.users["U0OWNER"]["fields"] = {"Xf0MANAGER": {"value": "U0ADMIN", "alt": ""}}
+    pagerduty.fail(503)
+    submitted(bot, "buy", {}, user="U0OWNER")
+    run = bot.store.runs()[0]
+    assert run.status == "PENDING_APPROVAL"
+    wait(lambda: bot.slack.messages("D0ADMIN"), what="the manager's DM")
+    shown = texts(bot.slack.messages("D0ADMIN")[0]["blocks"])
+    assert "manager: <@U0ADMIN>" in shown
+    assert "Could not resolve on call (PagerDuty answered HTTP 503)" in shown
+    assert len([r for r in pagerduty.requests if "schedule_ids[]" in r]) == 3  # retried
+    assert bot.slack.calls("users.profile.get")[-1].params["user"] == "U0OWNER"
+    wait(lambda: "Could not resolve: on_call" in thread_text(bot), what="thread note")
+
+
+def test_manager_from_the_team_member_in_config(bot: Bot, pagerduty: FakePagerDuty) -> None:
+    pagerduty.schedules["PSCHED1"] = []
+    submitted(bot, "buy", {})
+    run = bot.store.runs()[0]
+    wait(lambda: bot.slack.messages("D0BOSS"), what="the manager's DM")
+    shown = texts(bot.slack.messages("D0BOSS")[0]["blocks"])
+    assert "manager: <@U0BOSS>" in shown and "nobody is on call for schedule PSCHED1" in shown
+    click(bot, "approve_run", run.id, "U0BOSS", channel="D0BOSS")
+    bot.receiver.wait(1)
+
+
+def test_no_approver_at_all_is_refused_at_submit(bot: Bot, pagerduty: FakePagerDuty) -> None:
+    pagerduty.fail(500)
+    answer = submitted(bot, "page-only", {})
+    shown = texts(answer["view"]["blocks"])
+    assert "no one could be found to approve it" in shown
+    assert "on call: PagerDuty answered HTTP 500" in shown
+    assert bot.store.runs() == []
+    wait(lambda: bot.store.events(kind="refused"), what="the refusal's audit")
+    assert "no one could be found" in bot.store.events(kind="refused")[-1].detail["reason"]
