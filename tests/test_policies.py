@@ -12,9 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from bot.config import validate
 from bot.testing.pagerduty import TOKEN, FakePagerDuty
+from tests import samples
 from tests.conftest import Bot, start_bot
+from tests.test_config import errors_of, first_action, with_change
 from tests.test_approvals import click, request_message, thread_text, wait
 from tests.test_core_loop import texts
 
@@ -199,3 +203,39 @@ def test_no_approver_at_all_is_refused_at_submit(bot: Bot, pagerduty: FakePagerD
     assert bot.store.runs() == []
     wait(lambda: bot.store.events(kind="refused"), what="the refusal's audit")
     assert "no one could be found" in bot.store.events(kind="refused")[-1].detail["reason"]
+
+
+# --- the config --------------------------------------------------------------------------
+
+
+def test_policy_config_errors_name_their_path() -> None:
+    def change(doc: dict) -> None:
+        first_action(doc)["approval"] = {
+            "when": "{{ manualInputs.nope == 'prod' }}",
+            "approvers": {"service_owners": True},
+            "auto_approve": [{"when": "{{ user.on_cal }}"}],
+        }
+
+    errors = with_change(change)
+    assert any(
+        e.endswith("actions[0].approval.when: unknown variable manualInputs.nope") for e in errors
+    )
+    assert any(
+        e.endswith("actions[0].approval.auto_approve[0].when: unknown variable user.on_cal")
+        for e in errors
+    )
+    assert any("approval.approvers.service_owners: only scope: service" in e for e in errors)
+
+
+def test_policy_config_loads_and_old_shapes_still_do() -> None:
+    catalog = validate(yaml.safe_load(CONFIG.replace("{receiver}", "https://r.example.com")))
+    assert catalog.catalog.team("payments").members == ["U0OWNER", "U0DEV"]
+    assert catalog.catalog.team("payments").managers == {"U0DEV": "U0BOSS"}
+    flip = catalog.catalog.action("flip-flag").approval
+    assert flip.approvers.on_call.schedule == "PSCHED1" and flip.auto_approve[0].when
+    doc = samples.issue_document()
+    first_action(doc)["approval"] = {"approvers": {"users": ["U0LEAD"]}, "count": 1}
+    plain = validate(doc).catalog.actions[first_action(doc)["id"]].approval
+    assert plain.when is None and plain.auto_approve == [] and not plain.approvers.dynamic
+    first_action(doc)["approval"] = {"approvers": {}}
+    assert any("name at least one approver" in e for e in errors_of(doc))
