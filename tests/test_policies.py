@@ -18,8 +18,9 @@ from bot.config import validate
 from bot.testing.pagerduty import TOKEN, FakePagerDuty
 from tests import samples
 from tests.conftest import Bot, start_bot
-from tests.test_config import errors_of, first_action, with_change
+from tests.fakes import FakeSlack
 from tests.test_approvals import click, request_message, thread_text, wait
+from tests.test_config import errors_of, first_action, with_change
 from tests.test_core_loop import texts
 
 CONFIG = """
@@ -69,6 +70,13 @@ actions:
     owner: payments
     approval: {approvers: {on_call: {schedule: PSCHED1}}, channel: C0APPROVE}
     webhook: {url: "{receiver}/page"}
+  - id: locked
+    name: Locked
+    owner: payments
+    published: false
+    access: {teams: [sre]}
+    channels: [C0OPS]
+    webhook: {url: "{receiver}/locked"}
 """
 
 ON_CALL = {"id": "PUSER01", "name": "Sam Sre", "email": "sam@example.com"}
@@ -239,3 +247,84 @@ def test_policy_config_loads_and_old_shapes_still_do() -> None:
     assert plain.when is None and plain.auto_approve == [] and not plain.approvers.dynamic
     first_action(doc)["approval"] = {"approvers": {}}
     assert any("name at least one approver" in e for e in errors_of(doc))
+
+
+# --- why? --------------------------------------------------------------------------------
+
+
+def admin_says(bot: Bot, text: str) -> str:
+    before = len(bot.slack.calls("response_url"))
+    response = bot.requests.command("/actions-admin", text=text, user_id="U0ADMIN")
+    assert response.status_code == 200
+    return bot.slack.wait_for("response_url", count=before + 1)[-1].params["text"]
+
+
+def test_why_names_each_rule_in_order(bot: Bot, pagerduty: FakePagerDuty) -> None:
+    said = admin_says(bot, "why <@U0DEV|dev> deploy env=prod")
+    assert said.splitlines() == [
+        "<@U0DEV> may run Deploy (deploy).",
+        "✓ access: everyone may run it",
+        "✓ channel: any channel",
+        "✓ draft: published",
+        "✓ approval: needs 1 approval(s) from <@U0SRE1>",
+    ]
+    pagerduty.fail(500)  # (a failure is not cached; an answer is, for a minute)
+    said = admin_says(bot, "why U0DEV page-only")
+    assert "✗ approval: no one could be found to approve it (on call: PagerDuty answered" in said
+    pagerduty.heal()
+    said = admin_says(bot, "why @U0DEV deploy env=dev")
+    assert "✓ approval: approval not required: condition false" in said
+    assert "auto-approved by the rule `{{ user.on_call }}`" in admin_says(
+        bot, "why U0SAM flip-flag"
+    )
+    said = admin_says(bot, "why U0DEV locked")
+    assert said.splitlines()[0] == "<@U0DEV> may not run Locked (locked)."
+    assert "✗ access: you are not on this action's access list" in said
+    assert "✓ channel: only in <#C0OPS> (ask there)" in said
+    assert "✗ draft: this action is a draft; only admins can run it" in said
+    said = admin_says(bot, "why U0OWNER restart ledger")
+    assert "service owners <@U0SRE1>" in said
+    assert "Usage: `/actions-admin why" in admin_says(bot, "why U0DEV")
+    assert "No action `nope`" in admin_says(bot, "why U0DEV nope")
+
+
+def check_as(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> int:
+    from bot.__main__ import main
+
+    path = tmp_path / "policy.yml"
+    path.write_text(CONFIG.replace("{receiver}", "https://receiver.example.com"))
+    monkeypatch.setenv("ACTIONS_CONFIG", str(path))
+    return main(["check", *args])
+
+
+def test_check_as_prints_the_decision_with_exit_codes(
+    tmp_path: Path,
+    pagerduty: FakePagerDuty,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "MANAGER_PROFILE_FIELD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
+    monkeypatch.setenv("PAGERDUTY_API_URL", pagerduty.url)
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+    code = check_as(
+        monkeypatch, tmp_path, "--as", "U0DEV", "--action", "deploy", "--input", "env=prod"
+    )
+    assert code == 0
+    assert "✓ approval: needs 1 approval(s) from <@U0SRE1>" in capsys.readouterr().out
+    assert check_as(monkeypatch, tmp_path, "--as", "U0DEV", "--action", "locked") == 3
+    assert "✗ draft" in capsys.readouterr().out
+    # Without Slack, PagerDuty's people can't be mapped to Slack accounts: refused, and why.
+    assert check_as(monkeypatch, tmp_path, "--as", "U0DEV", "--action", "page-only") == 3
+    assert "have no Slack account" in capsys.readouterr().out
+    with FakeSlack() as slack:
+        slack.users["U0SAM"] = {"name": "sam", "email": ON_CALL["email"]}
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-check")
+        monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+        assert check_as(monkeypatch, tmp_path, "--as", "U0DEV", "--action", "page-only") == 0
+        assert "on call <@U0SAM>" in capsys.readouterr().out
+        code = check_as(monkeypatch, tmp_path, "--as", "U0SAM", "--action", "flip-flag")
+        assert code == 0 and "auto-approved" in capsys.readouterr().out
+    assert check_as(monkeypatch, tmp_path, "--as", "U0DEV") == 2
+    assert check_as(monkeypatch, tmp_path, "--as", "U0DEV", "--action", "nope") == 2
