@@ -161,7 +161,8 @@ class Admission:
                 catalog, action, user_id=request.user_id, inputs=values, service=service
             )
         except templates.TemplateError as exc:
-            reason = f"{action.name}'s approval rule could not be evaluated: {exc}"
+            first = (str(exc).splitlines() or ["error"])[0]  # Liquid adds the source below
+            reason = f"{action.name}'s approval rule could not be evaluated: {first}"
             return Refused(Refusal.APPROVAL, reason)
         if plan.waits and not policy.eligible(catalog, action, plan, request.user_id):
             return Refused(Refusal.APPROVAL, policy.unapprovable(action, plan))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,8 @@ def _user(entry: Any) -> OnCallUser | None:
 def _message(response: httpx.Response) -> str:
     try:
         error = response.json().get("error") or {}
-        return f": {str(error.get('message'))[:200]}" if error.get("message") else ""
+        # Their text reaches Slack and the audit log: no markup, one short line.
+        text = re.sub(r"[<>&\s]+", " ", str(error.get("message") or ""))[:200].strip()
+        return f": {text}" if text else ""
     except (ValueError, AttributeError):
         return ""

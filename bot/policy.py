@@ -101,14 +101,15 @@ class Policy:
         approval = action.approval
         if approval is None or not approval.required:
             return Plan(needed=False)
-        context = await self.context(catalog, action, user_id, inputs, service)
-        if approval.when and not await self._true(approval.when, context):
-            return Plan(needed=False, skipped=True)
         auto = None
-        for rule in approval.auto_approve:
-            if await self._true(rule.when, context):
-                auto = rule.when
-                break
+        if approval.when or approval.auto_approve:  # else no need to ask anyone for context
+            context = await self.context(catalog, action, user_id, inputs, service)
+            if approval.when and not await self._true(approval.when, context):
+                return Plan(needed=False, skipped=True)
+            for rule in approval.auto_approve:
+                if await self._true(rule.when, context):
+                    auto = rule.when
+                    break
         sources, failed = await self.resolve(catalog, approval, user_id, service)
         found = [u for ids in sources.values() for u in ids]
         return Plan(

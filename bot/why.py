@@ -139,7 +139,7 @@ async def why(
             catalog, action, user_id=who.user_id, inputs=values, service=service
         )
     except templates.TemplateError as exc:
-        error = str(exc)
+        error = (str(exc).splitlines() or ["error"])[0]
     return explain(
         catalog, action, who, service=service, channel=channel, plan=plan, plan_error=error
     )

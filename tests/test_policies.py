@@ -70,6 +70,11 @@ actions:
     owner: payments
     approval: {approvers: {on_call: {schedule: PSCHED1}}, channel: C0APPROVE}
     webhook: {url: "{receiver}/page"}
+  - id: broken-rule
+    name: Broken rule
+    owner: payments
+    approval: {when: "{{ 1 | divided_by: 0 }}", approvers: {teams: [sre]}}
+    webhook: {url: "{receiver}/broken"}
   - id: locked
     name: Locked
     owner: payments
@@ -188,7 +193,8 @@ def test_manager_from_profile_field_and_a_failing_source(
     assert "Could not resolve on call (PagerDuty answered HTTP 503)" in shown
     assert len([r for r in pagerduty.requests if "schedule_ids[]" in r]) == 3  # retried
     assert bot.slack.calls("users.profile.get")[-1].params["user"] == "U0OWNER"
-    wait(lambda: "Could not resolve: on_call" in thread_text(bot), what="thread note")
+    note = "Could not resolve on call (PagerDuty answered HTTP 503)."
+    wait(lambda: note in thread_text(bot), what="thread note")
 
 
 def test_manager_from_the_team_member_in_config(bot: Bot, pagerduty: FakePagerDuty) -> None:
@@ -211,6 +217,12 @@ def test_no_approver_at_all_is_refused_at_submit(bot: Bot, pagerduty: FakePagerD
     assert bot.store.runs() == []
     wait(lambda: bot.store.events(kind="refused"), what="the refusal's audit")
     assert "no one could be found" in bot.store.events(kind="refused")[-1].detail["reason"]
+
+
+def test_a_condition_that_fails_refuses_with_the_reason(bot: Bot) -> None:
+    shown = texts(submitted(bot, "broken-rule", {})["view"]["blocks"])
+    assert "approval rule could not be evaluated" in shown and "can't divide by 0" in shown
+    assert bot.store.runs() == [] and bot.receiver.received == []
 
 
 # --- the config --------------------------------------------------------------------------

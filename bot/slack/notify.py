@@ -17,7 +17,7 @@ from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
 from bot.mrkdwn import escape
 from bot.outcomes import Outcome
-from bot.policy import Plan
+from bot.policy import SOURCE_NAMES, Plan
 from bot.runs.expiry import clock
 from bot.slack.views import approvals, blocks
 from bot.store import Run, Store
@@ -156,7 +156,8 @@ class SlackNotifier:
         who = approvals.approvers_text(catalog, action, plan)
         note = f"Waiting for approval by {who}."
         if plan is not None and plan.failed:
-            note += " Could not resolve: " + ", ".join(plan.failed) + "."
+            failed = [f"{SOURCE_NAMES.get(k, k)} ({escape(v)})" for k, v in plan.failed.items()]
+            note += " Could not resolve " + "; ".join(failed) + "."
         if plan is not None and plan.auto is not None:
             note = f"Approved by the rule `{escape(plan.auto)}`; the request went to {who}."
         elif not targets:
