@@ -1,8 +1,9 @@
 """Who is on call now: PagerDuty's REST API `GET /oncalls`, with retries and a short cache.
 
 Approvals ask it at submission (`approval.approvers.on_call`, `user.on_call`), inside
-Slack's few seconds: every call has one deadline, a failed call is tried again once or
-twice, and an answer is reused for CACHE_SECONDS so a burst of submissions costs one call.
+Slack's few seconds: every call has a short timeout, a failed call is tried again once or
+twice (the caller bounds the whole), and an answer is reused for CACHE_SECONDS so a burst
+of submissions costs one call.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class PagerDuty:
         token: str,
         base_url: str = "https://api.pagerduty.com",
         *,
-        timeout: float = 3.0,
+        timeout: float = 1.0,
         attempts: int = 3,
     ) -> None:
         self.client = client
@@ -95,7 +96,7 @@ class PagerDuty:
         problem = "no answer"
         for attempt in range(self.attempts):
             if attempt:
-                await asyncio.sleep(0.2 * 2**attempt)
+                await asyncio.sleep(0.05 * 2**attempt)
             try:
                 response = await self.client.get(
                     self.base_url + path, params=params, headers=headers, timeout=self.timeout

@@ -9,7 +9,7 @@ others are asked; when nobody at all could decide, the run is refused at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +19,8 @@ from bot.catalog import Action, Approval, Catalog, Service
 from bot.pagerduty import PagerDuty, PagerDutyError
 
 CONDITION_FALSE = "approval not required: condition false"
+# Sources are asked while Slack waits for the form's answer (3 s in all): each gets this long.
+SOURCE_DEADLINE = 1.5
 FALSE_TEXTS = ("", "false", "no", "0", "nil", "none")
 SOURCE_NAMES = {"service_owners": "service owners", "on_call": "on call", "manager": "manager"}
 
@@ -154,8 +156,8 @@ class Policy:
             return False
         for schedule in dict.fromkeys(schedules):
             try:
-                people = await self.pagerduty.on_call(schedule)
-            except PagerDutyError:
+                people = await asyncio.wait_for(self.pagerduty.on_call(schedule), SOURCE_DEADLINE)
+            except (PagerDutyError, TimeoutError):
                 continue
             if any(p.email.lower() == str(email).lower() for p in people if p.email):
                 return True
@@ -181,7 +183,9 @@ class Policy:
             "on_call": lambda: self._on_call_users(approval),
             "manager": lambda: self._manager(catalog, user_id),
         }
-        results = await asyncio.gather(*(calls[n]() for n in names), return_exceptions=True)
+        results = await asyncio.gather(
+            *(_bounded(calls[n]()) for n in names), return_exceptions=True
+        )
         sources: dict[str, list[str]] = {}
         failed: dict[str, str] = {}
         for name, result in zip(names, results, strict=True):
@@ -227,6 +231,13 @@ class Policy:
             if user_id in team.managers:
                 return [team.managers[user_id]]
         raise SourceError("no manager is known for the requester")
+
+
+async def _bounded(call: Awaitable[list[str]]) -> list[str]:
+    try:
+        return await asyncio.wait_for(call, SOURCE_DEADLINE)
+    except TimeoutError:
+        raise SourceError(f"no answer within {SOURCE_DEADLINE:g} s") from None
 
 
 def eligible(catalog: Catalog, action: Action, plan: Plan, requester: str) -> bool:

@@ -70,6 +70,15 @@ actions:
     owner: payments
     approval: {approvers: {on_call: {schedule: PSCHED1}}, channel: C0APPROVE}
     webhook: {url: "{receiver}/page"}
+  - id: scale
+    name: Scale
+    owner: payments
+    scope: service
+    approval:
+      approvers: {teams: [sre]}
+      channel: C0APPROVE
+      auto_approve: [{when: "{{ user.on_call }}"}]
+    webhook: {url: "{receiver}/scale"}
   - id: broken-rule
     name: Broken rule
     owner: payments
@@ -206,6 +215,33 @@ def test_manager_from_the_team_member_in_config(bot: Bot, pagerduty: FakePagerDu
     assert "manager: <@U0BOSS>" in shown and "nobody is on call for schedule PSCHED1" in shown
     click(bot, "approve_run", run.id, "U0BOSS", channel="D0BOSS")
     bot.receiver.wait(1)
+
+
+def test_a_slow_pagerduty_does_not_hold_the_form(bot: Bot, pagerduty: FakePagerDuty) -> None:
+    pagerduty.fail(200, delay=5.0)
+    started = time.monotonic()
+    answer = submitted(bot, "buy", {})
+    assert time.monotonic() - started < 2.8  # Slack's 3 s, with the form's other checks
+    assert "Sent for approval" in texts(answer["view"]["blocks"])
+    wait(lambda: bot.slack.messages("D0BOSS"), what="the manager's DM")
+    shown = texts(bot.slack.messages("D0BOSS")[0]["blocks"])
+    assert "Could not resolve on call (no answer within 1.5 s)" in shown
+
+
+def test_on_call_for_the_service_auto_approves(bot: Bot, pagerduty: FakePagerDuty) -> None:
+    pagerduty.schedules["PSVC001"] = [ON_CALL]
+    submitted(bot, "scale", {"service": "ledger"}, user="U0SAM")  # no schedule: asks SRE
+    submitted(bot, "scale", {"service": "checkout-api"}, user="U0SAM")
+    wait(lambda: len(bot.store.runs()) == 2, what="two runs")
+    by_service = {r.service_id: r for r in bot.store.runs()}
+    assert by_service["ledger"].status == "PENDING_APPROVAL"
+    assert bot.receiver.wait(1)[0].path == "/scale"
+    wait(
+        lambda: bot.store.get_run(by_service["checkout-api"].id).status == "SUCCESS",
+        what="the on-call requester's run",
+    )
+    assert bot.store.events(by_service["checkout-api"].id, kind="auto_approved")
+    assert ["PSVC001"] in [r.get("schedule_ids[]") for r in pagerduty.requests]
 
 
 def test_no_approver_at_all_is_refused_at_submit(bot: Bot, pagerduty: FakePagerDuty) -> None:
