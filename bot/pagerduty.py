@@ -45,12 +45,14 @@ class PagerDuty:
         *,
         timeout: float = 1.0,
         attempts: int = 3,
+        budget: float = 1.2,
     ) -> None:
         self.client = client
         self.token = token
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.attempts = attempts
+        self.budget = budget  # seconds for one question, every page and retry included
         self._cache: dict[str, tuple[float, list[OnCallUser]]] = {}
 
     @property
@@ -64,6 +66,15 @@ class PagerDuty:
         cached = self._cache.get(schedule)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        try:
+            async with asyncio.timeout(self.budget):
+                people = await self._pages(schedule)
+        except TimeoutError:
+            raise PagerDutyError(f"PagerDuty did not answer within {self.budget:g} s") from None
+        self._cache[schedule] = (time.monotonic() + CACHE_SECONDS, people)
+        return people
+
+    async def _pages(self, schedule: str) -> list[OnCallUser]:
         found: dict[str, OnCallUser] = {}
         offset = 0
         for _ in range(MAX_PAGES):
@@ -87,9 +98,7 @@ class PagerDuty:
             if not page.get("more") or not entries:
                 break
             offset += len(entries)
-        people = list(found.values())
-        self._cache[schedule] = (time.monotonic() + CACHE_SECONDS, people)
-        return people
+        return list(found.values())
 
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         headers = {"Authorization": f"Token token={self.token}", "Accept": ACCEPT}

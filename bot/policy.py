@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bot import templates
 from bot.access import approver_ids
 from bot.catalog import Action, Approval, Catalog, Service
-from bot.pagerduty import PagerDuty, PagerDutyError
+from bot.pagerduty import OnCallUser, PagerDuty, PagerDutyError
 
 CONDITION_FALSE = "approval not required: condition false"
 # Sources are asked while Slack waits for the form's answer (3 s in all): each gets this long.
@@ -76,6 +76,21 @@ def dynamic_approvers(run_plan: Mapping[str, Any] | None) -> list[str]:
     return list(plan.approvers) if plan else []
 
 
+class Schedules:
+    """PagerDuty's answer for each schedule, asked at most once per submission: `user.on_call`
+    and the `on_call` source share it, so a slow PagerDuty costs its deadline once."""
+
+    def __init__(self, pagerduty: PagerDuty) -> None:
+        self.pagerduty = pagerduty
+        self._asked: dict[str, asyncio.Future[list[OnCallUser]]] = {}
+
+    async def people(self, schedule: str) -> list[OnCallUser]:
+        if schedule not in self._asked:
+            self._asked[schedule] = asyncio.ensure_future(self.pagerduty.on_call(schedule))
+        # Shielded: a caller giving up must not cancel the answer the other one awaits.
+        return await asyncio.shield(self._asked[schedule])
+
+
 class Policy:
     def __init__(
         self,
@@ -104,15 +119,16 @@ class Policy:
         if approval is None or not approval.required:
             return Plan(needed=False)
         auto = None
+        schedules = Schedules(self.pagerduty)
         if approval.when or approval.auto_approve:  # else no need to ask anyone for context
-            context = await self.context(catalog, action, user_id, inputs, service)
+            context = await self.context(catalog, action, user_id, inputs, service, schedules)
             if approval.when and not await self._true(approval.when, context):
                 return Plan(needed=False, skipped=True)
             for rule in approval.auto_approve:
                 if await self._true(rule.when, context):
                     auto = rule.when
                     break
-        sources, failed = await self.resolve(catalog, approval, user_id, service)
+        sources, failed = await self.resolve(catalog, approval, user_id, service, schedules)
         found = [u for ids in sources.values() for u in ids]
         return Plan(
             needed=True,
@@ -129,6 +145,7 @@ class Policy:
         user_id: str,
         inputs: Mapping[str, Any],
         service: Service | None,
+        schedules: Schedules,
     ) -> dict[str, Any]:
         """The payload's context, plus `user.on_call` when a condition uses it."""
         profile = await self.people.profile(user_id)
@@ -141,34 +158,41 @@ class Policy:
             [approval.when or ""] + [r.when for r in approval.auto_approve] if approval else []
         )
         if any("on_call" in text for text in conditions):
-            context["user"]["on_call"] = await self.on_call(action, service, user.get("email"))
+            email = user.get("email")
+            context["user"]["on_call"] = await self.on_call(action, service, email, schedules)
         return context
 
-    async def on_call(self, action: Action, service: Service | None, email: Any) -> bool:
+    async def on_call(
+        self, action: Action, service: Service | None, email: Any, schedules: Schedules
+    ) -> bool:
         """Whether the requester is on call for the run's service or the listed schedule.
 
         Unknown (PagerDuty down, no email) counts as not on call: fail closed.
         """
-        schedules = [service.on_call.schedule] if service and service.on_call else []
+        wanted = [service.on_call.schedule] if service and service.on_call else []
         if action.approval and action.approval.approvers.on_call:
-            schedules.append(action.approval.approvers.on_call.schedule)
-        if not email or not self.pagerduty.configured:
+            wanted.append(action.approval.approvers.on_call.schedule)
+        if not email or not self.pagerduty.configured or not wanted:
             return False
-        for schedule in dict.fromkeys(schedules):
-            try:
-                people = await asyncio.wait_for(self.pagerduty.on_call(schedule), SOURCE_DEADLINE)
-            except (PagerDutyError, TimeoutError):
-                continue
-            if any(p.email.lower() == str(email).lower() for p in people if p.email):
-                return True
-        return False
+        found = await asyncio.gather(
+            *(schedules.people(s) for s in dict.fromkeys(wanted)), return_exceptions=True
+        )
+        mine = str(email).lower()
+        return any(
+            p.email.lower() == mine for people in found if isinstance(people, list) for p in people
+        )
 
     async def _true(self, source: str, context: Mapping[str, Any]) -> bool:
         rendered = await templates.render(templates.condition(source), context, self.secrets)
         return truthy(rendered)
 
     async def resolve(
-        self, catalog: Catalog, approval: Approval, user_id: str, service: Service | None
+        self,
+        catalog: Catalog,
+        approval: Approval,
+        user_id: str,
+        service: Service | None,
+        schedules: Schedules,
     ) -> tuple[dict[str, list[str]], dict[str, str]]:
         """Each dynamic source's approvers, and why each failing one gave nobody."""
         rule = approval.approvers
@@ -180,7 +204,7 @@ class Policy:
         names = [name for name, on in wanted.items() if on]
         calls = {
             "service_owners": lambda: self._owners(catalog, service),
-            "on_call": lambda: self._on_call_users(approval),
+            "on_call": lambda: self._on_call_users(approval, schedules),
             "manager": lambda: self._manager(catalog, user_id),
         }
         results = await asyncio.gather(
@@ -205,11 +229,11 @@ class Policy:
             raise SourceError(f"the owner team of {service.name} has no members")
         return list(team.members)
 
-    async def _on_call_users(self, approval: Approval) -> list[str]:
+    async def _on_call_users(self, approval: Approval, schedules: Schedules) -> list[str]:
         assert approval.approvers.on_call is not None
         schedule = approval.approvers.on_call.schedule
         try:
-            people = await self.pagerduty.on_call(schedule)
+            people = await schedules.people(schedule)
         except PagerDutyError as exc:
             raise SourceError(str(exc)) from None
         if not people:

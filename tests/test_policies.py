@@ -225,7 +225,12 @@ def test_a_slow_pagerduty_does_not_hold_the_form(bot: Bot, pagerduty: FakePagerD
     assert "Sent for approval" in texts(answer["view"]["blocks"])
     wait(lambda: bot.slack.messages("D0BOSS"), what="the manager's DM")
     shown = texts(bot.slack.messages("D0BOSS")[0]["blocks"])
-    assert "Could not resolve on call (no answer within 1.5 s)" in shown
+    assert "Could not resolve on call (PagerDuty did not answer within 1.2 s)" in shown
+    # `user.on_call` and the on-call source ask once: one wait, then a clear refusal.
+    started = time.monotonic()
+    answer = submitted(bot, "flip-flag", {})
+    assert time.monotonic() - started < 2.8
+    assert "PagerDuty did not answer within 1.2 s" in texts(answer["view"]["blocks"])
 
 
 def test_on_call_for_the_service_auto_approves(bot: Bot, pagerduty: FakePagerDuty) -> None:
