@@ -14,8 +14,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -121,30 +123,33 @@ class Member(Model):
     manager: SlackId | None = None  # for `approval.approvers.manager`
 
 
+def _member_kind(value: Any) -> str:
+    return "Member" if isinstance(value, dict | Member) else "str"
+
+
+# One branch per entry, so a wrong entry gets one error (the tags are hidden from paths).
+MemberEntry = Annotated[
+    Annotated[SlackId, Tag("str")] | Annotated[Member, Tag("Member")],
+    Discriminator(_member_kind),
+]
+
+
 class Team(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
-    members: list[SlackId] = []
+    # Ids, or `{id, manager}`; after validation, ids only (the managers go to `managers`).
+    members: list[MemberEntry] = []
     channel: SlackId | None = None
-    # Filled from members written as `{id, manager}`; members stay a list of ids.
     managers: dict[SlackId, SlackId] = Field({}, exclude=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _members(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not isinstance(data.get("members"), list):
-            return data
-        ids: list[Any] = []
-        managers: dict[str, str] = {}
-        for entry in data["members"]:
-            if isinstance(entry, dict):
-                member = Member.model_validate(entry)
-                ids.append(member.id)
-                if member.manager:
-                    managers[member.id] = member.manager
-            else:
-                ids.append(entry)
-        return {**data, "members": ids, "managers": managers}
+    @model_validator(mode="after")
+    def _members(self) -> Team:
+        ids = [m.id if isinstance(m, Member) else m for m in self.members]
+        found = {m.id: m.manager for m in self.members if isinstance(m, Member) and m.manager}
+        # Frozen: set once here, while the model is being built.
+        object.__setattr__(self, "members", ids)
+        object.__setattr__(self, "managers", {**self.managers, **found})
+        return self
 
 
 class Link(Model):

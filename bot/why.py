@@ -1,4 +1,4 @@
-""" "Why may @dee run this?": the rules that grant or refuse a run, in order.
+"""Why may @dee run this? The rules that grant or refuse a run, in order.
 
 `explain` is pure: access, channel, draft, then approval (who would be asked, or the rule
 that would approve it), each a `Decision` built by the one access policy. `/actions-admin

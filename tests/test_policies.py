@@ -288,6 +288,19 @@ def test_policy_config_errors_name_their_path() -> None:
     assert any("approval.approvers.service_owners: only scope: service" in e for e in errors)
 
 
+def test_team_members_with_a_manager_are_checked_by_path() -> None:
+    def members(*entries: object) -> list[str]:
+        return with_change(lambda doc: doc["teams"][0].update(members=list(entries)))
+
+    assert members({"id": "bad"})[0].endswith(
+        "teams[0].members[0].id: invalid value 'bad' (String should match pattern "
+        "'^[A-Z0-9][A-Z0-9]{2,}$')"
+    )
+    assert members("U0OK", {"id": "U0A", "boss": "U0B"}) == [
+        "teams[0].members[1].boss: unknown key"
+    ]
+
+
 def test_policy_config_loads_and_old_shapes_still_do() -> None:
     catalog = validate(yaml.safe_load(CONFIG.replace("{receiver}", "https://r.example.com")))
     assert catalog.catalog.team("payments").members == ["U0OWNER", "U0DEV"]
