@@ -1,4 +1,8 @@
-"""Command line: `python -m bot [serve|migrate|check|preview|receiver-check|audit …|playground]`."""
+"""Command line: `python -m bot [serve|migrate|check|preview|receiver-check|audit …|playground]`.
+
+`check --as U… --action <id> [--service s] [--input k=v]` decides a run as policy: exit 0
+when it would be allowed, 3 when refused.
+"""
 
 from __future__ import annotations
 
@@ -138,15 +142,9 @@ async def preview(settings: Settings, catalog: Catalog, args: argparse.Namespace
         return fail(f"no service {args.service!r}")
     if action.scope == "service" and service is None:
         return fail(f"{action.id} runs on a service: pass --service")
-    raw: dict[str, Any] = {}
-    for pair in args.input:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            return fail(f"--input {pair!r}: expected KEY=VALUE")
-        try:
-            raw[key] = json.loads(value) if value[:1] in "[{" else value
-        except ValueError:
-            raw[key] = value
+    raw = parse_pairs(args.input)
+    if isinstance(raw, str):
+        return fail(raw)
     values, errors = inputs.validate(
         action, raw, inputs.resolve(catalog, action, values=raw, service=service)
     )
@@ -174,6 +172,74 @@ async def preview(settings: Settings, catalog: Catalog, args: argparse.Namespace
     print()
     print(redact(rendered.shown_payload))
     return 0
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, Any] | str:
+    """`--input KEY=VALUE` values (JSON lists and objects parsed), or what is wrong."""
+    raw: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            return f"--input {pair!r}: expected KEY=VALUE"
+        try:
+            raw[key] = json.loads(value) if value[:1] in "[{" else value
+        except ValueError:
+            raw[key] = value
+    return raw
+
+
+class Offline:
+    """Slack as seen without a token: nobody's profile, no user groups."""
+
+    async def profile(self, user_id: str) -> dict[str, Any]:
+        return {}
+
+    async def user_by_email(self, email: str) -> str | None:
+        return None
+
+    async def profile_field(self, user_id: str, field_id: str) -> str | None:
+        return None
+
+
+async def check_as(settings: Settings, catalog: Catalog, args: argparse.Namespace) -> int:
+    """Print whether ``--as`` may run ``--action``, rule by rule: exit 0 allowed, 3 refused."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.access import Principal, usergroups_in_use
+    from bot.pagerduty import PagerDuty
+    from bot.policy import People, Policy
+    from bot.slack.directory import Directory
+    from bot.webhooks.transport import build_client
+    from bot.why import why
+
+    action = catalog.action(args.action or "")
+    if action is None:
+        return fail(f"no action {args.action!r}; known: {', '.join(sorted(catalog.actions))}")
+    service = catalog.service(args.service) if args.service else None
+    if args.service and service is None:
+        return fail(f"no service {args.service!r}")
+    raw = parse_pairs(args.input)
+    if isinstance(raw, str):
+        return fail(raw)
+    http = build_client(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+    try:
+        people: People = Offline()
+        who = Principal(args.as_user, groups_known=not usergroups_in_use(catalog))
+        if settings.SLACK_BOT_TOKEN:
+            client = AsyncWebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL)
+            directory = Directory(client)
+            people, who = directory, await directory.principal(args.as_user, catalog)
+        policy = Policy(
+            pagerduty=PagerDuty(http, settings.PAGERDUTY_API_TOKEN, settings.PAGERDUTY_API_URL),
+            people=people,
+            secrets=settings.template_secrets,
+            manager_field=settings.MANAGER_PROFILE_FIELD,
+        )
+        found = await why(policy, catalog, action, who, service=service, inputs=raw)
+    finally:
+        await http.aclose()
+    print("\n".join(found.lines()))
+    return 0 if found.allowed else 3
 
 
 async def receiver_check(settings: Settings, catalog: Catalog, args: argparse.Namespace) -> int:
@@ -363,6 +429,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations and exit")
     check = sub.add_parser("check", help="validate the actions config and exit")
     check.add_argument("config", nargs="?", help="config file (default: $ACTIONS_CONFIG)")
+    check.add_argument(
+        "--as", dest="as_user", metavar="USER_ID", help="decide for this Slack user (U…)"
+    )
+    check.add_argument("--action", help="with --as: the action to decide on")
+    check.add_argument("--service", help="with --as: the service id")
+    check.add_argument(
+        "--input", action="append", default=[], metavar="KEY=VALUE", help="with --as: an input"
+    )
     preview_ = sub.add_parser("preview", help="render an action's request without sending it")
     preview_.add_argument("action", help="action id")
     preview_.add_argument(
@@ -438,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
         if command == "check":
             loaded = load_config(settings, path)
             catalog = loaded.catalog
+            if args.as_user or args.action:
+                if not (args.as_user and args.action):
+                    return fail("check --as U… needs --action <id> (and --action needs --as)")
+                return asyncio.run(check_as(settings, catalog, args))
             print(
                 f"{path}: ok ({len(catalog.actions)} actions, {len(catalog.services)} services, "
                 f"{len(catalog.teams)} teams)"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot import tracing
-from bot.catalog import Access, Action, Catalog, Service
+from bot.catalog import Access, Action, Approvers, Catalog, Service
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,9 @@ def decide_run(
     )
 
 
-def listed(catalog: Catalog, people: Access, who: Principal, otherwise: str) -> Decision:
+def listed(
+    catalog: Catalog, people: Access | Approvers, who: Principal, otherwise: str
+) -> Decision:
     """Whether ``who`` is in a list of people (users, team members, user group members)."""
     if who.user_id in people.users or catalog.teams_of(who.user_id) & set(people.teams):
         return ALLOWED
@@ -131,21 +134,39 @@ def usergroups_in_use(catalog: Catalog) -> frozenset[str]:
     return catalog.usergroups
 
 
-def can_approve(catalog: Catalog, action: Action, who: Principal, requester: str) -> Decision:
-    """Whether ``who`` may approve or deny a run of ``action`` that ``requester`` asked for."""
+def can_approve(
+    catalog: Catalog,
+    action: Action,
+    who: Principal,
+    requester: str,
+    resolved: Collection[str] = (),
+) -> Decision:
+    """Whether ``who`` may approve or deny a run of ``action`` that ``requester`` asked for.
+
+    ``resolved``: the approvers the run's own sources gave at submission (on call, owners,
+    manager), on top of the action's named ones.
+    """
     approval = action.approval
     if approval is None:
         return Decision(False, "this action needs no approval")
     if who.user_id == requester and not approval.allow_self_approval:
         return Decision(False, "you cannot approve your own request")
+    if who.user_id in resolved:
+        return ALLOWED
     return listed(catalog, approval.approvers, who, "you are not an approver of this action")
 
 
-def can_control(catalog: Catalog, action: Action, who: Principal, requester: str) -> Decision:
+def can_control(
+    catalog: Catalog,
+    action: Action,
+    who: Principal,
+    requester: str,
+    resolved: Collection[str] = (),
+) -> Decision:
     """Whether ``who`` may revoke or extend a run that ``requester`` started."""
     if who.user_id == requester or is_admin(catalog, who):
         return ALLOWED
-    if action.approval and can_approve(catalog, action, who, ""):
+    if action.approval and can_approve(catalog, action, who, "", resolved):
         return ALLOWED
     return Decision(False, "only the requester, an approver or an admin can change this run")
 

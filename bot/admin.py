@@ -7,6 +7,7 @@ with the same code.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import json
@@ -193,6 +194,38 @@ def parse_runs_query(text: str, now: datetime | None = None) -> RunsQuery:
                 raise QueryError("`since:` takes a duration such as 24h or 7d") from None
         else:
             raise QueryError(f"unknown filter `{key}`; use action:, user:, status:, since:")
+    return query
+
+
+@dataclass
+class WhyQuery:
+    user: str
+    action: str
+    service: str | None = None
+    inputs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+WHY_USAGE = "Usage: `/actions-admin why @user <action> [service] [input=value …]`"
+
+
+def parse_why(words: list[str]) -> WhyQuery:
+    """`@dee deploy checkout-api env=prod`: who, which action, on what, with which inputs."""
+    if len(words) < 2:
+        raise QueryError(WHY_USAGE)
+    match = re.match(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>$", words[0]) or re.match(
+        r"@?([UW][A-Z0-9]+)$", words[0]
+    )
+    if not match:
+        raise QueryError("mention the user (@someone) or give their id (U…). " + WHY_USAGE)
+    query = WhyQuery(match.group(1), words[1])
+    for word in words[2:]:
+        key, sep, value = word.partition("=")
+        if sep:
+            query.inputs[key] = value
+        elif query.service is None:
+            query.service = word
+        else:
+            raise QueryError(f"`{word}`: one service at most. " + WHY_USAGE)
     return query
 
 

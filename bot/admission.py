@@ -17,7 +17,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot import inputs, options, templates
+from bot import inputs, options, policy, templates
 from bot.access import Decision, Principal, can_control, decide_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
 from bot.runs import expiry
@@ -52,6 +52,10 @@ class Lookups(Protocol):
 
     async def channel(self, channel_id: str) -> bool | None: ...
 
+    async def user_by_email(self, email: str) -> str | None: ...
+
+    async def profile_field(self, user_id: str, field_id: str) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Request:
@@ -70,6 +74,7 @@ class Admitted:
     service: Service | None
     inputs: dict[str, Any]  # validated and converted
     needs_approval: bool
+    plan: policy.Plan | None = None  # the approval resolved for this submission
 
     def __bool__(self) -> bool:
         return True
@@ -81,6 +86,7 @@ class Refusal(StrEnum):
     FORM = "form"  # the action needs its form
     INPUTS = "inputs"  # see `errors`
     RATE_LIMIT = "rate_limit"  # see `retry_after`
+    APPROVAL = "approval"  # nobody could approve it
 
 
 @dataclass(frozen=True)
@@ -107,12 +113,14 @@ class Admission:
         store: Store,
         lookups: Lookups,
         options: options.OptionSource,
+        policy: policy.Policy | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.store = store
         self.lookups = lookups
         self.options = options
+        self.policy = policy
 
     async def admit(self, request: Request) -> Admitted | Refused:
         catalog = self.catalog()
@@ -141,7 +149,38 @@ class Admission:
         errors.update(problems)
         if errors:
             return Refused(Refusal.INPUTS, _summary(action, errors), errors)
-        return Admitted(action, in_scope, values, action.needs_approval_for(request.via == Via.MCP))
+        if request.via == Via.TEST or self.policy is None:  # a test asks nobody
+            return Admitted(
+                action, in_scope, values, action.needs_approval_for(request.via == Via.MCP)
+            )
+        return await self._approval(catalog, action, request, values, in_scope)
+
+    async def _approval(
+        self,
+        catalog: Catalog,
+        action: Action,
+        request: Request,
+        values: dict[str, Any],
+        service: Service | None,
+    ) -> Admitted | Refused:
+        """Resolve the approval plan; refuse a run nobody could ever approve."""
+        assert self.policy is not None
+        try:
+            plan = await self.policy.plan(
+                catalog,
+                action,
+                user_id=request.user_id,
+                inputs=values,
+                service=service,
+                agent=request.via == Via.MCP,
+            )
+        except templates.TemplateError as exc:
+            first = (str(exc).splitlines() or ["error"])[0]  # Liquid adds the source below
+            reason = f"{action.name}'s approval rule could not be evaluated: {first}"
+            return Refused(Refusal.APPROVAL, reason)
+        if plan.waits and not policy.eligible(catalog, action, plan, request.user_id):
+            return Refused(Refusal.APPROVAL, policy.unapprovable(action, plan))
+        return Admitted(action, service, values, plan.waits, plan)
 
     async def _access(
         self,

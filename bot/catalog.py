@@ -14,9 +14,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     field_validator,
+    model_validator,
 )
 
 from bot.kinds import DeliveryErrorKind
@@ -113,16 +116,49 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class Member(Model):
+    """A team member written as a mapping: `{id: U…, manager: U…}`."""
+
+    id: SlackId
+    manager: SlackId | None = None  # for `approval.approvers.manager`
+
+
+def _member_kind(value: Any) -> str:
+    return "Member" if isinstance(value, dict | Member) else "str"
+
+
+# One branch per entry, so a wrong entry gets one error (the tags are hidden from paths).
+MemberEntry = Annotated[
+    Annotated[SlackId, Tag("str")] | Annotated[Member, Tag("Member")],
+    Discriminator(_member_kind),
+]
+
+
 class Team(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
-    members: list[SlackId] = []
+    # Ids, or `{id, manager}`; after validation, ids only (the managers go to `managers`).
+    members: list[MemberEntry] = []
     channel: SlackId | None = None
+    managers: dict[SlackId, SlackId] = Field({}, exclude=True)
+
+    @model_validator(mode="after")
+    def _members(self) -> Team:
+        ids = [m.id if isinstance(m, Member) else m for m in self.members]
+        found = {m.id: m.manager for m in self.members if isinstance(m, Member) and m.manager}
+        # Frozen: set once here, while the model is being built.
+        object.__setattr__(self, "members", ids)
+        object.__setattr__(self, "managers", {**self.managers, **found})
+        return self
 
 
 class Link(Model):
     title: str = Field(min_length=1, max_length=75)
     url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+
+
+class OnCall(Model):
+    schedule: str = Field(min_length=1, max_length=64)  # a PagerDuty schedule id
 
 
 class Service(Model):
@@ -141,6 +177,7 @@ class Service(Model):
     annotations: dict[str, str] = {}
     links: list[Link] = []
     channel: SlackId | None = None
+    on_call: OnCall | None = None  # its PagerDuty schedule, for `user.on_call`
 
     @field_validator("tags", "annotations", mode="before")
     @classmethod
@@ -280,11 +317,32 @@ class Webhook(Model):
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+class Approvers(Model):
+    """Who may approve: named people, and sources resolved when a run is submitted."""
+
+    teams: list[Slug] = []
+    users: list[SlackId] = []
+    usergroups: list[SlackId] = []
+    service_owners: bool = False  # the owner team of the run's service
+    on_call: OnCall | None = None  # whoever is on call now (PagerDuty)
+    manager: bool = False  # the requester's manager
+
+    @property
+    def dynamic(self) -> bool:
+        return self.service_owners or self.on_call is not None or self.manager
+
+
+class AutoApprove(Model):
+    when: str = Field(min_length=1)  # Liquid: true approves the run without a person
+
+
 class Approval(Model):
     """A second pair of eyes: the run waits until enough approvers say yes."""
 
     required: bool = True
-    approvers: Access  # the same shape as an access list: teams, users, user groups
+    when: str | None = None  # Liquid: true means approval is needed; absent: always
+    approvers: Approvers
+    auto_approve: list[AutoApprove] = Field([], max_length=20)
     count: int = Field(1, ge=1, le=10)
     allow_self_approval: bool = False
     expires_after: Duration = 4 * 3600.0

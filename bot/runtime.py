@@ -25,6 +25,8 @@ from bot.config import Loaded, load_file
 from bot.config.loader import merge
 from bot.jobs import Worker, merge_handlers
 from bot.options import OptionSource
+from bot.pagerduty import PagerDuty
+from bot.policy import Policy
 from bot.redaction import Redactor
 from bot.runs import Runs
 from bot.settings import Settings, SettingsError
@@ -99,12 +101,22 @@ class Runtime:
             profiles=self.directory.profile,
         )
         self.options = OptionSource(settings, self.http)
+        self.pagerduty = PagerDuty(
+            self.http, settings.PAGERDUTY_API_TOKEN, settings.PAGERDUTY_API_URL
+        )
+        self.policy = Policy(
+            pagerduty=self.pagerduty,
+            people=self.directory,
+            secrets=settings.template_secrets,
+            manager_field=settings.MANAGER_PROFILE_FIELD,
+        )
         self.admission = Admission(
             settings=settings,
             catalog=self.catalog,
             store=self.store,
             lookups=self.directory,
             options=self.options,
+            policy=self.policy,
         )
         self.tokens = Tokens(settings, self.store, self.directory.profile)
         self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     API_TOKEN_KEY: str = ""
     # The largest JSON body the REST API reads; larger ones get 413.
     API_MAX_BYTES: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # PagerDuty, for `approval.approvers.on_call` and `user.on_call` (a read-only REST key).
+    PAGERDUTY_API_TOKEN: str = ""
+    PAGERDUTY_API_URL: str = "https://api.pagerduty.com"
+    # The Slack profile field (its id, e.g. Xf0MANAGER) holding a user's manager.
+    MANAGER_PROFILE_FIELD: str = ""
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -161,6 +166,7 @@ class Settings(BaseSettings):
             *self.template_secrets.values(),
             self.AUDIT_SIGNING_KEY,
             self.API_TOKEN_KEY,
+            self.PAGERDUTY_API_TOKEN,
             *self.audit_sink_secrets,
         ]
         return list(dict.fromkeys(v for v in values if v))

@@ -324,6 +324,18 @@ async def render(
         raise TemplateError(f"rendering took longer than {RENDER_TIMEOUT:g} s") from None
 
 
+_LONE_OUTPUT = re.compile(r"\s*\{\{-?\s*([^|{}]+?)\s*-?\}\}\s*", re.DOTALL)
+
+
+def condition(source: str) -> str:
+    """An approval condition as a template: a lone `{{ a == 'b' }}` is read as an `if`,
+    since Liquid's output has no comparisons; anything else renders as written."""
+    found = _LONE_OUTPUT.fullmatch(source)
+    if found is None:
+        return source
+    return f"{{% if {found[1]} %}}true{{% else %}}false{{% endif %}}"
+
+
 def parse_body(text: str) -> Any:
     """A response body as templates see it: parsed JSON, or the text itself."""
     try:
@@ -340,14 +352,20 @@ _SECRET_LITERAL = re.compile(
 
 
 def check(
-    source: str, action: Action, *, response: bool = False, form: bool = False
+    source: str,
+    action: Action,
+    *,
+    response: bool = False,
+    form: bool = False,
+    policy: bool = False,
 ) -> tuple[list[str], set[str]]:
     """Parse a template and check every variable and filter it uses.
 
     Returns (errors, secret names used). Variables are checked against the context the
     template will get: the action's own input identifiers, the known fields of user,
     service, action, owner and run, and the response only in response templates. Form
-    templates (options, defaults, visibility) see only inputs, user and service.
+    templates (options, defaults, visibility) see only inputs, user and service; approval
+    conditions (``policy``) also see `user.on_call`.
     """
     try:
         template = _parse(source)
@@ -358,7 +376,7 @@ def check(
     errors = [f"unknown filter {name!r}" for name in filters if name not in ENV.filters]
     secrets = {m.group(2) or m.group(4) for m in _SECRET_LITERAL.finditer(source)}
     for segments in paths:
-        problem = _check_path(segments, action, response=response, form=form)
+        problem = _check_path(segments, action, response=response, form=form, policy=policy)
         if problem:
             errors.append(problem)
         elif segments[0] == "secrets" and len(segments) > 1 and isinstance(segments[1], str):
@@ -396,7 +414,9 @@ def inputs_without_json(source: str) -> list[str]:
     return found
 
 
-def _check_path(segments: list[Any], action: Action, *, response: bool, form: bool) -> str | None:
+def _check_path(
+    segments: list[Any], action: Action, *, response: bool, form: bool, policy: bool = False
+) -> str | None:
     names = [s for s in segments if isinstance(s, str | int)]
     if len(names) != len(segments):  # a computed index: a[b.c]; check the root only
         names = names[:1]
@@ -407,7 +427,7 @@ def _check_path(segments: list[Any], action: Action, *, response: bool, form: bo
     known: dict[str, set[str] | None] = {
         "manualInputs": inputs,
         "inputs": inputs,
-        "user": USER_FIELDS,
+        "user": USER_FIELDS | {"on_call"} if policy else USER_FIELDS,
         "action": ACTION_FIELDS,
         "action_owner": TEAM_FIELDS,
         "run": RUN_FIELDS,

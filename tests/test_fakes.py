@@ -675,3 +675,29 @@ def test_verify_standard() -> None:
         verify_standard(secret, headers, body + b"x")
     with pytest.raises(AssertionError):
         verify_standard(secret, {"Webhook-Id": "msg_1"}, body)
+
+
+def test_users_by_email_and_profile_fields(fake: FakeSlack) -> None:
+    fake.users["U0MGR"] = {"name": "mo", "email": "Mo@Example.com"}
+    fake.users["U0DEV"]["fields"] = {"Xf0MANAGER": {"value": "U0MGR", "alt": ""}}
+
+    async def scenario() -> dict:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        out: dict = {"found": (await client.users_lookupByEmail(email="mo@example.com")).data}
+        with pytest.raises(SlackApiError) as missing:
+            await client.users_lookupByEmail(email="nobody@example.com")
+        out["missing"] = missing.value.response["error"]
+        out["profile"] = (await client.users_profile_get(user="U0DEV")).data
+        with pytest.raises(SlackApiError) as unknown:
+            await client.users_profile_get(user="U0NOBODY")
+        out["unknown"] = unknown.value.response["error"]
+        return out
+
+    out = asyncio.run(scenario())
+    assert out["found"]["ok"] and out["found"]["user"]["id"] == "U0MGR"
+    assert out["found"]["user"]["profile"]["email"] == "Mo@Example.com"
+    assert out["missing"] == "users_not_found"
+    profile = out["profile"]["profile"]
+    assert profile["fields"] == {"Xf0MANAGER": {"value": "U0MGR", "alt": ""}}
+    assert profile["email"] == "dev@example.com" and profile["real_name"] == "Dee Veloper"
+    assert out["unknown"] == "user_not_found"

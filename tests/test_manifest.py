@@ -26,6 +26,7 @@ REQUIRED_BOT_SCOPES = (
     "users:read",
     "users:read.email",
     "usergroups:read",
+    "users.profile:read",
     "files:write",
     "im:write",
 )

@@ -172,6 +172,7 @@ class Api:
                 service=verdict.service,
                 idempotency_key=stored_key,
                 needs_approval=verdict.needs_approval,
+                plan=verdict.plan,
                 origin={**origin, "request": fingerprint},
             )
         )

@@ -247,8 +247,13 @@ def _cross_references(doc: CatalogFile) -> list[str]:
                 if t not in teams
             ]
             rule = action.approval.approvers
-            if not (rule.teams or rule.users or rule.usergroups):
+            if not (rule.teams or rule.users or rule.usergroups or rule.dynamic):
                 errors.append(f"actions[{i}].approval.approvers: name at least one approver")
+            if rule.service_owners and action.scope != "service":
+                errors.append(
+                    f"actions[{i}].approval.approvers.service_owners: only scope: service "
+                    "actions have a service"
+                )
         if isinstance(action.access, Access):
             errors += [
                 f"actions[{i}].access.teams: unknown team {t!r}"
@@ -319,6 +324,17 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         problems, used = templates.check(source, action, response=response)
         errors += [f"{path}.{name}: {problem}" for problem in problems]
         secrets |= used
+    if action.approval is not None:
+        conditions = [("approval.when", action.approval.when)]
+        conditions += [
+            (f"approval.auto_approve[{k}].when", rule.when)
+            for k, rule in enumerate(action.approval.auto_approve)
+        ]
+        for name, source in conditions:
+            if source:
+                problems, used = templates.check(templates.condition(source), action, policy=True)
+                errors += [f"{path}.{name}: {problem}" for problem in problems]
+                secrets |= used
     return errors, secrets
 
 

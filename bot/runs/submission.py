@@ -16,6 +16,7 @@ from bot.access import Decision
 from bot.catalog import Action, Catalog, Service
 from bot.kinds import JobKind, RunKind, RunStatus
 from bot.outcomes import Outcome
+from bot.policy import CONDITION_FALSE, Plan
 from bot.redaction import REDACTED, redact_headers
 from bot.runs.approvals import jobs_for
 from bot.runs.context import Context
@@ -42,15 +43,16 @@ class Submission:
     parent_id: str | None = None  # "Run again" of this run; the run an extension extends
     kind: RunKind = RunKind.RUN  # or EXTEND
     thread_of: Run | None = None  # an extension is discussed in its run's thread
-    needs_approval: bool | None = None  # None: as the action says (admission may say more)
+    needs_approval: bool | None = None  # None: as the plan, else the action, says
     origin: dict[str, Any] | None = None  # not asked in Slack: API or MCP, token, agent
+    plan: Plan | None = None  # the approval resolved at admission; None: the action's own
 
     @property
     def approval(self) -> bool:
         """Whether this run waits for approvers."""
-        if self.needs_approval is None:
-            return self.action.needs_approval
-        return self.needs_approval
+        if self.needs_approval is not None:
+            return self.needs_approval
+        return self.plan.waits if self.plan is not None else self.action.needs_approval
 
 
 def _via(origin: dict[str, Any] | None) -> dict[str, Any]:
@@ -89,6 +91,8 @@ def _run_of(
         thread = submission.thread_of
         run.channel_id, run.message_ts = thread.channel_id, thread.message_ts
         run.permalink = thread.permalink
+    if submission.plan is not None:
+        run.approval_plan = submission.plan.to_json()
     if submission.approval:
         run.status = RunStatus.PENDING_APPROVAL
     return run
@@ -119,13 +123,34 @@ async def submit(ctx: Context, submission: Submission) -> Run | None:
         data={"view_id": submission.view_id},
     )
     jobs = [Job(kind=JobKind.ANNOUNCE)]
-    jobs += jobs_for(action, work) if submission.approval else [work]
-    if not await ctx.db(ctx.store.create_run, run, detail, jobs):
+    plan = submission.plan
+    if submission.approval:
+        jobs += jobs_for(action, work)
+    elif plan is not None and plan.auto is not None:  # still posted, marked auto-approved
+        jobs += [Job(kind=JobKind.APPROVAL_REQUEST), work]
+    else:
+        jobs.append(work)
+    if not await ctx.db(ctx.store.create_run, run, detail, jobs, _plan_events(run, plan)):
         log.info("duplicate submission %s ignored", submission.idempotency_key)
         return None
     log.info("run %s of %s submitted by %s", run.id, action.id, run.user_id)
     ctx.wake()
     return run
+
+
+def _plan_events(run: Run, plan: Plan | None) -> list[tuple[str, str, dict[str, Any]]]:
+    """What the approval plan decided without a person, for the audit log."""
+    if plan is None:
+        return []
+    if plan.skipped:
+        return [("approval_skipped", run.user_id, {"reason": CONDITION_FALSE})]
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    if plan.needed:
+        detail = {"approvers": plan.approvers, "failed": plan.failed}
+        found.append(("approval_planned", run.user_id, detail))
+    if plan.auto is not None:
+        found.append(("auto_approved", "bot", {"by": "bot", "rule": plan.auto}))
+    return found
 
 
 async def send_test(

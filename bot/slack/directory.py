@@ -46,6 +46,30 @@ class Directory:
         self._profiles[user_id] = (time.monotonic() + PROFILE_TTL, found)
         return found
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The Slack user with this email (`users.lookupByEmail`), or None."""
+        if not email:
+            return None
+        try:
+            response = await self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            log.info("users.lookupByEmail failed: %s", exc.response.get("error"))
+            return None
+        user = response.get("user") or {}
+        return None if user.get("deleted") else user.get("id")
+
+    async def profile_field(self, user_id: str, field_id: str) -> str | None:
+        """A custom profile field's value (`users.profile.get`), or None."""
+        try:
+            response = await self.client.users_profile_get(user=user_id)
+        except SlackApiError as exc:
+            log.info("users.profile.get %s failed: %s", user_id, exc.response.get("error"))
+            return None
+        fields = (response.get("profile") or {}).get("fields") or {}
+        found = fields.get(field_id) if isinstance(fields, dict) else None
+        value = found.get("value") if isinstance(found, dict) else None
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
     async def members(self, usergroup: str) -> frozenset[str] | None:
         """The group's members, or None when Slack cannot tell us (callers fail closed)."""
         cached = self._groups.get(usergroup)

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ALLOWED, Decision, Principal, can_approve, can_control, is_admin
 from bot.catalog import Action, Catalog
+from bot.policy import dynamic_approvers
 from bot.runtime import Runtime
 from bot.slack.request import SlackRequest
 from bot.slack.views import blocks
@@ -158,7 +159,7 @@ def sealed(runtime: Runtime, req: SlackRequest) -> str:
 
 def approver(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
     assert action is not None  # guaranteed by needs_action
-    return can_approve(catalog, action, who, run.user_id)
+    return can_approve(catalog, action, who, run.user_id, dynamic_approvers(run.approval_plan))
 
 
 def requester_or_admin(reason: str) -> Decide:
@@ -177,7 +178,7 @@ def controller(verb: str) -> Decide:
 
     def decide(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
         assert action is not None
-        if can_control(catalog, action, who, run.user_id):
+        if can_control(catalog, action, who, run.user_id, dynamic_approvers(run.approval_plan)):
             return ALLOWED
         return Decision(False, f"only the requester, an approver or an admin can {verb} it")
 

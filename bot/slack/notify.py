@@ -15,7 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
+from bot.mrkdwn import escape
 from bot.outcomes import Outcome
+from bot.policy import SOURCE_NAMES, Plan
 from bot.runs.expiry import clock
 from bot.slack.views import approvals, blocks
 from bot.store import Run, Store
@@ -136,12 +138,14 @@ class SlackNotifier:
         catalog = self.catalog()
         assert action.approval is not None
         text, body = approvals.request_blocks(catalog, run, action, service)
+        plan = Plan.from_json(run.approval_plan)
+        people = approver_ids(catalog, action) + (plan.approvers if plan else [])
         targets = (
             [action.approval.channel]
             if action.approval.channel
             else [
                 u
-                for u in approver_ids(catalog, action)
+                for u in dict.fromkeys(people)
                 if u != run.user_id or action.approval.allow_self_approval
             ]
         )
@@ -149,9 +153,14 @@ class SlackNotifier:
         for target in targets:
             response = await self.client.chat_postMessage(channel=target, text=text, blocks=body)
             refs.append({"channel": response["channel"], "ts": response["ts"]})
-        who = approvals.approvers_text(catalog, action)
+        who = approvals.approvers_text(catalog, action, plan)
         note = f"Waiting for approval by {who}."
-        if not targets:
+        if plan is not None and plan.failed:
+            failed = [f"{SOURCE_NAMES.get(k, k)} ({escape(v)})" for k, v in plan.failed.items()]
+            note += " Could not resolve " + "; ".join(failed) + "."
+        if plan is not None and plan.auto is not None:
+            note = f"Approved by the rule `{escape(plan.auto)}`; the request went to {who}."
+        elif not targets:
             note = (
                 f"Waiting for approval by {who}: no one could be asked directly (no "
                 "approval channel, no named approvers); ask them to check their Home tab."

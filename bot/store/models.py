@@ -91,6 +91,11 @@ class Run(SQLModel, table=True):
     approval_refs: list[dict[str, str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # Approvals resolved at submission (bot/policy.py `Plan`): dynamic approvers, sources
+    # that failed, the auto-approval rule that matched. None: no plan (older runs).
+    approval_plan: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     # The values of `secret` inputs, encrypted (bot/vault.py): for the delivery, and to
     # redact what the receiver sends back. Erased when the run is final.
     sealed: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

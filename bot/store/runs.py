@@ -18,8 +18,15 @@ from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
 class RunRepository(Database):
     """Runs, with their events and first jobs written in the same transaction."""
 
-    def create_run(self, run: Run, detail: dict[str, Any], jobs: Iterable[Job] = ()) -> bool:
-        """Insert a run, its `requested` event and its first jobs in one transaction.
+    def create_run(
+        self,
+        run: Run,
+        detail: dict[str, Any],
+        jobs: Iterable[Job] = (),
+        events: Iterable[tuple[str, str, dict[str, Any]]] = (),
+    ) -> bool:
+        """Insert a run, its `requested` event, further (kind, actor, detail) events and its
+        first jobs in one transaction.
 
         False when a run with the same idempotency key exists (a redelivered submission).
         """
@@ -41,6 +48,12 @@ class RunRepository(Database):
                     detail=detail,
                 )
             )
+            for kind, actor, more in events:
+                session.add(
+                    AuditEvent(
+                        run_id=run.id, action_id=run.action_id, kind=kind, actor=actor, detail=more
+                    )
+                )
             for job in jobs:
                 job.run_id = job.run_id or run.id
                 session.add(job)

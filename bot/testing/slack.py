@@ -106,7 +106,8 @@ class FakeSlack(HTTPDouble):
         self._ids = itertools.count(1)
         self._response_urls = itertools.count(1)
         #: Directory answered by ``users.info``; edit freely (extra keys: ``deleted``,
-        #: ``is_admin``, ``is_owner``, ``display_name``, ``tz``, ``is_bot``).
+        #: ``is_admin``, ``is_owner``, ``display_name``, ``tz``, ``is_bot``; ``fields``,
+        #: custom profile fields for ``users.profile.get``: {field id: {value, alt}}).
         self.users: dict[str, dict[str, Any]] = {
             "U0ADMIN": {"name": "ada", "real_name": "Ada Admin", "email": "ada@example.com"},
             "U0DEV": {"name": "dev", "real_name": "Dee Veloper", "email": "dev@example.com"},
@@ -514,6 +515,26 @@ class FakeSlack(HTTPDouble):
                 "profile": profile,
             },
         }
+
+    def _api_users_lookupByEmail(self, params: dict[str, Any]) -> dict[str, Any]:
+        email = str(params.get("email") or "").lower()
+        found = next(
+            (uid for uid, entry in self.users.items() if str(entry.get("email")).lower() == email),
+            None,
+        )
+        if not email or found is None:
+            return {"ok": False, "error": "users_not_found"}
+        return self._api_users_info({"user": found})
+
+    def _api_users_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Custom fields come from the user's ``fields``: {field id: {value, alt}}."""
+        user_id = params.get("user")
+        entry = self.users.get(user_id) if isinstance(user_id, str) else None
+        if entry is None:
+            return {"ok": False, "error": "user_not_found"}
+        profile = dict(self._api_users_info({"user": user_id})["user"]["profile"])
+        profile["fields"] = copy.deepcopy(entry.get("fields") or {})
+        return {"ok": True, "profile": profile}
 
     def _api_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         group = params.get("usergroup")

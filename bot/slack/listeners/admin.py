@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import admin as domain
-from bot import inputs
+from bot import inputs, why
 from bot.admission import Refused, Request, Via
 from bot.catalog import Action, Catalog, Service, parse_duration
 from bot.config import ConfigError, payload_warnings
@@ -645,6 +645,27 @@ async def _check_receiver(runtime: Runtime, call: Call) -> None:
     await call.say(views.check_text(card))
 
 
+async def _why(runtime: Runtime, call: Call) -> None:
+    """The rules that grant or refuse a run, in order, for someone else."""
+    try:
+        query = domain.parse_why(call.words)
+    except domain.QueryError as exc:
+        await call.say(str(exc))
+        return
+    catalog = runtime.catalog()
+    action = catalog.action(query.action)
+    service = catalog.find_service(query.service) if query.service else None
+    if action is None or (query.service and service is None):
+        missing = f"action `{query.action}`" if action is None else f"service `{query.service}`"
+        await call.say(f"No {escape(missing)}. `/actions-admin list` shows the actions.")
+        return
+    who = await runtime.directory.principal(query.user, catalog)
+    found = await why.why(
+        runtime.policy, catalog, action, who, service=service, inputs=query.inputs
+    )
+    await call.say("\n".join(found.lines()))
+
+
 USAGE_CHECK = "Usage: `/actions-admin check-receiver <id> [--service s] [key=value …] [--force]`"
 
 
@@ -669,4 +690,5 @@ SUBCOMMANDS = {
     "export": _export,
     "reload": _reload,
     "check-receiver": _check_receiver,
+    "why": _why,
 }

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.access import Principal, can_approve, can_run, is_admin
 from bot.catalog import Action, Service
+from bot.policy import dynamic_approvers
 from bot.runtime import Runtime
 from bot.slack.views import admin, approvals, browse
 from bot.slack.views.browse import Card, Page
@@ -78,7 +79,8 @@ async def _awaiting(runtime: Runtime, who: Principal) -> list[Run]:
     found = []
     for run in await asyncio.to_thread(runtime.store.awaiting_approval):
         action = catalog.action(run.action_id)
-        if action is None or not can_approve(catalog, action, who, run.user_id):
+        resolved = dynamic_approvers(run.approval_plan)
+        if action is None or not can_approve(catalog, action, who, run.user_id, resolved):
             continue
         decided = await asyncio.to_thread(runtime.store.decisions, run.id)
         if all(d.approver != who.user_id for d in decided):

@@ -81,6 +81,7 @@ async def run_now(
             inputs=verdict.inputs,
             service=verdict.service,
             idempotency_key=f"click:{user_id}:{stamp}",
+            plan=verdict.plan,
         )
     )
     if run is not None and not slack_request.from_home:

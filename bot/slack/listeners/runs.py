@@ -181,14 +181,15 @@ async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest
             idempotency_key=f"view:{slack_request.view_id}",
             view_id=slack_request.view_id,
             parent_id=meta.get("parent"),
+            plan=verdict.plan,
         )
     )
     if run is None:  # Slack redelivered a submission we already have
         await ack()
         return
     # The run and its jobs are committed: now Slack gets its answer, the worker the rest.
-    if action.needs_approval:
-        who = approvals.approvers_text(catalog, action)
+    if verdict.needs_approval:
+        who = approvals.approvers_text(catalog, action, verdict.plan)
         text = f"Sent for approval by {who}. Nothing happens until they approve."
         await ack(response_action="update", view=blocks.notice_modal(action.name, text))
     else:
@@ -354,5 +355,5 @@ async def _refused_form(
     else:
         modal = blocks.notice_modal("Cannot run", refused_text(action, owner, refused))
     await ack(response_action="update", view=modal)
-    if refused.kind in (Refusal.ACCESS, Refusal.RATE_LIMIT):
+    if refused.kind in (Refusal.ACCESS, Refusal.RATE_LIMIT, Refusal.APPROVAL):
         await runtime.runner.refuse(action.id, user_id, refused.decision, "submit")

@@ -39,7 +39,9 @@ HELP = (
     "`tokens` — every API token, with its last use; revoke any\n"
     "`reload` — re-read the config file (the running config stays if it is invalid)\n"
     "`check-receiver <id> [--service s] [key=value …] [--force]` — send the action's receiver "
-    "six requests (valid, forged, stale, replayed, retried, altered) and grade its answers"
+    "six requests (valid, forged, stale, replayed, retried, altered) and grade its answers\n"
+    "`why @user <action> [service]` — the rules that let them run it or refuse, in order: "
+    "access, channel, draft, approval"
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from bot.catalog import Action, Catalog, Service
 from bot.mrkdwn import escape
 from bot.outcomes import seconds_text
+from bot.policy import SOURCE_NAMES, Plan
 from bot.runs.expiry import clock
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS
 from bot.slack.views.blocks import context, modal, origin_text, plain, section, shown_value
@@ -34,13 +35,35 @@ ENDINGS = {
 }
 
 
-def approvers_text(catalog: Catalog, action: Action) -> str:
+def approvers_text(catalog: Catalog, action: Action, plan: Plan | None = None) -> str:
     assert action.approval is not None
     rule = action.approval.approvers
     names = [f"*{escape(catalog.team(t).name if catalog.team(t) else t)}*" for t in rule.teams]
     names += [f"<@{u}>" for u in rule.users]
     names += [f"<!subteam^{g}>" for g in rule.usergroups]
+    names += [f"<@{u}>" for u in (plan.approvers if plan else []) if u not in rule.users]
     return ", ".join(names) or "the approvers"
+
+
+def plan_lines(plan: Plan | None) -> list[dict[str, Any]]:
+    """Where the approvers came from, which sources failed, and an auto-approval."""
+    if plan is None:
+        return []
+    found = []
+    asked = [
+        f"{SOURCE_NAMES.get(name, name)}: " + ", ".join(f"<@{u}>" for u in ids)
+        for name, ids in plan.sources.items()
+    ]
+    if asked:
+        found.append(context(("Resolved now: " + "; ".join(asked))[:SECTION_FIELD]))
+    if plan.failed:
+        failed = "; ".join(
+            f"{SOURCE_NAMES.get(k, k)} ({escape(v)})" for k, v in plan.failed.items()
+        )
+        found.append(context(f":warning: Could not resolve {failed}; the others were asked."))
+    if plan.auto is not None:
+        found.append(context(f":robot_face: Auto-approved by the rule `{escape(plan.auto)}`"))
+    return found
 
 
 def _what(run: Run, action: Action, service: Service | None) -> str:
@@ -88,6 +111,7 @@ def request_blocks(
             f" · Run `{run.id[:8]}`"
         )
     )
+    blocks += plan_lines(Plan.from_json(run.approval_plan))
     for decision in decisions:
         icon = ":white_check_mark: Approved" if decision.approved else ":no_entry: Denied"
         note = f": {escape(decision.comment)}" if decision.comment else ""
