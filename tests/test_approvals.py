@@ -15,6 +15,7 @@ import pytest
 from bot.store import Store
 from tests.conftest import Bot, Modals, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
+from tests.samples import shown
 from tests.test_core_loop import texts
 from tests.test_durability import BotProcess
 
@@ -343,11 +344,11 @@ def test_failed_revert_is_escalated(bot: Bot) -> None:
         what="failed revert",
     )
     wait(
-        lambda: any("revert of *Grant access*" in m["text"] for m in bot.slack.messages("C0PAY")),
+        lambda: any("revert of *Grant access*" in shown(m) for m in bot.slack.messages("C0PAY")),
         what="escalation in #payments",
     )
-    alarm = next(m for m in bot.slack.messages("C0PAY") if "revert" in m["text"])
-    assert ":rotating_light:" in alarm["text"] and "<@U0DEV>" in alarm["text"]
+    alarm = shown(next(m for m in bot.slack.messages("C0PAY") if "revert" in m["text"]))
+    assert ":rotating_light:" in alarm and "<@U0DEV>" in alarm
 
 
 def test_revert_happens_after_a_restart(tmp_path: Path) -> None:

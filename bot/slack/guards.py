@@ -20,6 +20,7 @@ from bot.catalog import Action, Catalog
 from bot.runtime import Runtime
 from bot.slack.request import SlackRequest
 from bot.slack.views import blocks
+from bot.slack.views.fallback import text_message
 from bot.store import Run
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
@@ -43,7 +44,7 @@ async def say_no(
         return await ack(response_action="update", view=blocks.notice_modal(title, text or ""))
     response = await ack()
     if text and req.response_url and respond is not None:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+        await respond(response_type="ephemeral", replace_original=False, **text_message(text))
     elif text and req.trigger_id:
         await client.views_open(trigger_id=req.trigger_id, view=blocks.notice_modal(title, text))
     return response

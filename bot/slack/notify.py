@@ -18,6 +18,7 @@ from bot.catalog import Action, Catalog, Service
 from bot.outcomes import Outcome
 from bot.runs.expiry import clock
 from bot.slack.views import approvals, blocks
+from bot.slack.views.fallback import fallback, text_message
 from bot.store import Run, Store
 from bot.store.models import ApprovalDecision
 
@@ -50,7 +51,9 @@ class SlackNotifier:
         text, body = blocks.status_message(run, action, service)
         channel = run.channel_id or run.user_id
         try:
-            response = await self.client.chat_postMessage(channel=channel, text=text, blocks=body)
+            response = await self.client.chat_postMessage(
+                channel=channel, text=fallback(text), blocks=body
+            )
         except SlackApiError as exc:
             if channel == run.user_id or exc.response.get("error") not in CANNOT_POST:
                 raise
@@ -61,13 +64,15 @@ class SlackNotifier:
                 exc.response.get("error"),
             )
             response = await self.client.chat_postMessage(
-                channel=run.user_id, text=text, blocks=body
+                channel=run.user_id, text=fallback(text), blocks=body
             )
             await self.client.chat_postMessage(
                 channel=response["channel"],
                 thread_ts=response["ts"],
-                text=f"I couldn't post in <#{channel}>, so the run is reported here. "
-                "Invite me there with `/invite @actions` to post in the channel next time.",
+                **text_message(
+                    f"I couldn't post in <#{channel}>, so the run is reported here. "
+                    "Invite me there with `/invite @actions` to post in the channel next time."
+                ),
             )
         run = await asyncio.to_thread(
             self.store.update_run, run.id, channel_id=response["channel"], message_ts=response["ts"]
@@ -79,7 +84,7 @@ class SlackNotifier:
 
     async def progress(self, run: Run, text: str) -> None:
         await self.client.chat_postMessage(
-            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, text=text
+            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, **text_message(text)
         )
 
     async def running(
@@ -91,7 +96,10 @@ class SlackNotifier:
             run, action, self._service(run), status="RUNNING", note=message, links=links
         )
         await self.client.chat_update(
-            channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body
+            channel=run.channel_id or run.user_id,
+            ts=run.message_ts,
+            text=fallback(text),
+            blocks=body,
         )
 
     async def finished(
@@ -105,7 +113,7 @@ class SlackNotifier:
             body = [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
-            channel=channel, thread_ts=run.message_ts, text=text, blocks=body
+            channel=channel, thread_ts=run.message_ts, text=fallback(text), blocks=body
         )
         if run.message_ts and run.kind == "run":
             text, body = blocks.status_message(
@@ -117,7 +125,7 @@ class SlackNotifier:
             )
             try:
                 await self.client.chat_update(
-                    channel=channel, ts=run.message_ts, text=text, blocks=body
+                    channel=channel, ts=run.message_ts, text=fallback(text), blocks=body
                 )
             except SlackApiError as exc:
                 log.warning("run %s: could not mark the status message: %s", run.id, exc)
@@ -147,7 +155,9 @@ class SlackNotifier:
         )
         refs = []
         for target in targets:
-            response = await self.client.chat_postMessage(channel=target, text=text, blocks=body)
+            response = await self.client.chat_postMessage(
+                channel=target, text=fallback(text), blocks=body
+            )
             refs.append({"channel": response["channel"], "ts": response["ts"]})
         who = approvals.approvers_text(catalog, action)
         note = f"Waiting for approval by {who}."
@@ -167,14 +177,17 @@ class SlackNotifier:
         for ref in run.approval_refs:
             try:
                 await self.client.chat_update(
-                    channel=ref["channel"], ts=ref["ts"], text=text, blocks=body
+                    channel=ref["channel"], ts=ref["ts"], text=fallback(text), blocks=body
                 )
             except SlackApiError as exc:
                 log.warning("run %s: approval request not updated: %s", run.id, exc)
         if run.message_ts and run.kind == "run":
             text, body = blocks.status_message(run, action, service)
             await self.client.chat_update(
-                channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body
+                channel=run.channel_id or run.user_id,
+                ts=run.message_ts,
+                text=fallback(text),
+                blocks=body,
             )
 
     async def expiry_notice(self, run: Run, action: Action) -> None:
@@ -183,7 +196,7 @@ class SlackNotifier:
         await self.client.chat_postMessage(
             channel=run.channel_id or run.user_id,
             thread_ts=run.message_ts,
-            text=f"{action.name} expires at {clock(run.expires_at)}",
+            text=fallback(f"{action.name} expires at {clock(run.expires_at)}"),
             blocks=body,
         )
 
@@ -193,7 +206,7 @@ class SlackNotifier:
         message = approvals.escalation_text(run, action, owner.channel, text)
         targets = [owner.channel] if owner.channel else list(self.catalog().admins.users)
         for target in targets or [run.user_id]:
-            await self.client.chat_postMessage(channel=target, text=message)
+            await self.client.chat_postMessage(channel=target, **text_message(message))
         if run.message_ts:
             await self.progress(run, message)
 

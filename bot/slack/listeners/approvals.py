@@ -21,6 +21,7 @@ from bot.slack import guards
 from bot.slack.request import SlackRequest
 from bot.slack.views import approvals as views
 from bot.slack.views import blocks
+from bot.slack.views.fallback import text_message
 from bot.store import Run
 
 
@@ -50,7 +51,7 @@ async def tell(
 ) -> None:
     """An answer to the clicker alone, on the surface they clicked."""
     if slack_request.response_url:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+        await respond(response_type="ephemeral", replace_original=False, **text_message(text))
     else:
         await client.views_open(
             trigger_id=slack_request.trigger_id, view=blocks.notice_modal("Actions", text)
