@@ -196,3 +196,13 @@ class ApprovalDecision(SQLModel, table=True):
     approved: bool
     comment: str = Field(default="", max_length=3000)
     at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class Favourite(SQLModel, table=True):
+    """An action a user starred: shown first in their catalog and Home tab."""
+
+    __tablename__ = "favourite"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    action_id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)

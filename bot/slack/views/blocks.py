@@ -73,7 +73,7 @@ def refusal_modal(action: Action, owner: Team, decision: Decision) -> dict[str, 
 def running_modal(action: Action, channel_id: str | None) -> dict[str, Any]:
     where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
     return notice_modal(
-        action.name,
+        "Run action",  # short: the body names the action in full
         f":hourglass_flowing_sand: Running *{escape(action.name)}*…\n"
         f"The result will appear in {where}, in a thread.",
     )
@@ -85,7 +85,7 @@ def result_modal(action: Action, outcome: Outcome, permalink: str | None) -> dic
     text = f"{icon} *{escape(action.name)}* {STATUS_WORDS.get(status, 'finished')}."
     if permalink:
         text += f"\n<{permalink}|See the result in the thread>"
-    return notice_modal(action.name, text)
+    return notice_modal("Run action", text)
 
 
 # --- messages about a run ---------------------------------------------------------------
