@@ -210,6 +210,7 @@ DENY = _approving("deny", clicked)
 MENU_APPROVE = _approving("approve", from_menu)
 MENU_DENY = _approving("deny", from_menu)
 DENY_FORM = _approving("deny", sealed, title="Deny")
+APPROVE_FORM = _approving("approve", sealed, title="Approve")
 WITHDRAW = RunRule(
     step="withdraw",
     refusal="You can't withdraw this",

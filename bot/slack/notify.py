@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
-from bot.outcomes import Outcome
+from bot.outcomes import Outcome, RequestPreview
 from bot.runs.expiry import clock
 from bot.slack.views import approvals, blocks
 from bot.slack.views.fallback import fallback, text_message
@@ -116,12 +116,14 @@ class SlackNotifier:
             channel=channel, thread_ts=run.message_ts, text=fallback(text), blocks=body
         )
         if run.message_ts and run.kind == "run":
+            decided = await asyncio.to_thread(self.store.decisions, run.id)
             text, body = blocks.status_message(
                 run,
                 action,
                 self._service(run),
                 status=outcome.final_status or run.status,
                 duration_ms=outcome.duration_ms,
+                decisions=decided,
             )
             try:
                 await self.client.chat_update(
@@ -138,12 +140,16 @@ class SlackNotifier:
                 log.warning("refreshing the Home tab of %s failed: %s", run.user_id, exc)
 
     async def request_approval(
-        self, run: Run, action: Action, service: Service | None
+        self,
+        run: Run,
+        action: Action,
+        service: Service | None,
+        preview: RequestPreview | None = None,
     ) -> list[dict[str, str]]:
         """Post the approval request: in the approval channel, or to each approver's DM."""
         catalog = self.catalog()
         assert action.approval is not None
-        text, body = approvals.request_blocks(catalog, run, action, service)
+        text, body = approvals.request_blocks(catalog, run, action, service, preview=preview)
         targets = (
             [action.approval.channel]
             if action.approval.channel
@@ -170,10 +176,16 @@ class SlackNotifier:
         return refs
 
     async def update_approval(
-        self, run: Run, action: Action, decisions: list[ApprovalDecision]
+        self,
+        run: Run,
+        action: Action,
+        decisions: list[ApprovalDecision],
+        preview: RequestPreview | None = None,
     ) -> None:
         service = self._service(run)
-        text, body = approvals.request_blocks(self.catalog(), run, action, service, decisions)
+        text, body = approvals.request_blocks(
+            self.catalog(), run, action, service, decisions, preview=preview
+        )
         for ref in run.approval_refs:
             try:
                 await self.client.chat_update(
@@ -182,7 +194,7 @@ class SlackNotifier:
             except SlackApiError as exc:
                 log.warning("run %s: approval request not updated: %s", run.id, exc)
         if run.message_ts and run.kind == "run":
-            text, body = blocks.status_message(run, action, service)
+            text, body = blocks.status_message(run, action, service, decisions=decisions)
             await self.client.chat_update(
                 channel=run.channel_id or run.user_id,
                 ts=run.message_ts,
