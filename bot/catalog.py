@@ -224,6 +224,9 @@ class Input(Model):
     maxLength: int | None = Field(None, ge=1, le=3000)
     minLength: int | None = Field(None, ge=0, le=3000)
     pattern: str | None = None
+    # Said instead of the regex when a value doesn't match: "Use a ticket key like OPS-12".
+    patternHint: str | None = Field(None, min_length=1, max_length=300)
+    example: str | None = Field(None, min_length=1, max_length=150)  # a value that matches
     # Options: a list, or a Liquid template rendering a JSON list or one option per line.
     values: list[Option] | str = Field([], max_length=5000)
     binding: Binding | None = None
