@@ -139,3 +139,31 @@ def test_a_denial_names_who_denied_and_why(bot: Bot) -> None:
     status = bot.slack.messages("C0CHAN")[0]
     assert " ran " not in texts(status["blocks"])
     assert "Withdraw" not in texts(status["blocks"])
+
+
+def test_the_home_tab_menu_offers_approve_with_comment(bot: Bot) -> None:
+    run_id = ask(bot)
+    request_message(bot)
+    bot.requests.event({"type": "app_home_opened", "user": "U0SRE1", "tab": "home"})
+    home = bot.slack.wait_for("views.publish")[-1].params["view"]
+    menu = next(
+        b["accessory"] for b in home["blocks"] if b.get("accessory", {}).get("type") == "overflow"
+    )
+    labels = [o["text"]["text"] for o in menu["options"]]
+    assert labels == ["Approve", "Approve with comment…", "Deny"]
+    modals = Modals.before(bot.slack)
+    bot.requests.block_action(
+        "approval_menu",
+        channel_id=None,
+        container={"type": "view"},
+        user_id="U0SRE1",
+        selected_option={"value": f"comment:{run_id}"},
+    )
+    modal = modals.opened()
+    assert modal["callback_id"] == "approve_modal"
+    bot.requests.view_submission(
+        modal,
+        {"comment": {"comment": {"type": "plain_text_input", "value": "LGTM"}}},
+        user_id="U0SRE1",
+    )
+    assert bot.receiver.wait(1)[0].json()["comment"] == "LGTM"
