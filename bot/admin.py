@@ -126,8 +126,11 @@ def check_document(
         errors: dict[str, str] = {}
         for error in exc.errors:
             if error.startswith(index):
-                message = error.split(": ", 1)[-1]
+                path, _, message = error.partition(": ")
                 field = form_field(error)
+                where = re.sub(r"^actions\[\d+\]\.?", "", path)
+                if where and where != FORM_FIELDS.get(field, field):  # a key inside it: named
+                    message = f"{where}: {message}"
                 errors[field] = (errors[field] + "; " + message) if field in errors else message
             elif "duplicate id" in error and document.get("id"):
                 errors["id"] = "An action with this id exists already."

@@ -261,6 +261,9 @@ class Input(Model):
     maxLength: int | None = Field(None, ge=1, le=3000)
     minLength: int | None = Field(None, ge=0, le=3000)
     pattern: str | None = None
+    # Said instead of the regex when a value doesn't match: "Use a ticket key like OPS-12".
+    patternHint: str | None = Field(None, min_length=1, max_length=300)
+    example: str | None = Field(None, min_length=1, max_length=150)  # a value that matches
     # Options: a list, or a Liquid template rendering a JSON list or one option per line.
     values: list[Option] | str = Field([], max_length=5000)
     binding: Binding | None = None
@@ -408,6 +411,15 @@ class Access(Model):
 AccessRule = Literal["everyone", "admins", "service_owners"]
 
 
+class Confirm(Model):
+    """Slack's confirmation dialog before a one-click action runs; blanks get defaults."""
+
+    title: str | None = Field(None, min_length=1, max_length=100)
+    text: str | None = Field(None, min_length=1, max_length=300)
+    confirm: str | None = Field(None, min_length=1, max_length=30)
+    deny: str | None = Field(None, min_length=1, max_length=30)
+
+
 class Action(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
@@ -417,7 +429,8 @@ class Action(Model):
     access: AccessRule | Access = "everyone"
     published: bool = True
     category: str | None = Field(None, max_length=75)
-    confirm: str | None = Field(None, max_length=300)  # one-click actions: ask first
+    # One-click actions ask first: `true`, the dialog's text, or {title, text, confirm, deny}.
+    confirm: Confirm | None = None
     # scope: service only: which services the action applies to, by their fields.
     filter: dict[str, Any] | None = None
     channels: list[SlackId] = []  # where it may run; empty: anywhere
@@ -435,6 +448,15 @@ class Action(Model):
     agents: bool = False  # offered to agents over MCP: admins opt actions in deliberately
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
+
+    @field_validator("confirm", mode="before")
+    @classmethod
+    def _confirm(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return {"text": value} if isinstance(value, str) else value
 
     @property
     def needs_approval(self) -> bool:

@@ -26,6 +26,7 @@ from bot.catalog import (
     Service,
     parse_duration,
 )
+from bot.pattern_words import describe
 
 STATIC_LIMIT = 100  # Slack's static_select maximum; more becomes a type-ahead search
 MAX_PEOPLE = 20  # a people picker's selection: the element's max_selected_items, and checked
@@ -265,8 +266,22 @@ def _check(item: Input, value: Any, options: list[Option] | None) -> Any:
     if kind == "url" and not URL.match(text):
         raise ValueError("Enter a web address starting with https://.")
     if item.pattern and not re.search(item.pattern, text):  # anchors are the author's
-        raise ValueError(f"Must match the pattern {item.pattern}.")
+        raise ValueError(pattern_problem(item))
     return text
+
+
+def pattern_problem(item: Input) -> str:
+    """What to say when a value doesn't match: the author's hint, plain words, or an example.
+
+    Never the regex itself: people filling in a form don't read regular expressions.
+    """
+    example = f" For example: {item.example}." if item.example else ""
+    if item.patternHint:
+        return item.patternHint.rstrip(".") + "." + example
+    words = describe(item.pattern or "")
+    if words:
+        return f"{words}.{example}"
+    return f"This doesn't match the expected format.{example}"
 
 
 def _duration(text: str) -> str:

@@ -31,3 +31,13 @@ def seconds_text(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.0f} min"
+
+
+@dataclass(frozen=True)
+class RequestPreview:
+    """What a run will send, as approvers may see it: secrets already redacted."""
+
+    method: str
+    url: str
+    body: str
+    problem: str = ""  # why nothing can be shown (the template failed)

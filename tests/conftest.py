@@ -7,6 +7,7 @@ PostgreSQL; the default is a fresh SQLite file per test.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -237,6 +238,32 @@ def start_bot(tmp_path: Path, config: str, **overrides: Any) -> Iterator[Bot]:
         thread.join(timeout=15)
         receiver.stop()
         slack.stop()
+    # Every end-to-end test checks the notification text of every message the bot sent.
+    assert_plain_fallbacks(slack)
+
+
+MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+# What must not appear in a message's `text`: it is read aloud and shown in notifications.
+NOT_PLAIN = {
+    "Markdown bold": re.compile(r"\*\*"),
+    "a heading": re.compile(r"^[ \t]*#{1,6}[ \t]", re.MULTILINE),
+    "mrkdwn bold": re.compile(r"(?<![\w*])\*[^\s*][^*\n]*\*(?![\w*])"),
+    "a labelled link": re.compile(r"<[^<>|\n]+\|[^<>\n]*>"),
+    "a Markdown link": re.compile(r"\[[^\]\n]*\]\([^)\n]*\)"),
+}
+
+
+def not_plain(text: str) -> list[str]:
+    """What formatting a fallback text still holds (empty: plain)."""
+    return [name for name, pattern in NOT_PLAIN.items() if pattern.search(text)]
+
+
+def assert_plain_fallbacks(slack: FakeSlack) -> None:
+    for call in slack.calls():
+        text = call.params.get("text")
+        if call.method in MESSAGE_METHODS and isinstance(text, str):
+            found = not_plain(text)
+            assert not found, f"{call.method} text has {', '.join(found)}: {text!r}"
 
 
 @pytest.fixture

@@ -128,6 +128,11 @@ def texts(blocks: Any) -> str:
     return "\n".join(n["text"] for n in walk(blocks) if isinstance(n.get("text"), str))
 
 
+def shown(message: Any) -> str:
+    """What a message shows: its blocks' text, and its notification text."""
+    return message.get("text", "") + "\n" + texts(message.get("blocks") or [])
+
+
 def dropped_fields(built: Any, dumped: Any, path: str = "") -> list[str]:
     """Fields slack_sdk does not know (it drops them; Slack refuses them)."""
     if isinstance(built, dict) and isinstance(dumped, dict):

@@ -15,6 +15,7 @@ import pytest
 from bot.store import Store
 from tests.conftest import Bot, Modals, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
+from tests.samples import shown
 from tests.test_core_loop import texts
 from tests.test_durability import BotProcess
 
@@ -95,6 +96,13 @@ def click(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0AP
     assert response.status_code == 200
 
 
+def said(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0APPROVE") -> str:
+    """Click, and what the bot answered the clicker (its response_url post)."""
+    before = len(bot.slack.calls("response_url"))
+    click(bot, action_id, run_id, user, channel)
+    return shown(bot.slack.wait_for("response_url", count=before + 1)[before].params)
+
+
 def thread_text(bot: Bot, channel: str = "C0CHAN") -> str:
     status = bot.slack.messages(channel)[0]
     return "\n".join(
@@ -110,7 +118,7 @@ def test_approve_then_run(bot: Bot) -> None:
     assert run.status == "PENDING_APPROVAL"
     request = request_message(bot)
     shown = texts(request["blocks"])
-    assert "<@U0DEV> wants to run *Deploy to prod*" in shown and "hotfix" in shown
+    assert "<@U0DEV> asks to run *Deploy to prod*" in shown and "hotfix" in shown
     wait(lambda: "Waiting for approval by *SRE*" in thread_text(bot), what="thread note")
     assert "waiting for approval" in texts(bot.slack.messages("C0CHAN")[0]["blocks"])
     time.sleep(0.3)
@@ -165,12 +173,9 @@ def test_self_approval_and_outsiders_are_refused(bot: Bot) -> None:
     bot.submit(bot.open_form("two-keys"), {})
     run = bot.store.runs()[0]
     request_message(bot)
-    click(bot, "approve_run", run.id, "U0DEV")  # the requester is an approver, but not of self
-    assert (
-        "cannot approve your own request" in bot.slack.wait_for("response_url")[-1].params["text"]
-    )
-    click(bot, "approve_run", run.id, "U0OWNER")
-    assert "not an approver" in bot.slack.wait_for("response_url", count=2)[-1].params["text"]
+    # The requester is an approver, but not of their own request.
+    assert "cannot approve your own request" in said(bot, "approve_run", run.id, "U0DEV")
+    assert "not an approver" in said(bot, "approve_run", run.id, "U0OWNER")
     refusals = bot.store.events(kind="refused")
     assert {e.actor for e in refusals} == {"U0DEV", "U0OWNER"}
     assert bot.store.get_run(run.id).status == "PENDING_APPROVAL"
@@ -182,8 +187,7 @@ def test_two_approvals_needed(bot: Bot) -> None:
     request_message(bot)
     click(bot, "approve_run", run.id, "U0SRE1")
     wait(lambda: "1 of 2" in thread_text(bot), what="one of two")
-    click(bot, "approve_run", run.id, "U0SRE1")
-    assert "already decided" in bot.slack.wait_for("response_url")[-1].params["text"]
+    assert "already decided" in said(bot, "approve_run", run.id, "U0SRE1")
     time.sleep(0.3)
     assert bot.receiver.received == []
     click(bot, "approve_run", run.id, "U0SRE2")
@@ -202,8 +206,7 @@ def test_request_expires(bot: Bot) -> None:
         what="request marked expired",
     )
     wait(lambda: "the request expired" in thread_text(bot), what="thread")
-    click(bot, "approve_run", run.id, "U0SRE1")
-    assert "already expired" in bot.slack.wait_for("response_url")[-1].params["text"]
+    assert "already expired" in said(bot, "approve_run", run.id, "U0SRE1")
     assert bot.receiver.received == []
 
 
@@ -211,8 +214,7 @@ def test_withdraw(bot: Bot) -> None:
     bot.submit(bot.open_form("prod-deploy"), {"input:why": "oops"})
     run = bot.store.runs()[0]
     request_message(bot)
-    click(bot, "withdraw_run", run.id, "U0OWNER", channel="C0CHAN")
-    assert "only the requester" in bot.slack.wait_for("response_url")[-1].params["text"]
+    assert "only the requester" in said(bot, "withdraw_run", run.id, "U0OWNER", channel="C0CHAN")
     click(bot, "withdraw_run", run.id, "U0DEV", channel="C0CHAN")
     wait(lambda: bot.store.get_run(run.id).status == "WITHDRAWN", what="withdrawn")
     wait(
@@ -295,8 +297,7 @@ def test_revoke_now_and_extend(bot: Bot) -> None:
     )
     wait(lambda: "extended it by 60 min" in thread_text(bot), what="extension note")
     # Someone unrelated cannot revoke; the requester can, at once.
-    click(bot, "revoke_now", run.id, "U0SRE1", channel="C0CHAN")
-    assert "can't revoke" in bot.slack.wait_for("response_url")[-1].params["text"]
+    assert "can't revoke" in said(bot, "revoke_now", run.id, "U0SRE1", channel="C0CHAN")
     click(bot, "revoke_now", run.id, "U0DEV", channel="C0CHAN")
     assert bot.receiver.wait(2)[1].path == "/revoke"
     wait(lambda: "revoked it early" in thread_text(bot), what="revoke note")
@@ -321,7 +322,7 @@ def test_extension_needs_approval_when_the_action_does(bot: Bot) -> None:
     assert extension.status == "PENDING_APPROVAL"
     assert bot.store.get_run(run.id).expires_at == before
     wait(lambda: len(bot.slack.messages("C0APPROVE")) == 2, what="second approval request")
-    assert "wants to extend *Approved grant* by 15 min" in texts(
+    assert "asks to extend *Approved grant* by 15 min" in texts(
         bot.slack.messages("C0APPROVE")[1]["blocks"]
     )
     click(bot, "approve_run", extension.id, "U0SRE2")
@@ -343,11 +344,11 @@ def test_failed_revert_is_escalated(bot: Bot) -> None:
         what="failed revert",
     )
     wait(
-        lambda: any("revert of *Grant access*" in m["text"] for m in bot.slack.messages("C0PAY")),
+        lambda: any("revert of *Grant access*" in shown(m) for m in bot.slack.messages("C0PAY")),
         what="escalation in #payments",
     )
-    alarm = next(m for m in bot.slack.messages("C0PAY") if "revert" in m["text"])
-    assert ":rotating_light:" in alarm["text"] and "<@U0DEV>" in alarm["text"]
+    alarm = shown(next(m for m in bot.slack.messages("C0PAY") if "revert" in m["text"]))
+    assert ":rotating_light:" in alarm and "<@U0DEV>" in alarm
 
 
 def test_revert_happens_after_a_restart(tmp_path: Path) -> None:

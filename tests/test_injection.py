@@ -20,7 +20,8 @@ from bot.config import ConfigError, payload_warnings, validate
 from bot.mrkdwn import escape, inert, safe_url, to_mrkdwn
 from bot.runs.results import explain
 from bot.webhooks import delivery
-from tests.conftest import CONFIG, Bot, start_bot
+from tests.conftest import CONFIG, Bot, not_plain, start_bot
+from tests.samples import shown
 from tests.test_core_loop import texts
 
 HOSTILE = "<!channel> see <https://evil|docs> or [click](https://evil.example) @here <@U0BOSS>"
@@ -281,9 +282,9 @@ def test_receiver_text_in_a_response_template_is_inert_in_the_thread(bot: Bot) -
     assert_inert(shown)
     assert "Done: &lt;!channel&gt; see &lt;https://evil|docs&gt;" in shown
     assert "[click](https://evil.example)" in shown
-    # The notification text is the converted mrkdwn too: inert, and readable.
+    # The notification text is plain words: inert, readable, and no link at all.
     assert reply["text"].startswith("<@U0OWNER> Done: &lt;!channel&gt; see")
-    assert "[click](https://evil.example)" in reply["text"]
+    assert "click" in reply["text"] and not not_plain(reply["text"])
     # The template's own mention is the author's choice, and stays.
     assert texts(reply["blocks"]).startswith("<@U0OWNER> Done:")
 
@@ -393,8 +394,8 @@ def test_saving_an_action_in_slack_warns_of_a_payload_without_json(bot: Bot) -> 
     values["method"] = {"method": {"type": "static_select", "selected_option": {"value": "POST"}}}
     assert bot.requests.view_submission(view, values, user_id="U0ADMIN").status_code == 200
     saved = bot.slack.wait_for(
-        "chat.postMessage", lambda c: "Saved `page-oncall`" in c.params["text"]
+        "chat.postMessage", lambda c: "Saved `page-oncall`" in shown(c.params)
     )
-    assert (
-        "webhook.payload: input 'why' is interpolated without `| json`" in saved[-1].params["text"]
+    assert "webhook.payload: input 'why' is interpolated without `| json`" in shown(
+        saved[-1].params
     )

@@ -637,7 +637,7 @@ def test_validation_error_shows_inline(page_for: Callable[[str], Any]) -> None:
     dialog.get_by_role("button", name="Run").click()
     # The bot answered response_action: errors; Slack shows it under the input.
     error = dialog.locator('[data-block-id="input:commit_sha"] .input-error')
-    expect(error).to_contain_text("Must match the pattern")
+    expect(error).to_contain_text("Use 7 to 40 hex digits (0-9, a-f).")
     expect(dialog.locator(".input-error")).to_have_count(1)
     # A required field left empty is refused by the client before anything is sent.
     dialog.get_by_label("Reason").fill("")

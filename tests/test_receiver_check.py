@@ -18,6 +18,7 @@ from bot.receiver import Replays, VerificationError, verify
 from bot.webhooks.conformance import DOCS, PROBES, Result, parse_words, tamper
 from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot
 from tests.fakes import Headers, verify_opslevel_style, verify_standard
+from tests.samples import texts
 from tests.test_admin import admin_says, shown
 
 SIGNED = ["Content-Type", "Authorization"]  # the configured headers of the actions below
@@ -337,7 +338,8 @@ def test_admins_check_a_receiver_from_slack_and_it_is_audited(bot: Bot) -> None:
     assert bot.receiver.received == []
 
     # The test receiver answers 200 to anything: a naive receiver.
-    card = shown(admin_says(bot, "check-receiver create-ticket title=Hi prio=high --force"))
+    said = admin_says(bot, "check-receiver create-ticket title=Hi prio=high --force")
+    card = texts(said["blocks"])  # the card as shown; its `text` is the same in plain words
 
     lines = card.splitlines()
     assert lines[0].startswith("*Receiver check of `create-ticket`*: POST `http://127.0.0.1")

@@ -23,6 +23,7 @@ from bot.slack.request import SlackRequest
 from bot.store import Run
 from tests.conftest import SIGNING_SECRET, Bot, start_bot
 from tests.test_approvals import CONFIG, request_message
+from tests.test_core_loop import texts
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_an_admin_only_listener_refuses_a_non_admin(bot: Bot) -> None:
 
     assert refused.status == 200 and probe.reached == []
     told = bot.slack.wait_for("response_url")[-1].params
-    assert told["text"] == guards.NOT_ADMIN and told["response_type"] == "ephemeral"
+    assert texts(told["blocks"]) == guards.NOT_ADMIN and told["response_type"] == "ephemeral"
     assert refusals(bot) == [{"actor": "U0DEV", "step": "p", "reason": "not an admin"}]
 
     assert dispatch(bot, app, click(bot, "probe", "U0ADMIN", "x")).status == 200

@@ -24,6 +24,7 @@ from bot.catalog import (
     parse_duration,
 )
 from bot.config import backstage
+from bot.config.words import pattern_words, plain_words
 from bot.webhooks.render import is_json
 
 
@@ -197,7 +198,10 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "literal_error":
         message = message.replace("Input should be", "expected")
     elif kind == "string_pattern_mismatch":
-        message = f"invalid value {error.get('input')!r} ({message})"
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        message = f"invalid value {error.get('input')!r}: {pattern_words(pattern)}"
+    else:
+        message = plain_words(kind, error.get("ctx") or {}) or message
     return f"{path}: {message}"
 
 

@@ -20,6 +20,7 @@ from bot.kinds import JobKind, RunStatus
 from bot.mrkdwn import inert
 from bot.outcomes import Outcome, seconds_text
 from bot.runs.context import Context
+from bot.runs.preview import preview
 from bot.store import Job, Run
 from bot.store.models import ApprovalDecision, utcnow
 
@@ -79,9 +80,11 @@ class ApprovalFlow:
         yes = [d for d in decisions if d.approved]
         need = action.approval.count
         if len(yes) < need:
+            said = f": {inert(comment)}" if comment else ""
             await ctx.post(
                 run,
-                f"Approved by {who} ({len(yes)} of {need}); waiting for {need - len(yes)} more.",
+                f"Approved by {who}{said} ({len(yes)} of {need}); "
+                f"waiting for {need - len(yes)} more.",
             )
             await redraw(ctx, run)
             return None
@@ -104,7 +107,12 @@ class ApprovalFlow:
         )
         if moved is not None:  # else another replica moved it first: nothing to do
             names = ", ".join(ctx.notifier.mention(d.approver) for d in yes)
-            await ctx.post(run, f"Approved by {names}. Running it now.")
+            said = "".join(
+                f"\n> {ctx.notifier.mention(d.approver)}: {inert(d.comment)}"
+                for d in yes
+                if d.comment
+            )
+            await ctx.post(run, f"Approved by {names}. Running it now.{said}")
             await redraw(ctx, run)
 
     async def withdraw(self, run: Run, by: str) -> str | None:
@@ -149,8 +157,9 @@ async def request(ctx: Context, job: Job) -> None:
         return
     run = loaded.run
     await ctx.wait_for(run, job, JobKind.ANNOUNCE)  # the thread note needs the message
+    shown = await preview(ctx, loaded)  # approvers see what they approve
     try:
-        refs = await ctx.notifier.request_approval(run, loaded.action, loaded.service)
+        refs = await ctx.notifier.request_approval(run, loaded.action, loaded.service, shown)
     except Exception as exc:
         raise Retry(backoff(job.attempts, 2.0, 120.0), f"posting failed: {exc}") from None
     await ctx.db(ctx.store.update_run, run.id, approval_refs=refs)
@@ -167,7 +176,8 @@ async def update(ctx: Context, job: Job) -> None:
     ):
         raise Retry(0.2, "waiting for the request to be posted", counts=False)
     decisions = await ctx.db(ctx.store.decisions, run.id)
-    await ctx.notifier.update_approval(run, loaded.action, decisions)
+    shown = await preview(ctx, loaded)
+    await ctx.notifier.update_approval(run, loaded.action, decisions, shown)
 
 
 @jobs.handler(JobKind.APPROVAL_EXPIRY)

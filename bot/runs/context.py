@@ -19,7 +19,7 @@ from bot import logs, metrics, redaction
 from bot.catalog import Action, Catalog, Service
 from bot.jobs import Retry
 from bot.kinds import JobKind, RunStatus
-from bot.outcomes import Outcome
+from bot.outcomes import Outcome, RequestPreview
 from bot.redaction import Redactor
 from bot.settings import Settings
 from bot.store import Job, Run, Store
@@ -54,11 +54,19 @@ class Notifier(Protocol):
     ) -> None: ...
 
     async def request_approval(
-        self, run: Run, action: Action, service: Service | None
+        self,
+        run: Run,
+        action: Action,
+        service: Service | None,
+        preview: RequestPreview | None = None,
     ) -> list[dict[str, str]]: ...
 
     async def update_approval(
-        self, run: Run, action: Action, decisions: list[ApprovalDecision]
+        self,
+        run: Run,
+        action: Action,
+        decisions: list[ApprovalDecision],
+        preview: RequestPreview | None = None,
     ) -> None: ...
 
     async def expiry_notice(self, run: Run, action: Action) -> None: ...

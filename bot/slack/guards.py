@@ -21,6 +21,7 @@ from bot.policy import dynamic_approvers
 from bot.runtime import Runtime
 from bot.slack.request import SlackRequest
 from bot.slack.views import blocks
+from bot.slack.views.fallback import text_message
 from bot.store import Run
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
@@ -44,7 +45,7 @@ async def say_no(
         return await ack(response_action="update", view=blocks.notice_modal(title, text or ""))
     response = await ack()
     if text and req.response_url and respond is not None:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+        await respond(response_type="ephemeral", replace_original=False, **text_message(text))
     elif text and req.trigger_id:
         await client.views_open(trigger_id=req.trigger_id, view=blocks.notice_modal(title, text))
     return response
@@ -210,6 +211,7 @@ DENY = _approving("deny", clicked)
 MENU_APPROVE = _approving("approve", from_menu)
 MENU_DENY = _approving("deny", from_menu)
 DENY_FORM = _approving("deny", sealed, title="Deny")
+APPROVE_FORM = _approving("approve", sealed, title="Approve")
 WITHDRAW = RunRule(
     step="withdraw",
     refusal="You can't withdraw this",

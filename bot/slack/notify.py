@@ -16,10 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
 from bot.mrkdwn import escape
-from bot.outcomes import Outcome
+from bot.outcomes import Outcome, RequestPreview
 from bot.policy import SOURCE_NAMES, Plan
 from bot.runs.expiry import clock
 from bot.slack.views import approvals, blocks
+from bot.slack.views.fallback import fallback, text_message
 from bot.store import Run, Store
 from bot.store.models import ApprovalDecision
 
@@ -52,7 +53,9 @@ class SlackNotifier:
         text, body = blocks.status_message(run, action, service)
         channel = run.channel_id or run.user_id
         try:
-            response = await self.client.chat_postMessage(channel=channel, text=text, blocks=body)
+            response = await self.client.chat_postMessage(
+                channel=channel, text=fallback(text), blocks=body
+            )
         except SlackApiError as exc:
             if channel == run.user_id or exc.response.get("error") not in CANNOT_POST:
                 raise
@@ -63,13 +66,15 @@ class SlackNotifier:
                 exc.response.get("error"),
             )
             response = await self.client.chat_postMessage(
-                channel=run.user_id, text=text, blocks=body
+                channel=run.user_id, text=fallback(text), blocks=body
             )
             await self.client.chat_postMessage(
                 channel=response["channel"],
                 thread_ts=response["ts"],
-                text=f"I couldn't post in <#{channel}>, so the run is reported here. "
-                "Invite me there with `/invite @actions` to post in the channel next time.",
+                **text_message(
+                    f"I couldn't post in <#{channel}>, so the run is reported here. "
+                    "Invite me there with `/invite @actions` to post in the channel next time."
+                ),
             )
         run = await asyncio.to_thread(
             self.store.update_run, run.id, channel_id=response["channel"], message_ts=response["ts"]
@@ -81,7 +86,7 @@ class SlackNotifier:
 
     async def progress(self, run: Run, text: str) -> None:
         await self.client.chat_postMessage(
-            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, text=text
+            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, **text_message(text)
         )
 
     async def running(
@@ -93,7 +98,10 @@ class SlackNotifier:
             run, action, self._service(run), status="RUNNING", note=message, links=links
         )
         await self.client.chat_update(
-            channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body
+            channel=run.channel_id or run.user_id,
+            ts=run.message_ts,
+            text=fallback(text),
+            blocks=body,
         )
 
     async def finished(
@@ -107,19 +115,21 @@ class SlackNotifier:
             body = [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
-            channel=channel, thread_ts=run.message_ts, text=text, blocks=body
+            channel=channel, thread_ts=run.message_ts, text=fallback(text), blocks=body
         )
         if run.message_ts and run.kind == "run":
+            decided = await asyncio.to_thread(self.store.decisions, run.id)
             text, body = blocks.status_message(
                 run,
                 action,
                 self._service(run),
                 status=outcome.final_status or run.status,
                 duration_ms=outcome.duration_ms,
+                decisions=decided,
             )
             try:
                 await self.client.chat_update(
-                    channel=channel, ts=run.message_ts, text=text, blocks=body
+                    channel=channel, ts=run.message_ts, text=fallback(text), blocks=body
                 )
             except SlackApiError as exc:
                 log.warning("run %s: could not mark the status message: %s", run.id, exc)
@@ -132,12 +142,16 @@ class SlackNotifier:
                 log.warning("refreshing the Home tab of %s failed: %s", run.user_id, exc)
 
     async def request_approval(
-        self, run: Run, action: Action, service: Service | None
+        self,
+        run: Run,
+        action: Action,
+        service: Service | None,
+        preview: RequestPreview | None = None,
     ) -> list[dict[str, str]]:
         """Post the approval request: in the approval channel, or to each approver's DM."""
         catalog = self.catalog()
         assert action.approval is not None
-        text, body = approvals.request_blocks(catalog, run, action, service)
+        text, body = approvals.request_blocks(catalog, run, action, service, preview=preview)
         plan = Plan.from_json(run.approval_plan)
         people = approver_ids(catalog, action) + (plan.approvers if plan else [])
         targets = (
@@ -151,7 +165,9 @@ class SlackNotifier:
         )
         refs = []
         for target in targets:
-            response = await self.client.chat_postMessage(channel=target, text=text, blocks=body)
+            response = await self.client.chat_postMessage(
+                channel=target, text=fallback(text), blocks=body
+            )
             refs.append({"channel": response["channel"], "ts": response["ts"]})
         who = approvals.approvers_text(catalog, action, plan)
         note = f"Waiting for approval by {who}."
@@ -169,21 +185,30 @@ class SlackNotifier:
         return refs
 
     async def update_approval(
-        self, run: Run, action: Action, decisions: list[ApprovalDecision]
+        self,
+        run: Run,
+        action: Action,
+        decisions: list[ApprovalDecision],
+        preview: RequestPreview | None = None,
     ) -> None:
         service = self._service(run)
-        text, body = approvals.request_blocks(self.catalog(), run, action, service, decisions)
+        text, body = approvals.request_blocks(
+            self.catalog(), run, action, service, decisions, preview=preview
+        )
         for ref in run.approval_refs:
             try:
                 await self.client.chat_update(
-                    channel=ref["channel"], ts=ref["ts"], text=text, blocks=body
+                    channel=ref["channel"], ts=ref["ts"], text=fallback(text), blocks=body
                 )
             except SlackApiError as exc:
                 log.warning("run %s: approval request not updated: %s", run.id, exc)
         if run.message_ts and run.kind == "run":
-            text, body = blocks.status_message(run, action, service)
+            text, body = blocks.status_message(run, action, service, decisions=decisions)
             await self.client.chat_update(
-                channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body
+                channel=run.channel_id or run.user_id,
+                ts=run.message_ts,
+                text=fallback(text),
+                blocks=body,
             )
 
     async def expiry_notice(self, run: Run, action: Action) -> None:
@@ -192,7 +217,7 @@ class SlackNotifier:
         await self.client.chat_postMessage(
             channel=run.channel_id or run.user_id,
             thread_ts=run.message_ts,
-            text=f"{action.name} expires at {clock(run.expires_at)}",
+            text=fallback(f"{action.name} expires at {clock(run.expires_at)}"),
             blocks=body,
         )
 
@@ -202,7 +227,7 @@ class SlackNotifier:
         message = approvals.escalation_text(run, action, owner.channel, text)
         targets = [owner.channel] if owner.channel else list(self.catalog().admins.users)
         for target in targets or [run.user_id]:
-            await self.client.chat_postMessage(channel=target, text=message)
+            await self.client.chat_postMessage(channel=target, **text_message(message))
         if run.message_ts:
             await self.progress(run, message)
 

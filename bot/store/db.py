@@ -3,7 +3,8 @@
 Each repository lives in its own module and shares the engine through `Database`:
 runs (`runs`), the job queue (`queue`), the audit log (`audit`) and its hash chain
 (`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`), actions created
-in Slack (`slack_actions`) and API tokens (`tokens`). Callers keep using one `Store`.
+in Slack (`slack_actions`), API tokens (`tokens`) and users' favourite actions
+(`favourites`). Callers keep using one `Store`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from bot.store.approvals import ApprovalRepository
 from bot.store.audit import AuditLog
 from bot.store.engine import alembic_config
+from bot.store.favourites import FavouriteRepository
 from bot.store.queue import JobQueue
 from bot.store.runs import RunRepository
 from bot.store.sinks import SinkCursors
@@ -30,6 +32,7 @@ class Store(
     ApprovalRepository,
     SlackActionRepository,
     TokenRepository,
+    FavouriteRepository,
 ):
     """Sessions and the run/audit queries. Synchronous: async callers use a thread."""
 

@@ -222,3 +222,13 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = _timestamp(nullable=True)
     revoked_at: datetime | None = _timestamp(nullable=True)
     revoked_by: str | None = Field(default=None, max_length=32)
+
+
+class Favourite(SQLModel, table=True):
+    """An action a user starred: shown first in their catalog and Home tab."""
+
+    __tablename__ = "favourite"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    action_id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)

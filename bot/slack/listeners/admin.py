@@ -27,6 +27,7 @@ from bot.slack.request import SlackRequest
 from bot.slack.views import admin as views
 from bot.slack.views import blocks, forms
 from bot.slack.views import tokens as token_views
+from bot.slack.views.fallback import fallback, text_message
 from bot.store.models import utcnow
 from bot.vault import VaultError
 from bot.webhooks import conformance, render
@@ -60,9 +61,8 @@ async def command(
     sub = words[0].lower() if words else "list"
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
-        await respond(
-            response_type="ephemeral", text=f"Unknown subcommand `{escape(sub)}`.\n{views.HELP}"
-        )
+        text = f"Unknown subcommand `{escape(sub)}`.\n{views.HELP}"
+        await respond(response_type="ephemeral", **text_message(text))
         return
     await handler(runtime, Call(slack_request, respond, client, slack_request.user_id, words[1:]))
 
@@ -115,13 +115,13 @@ async def delete(
     action_id = slack_request.value
     stored = {a.id: a for a in runtime.store.slack_actions()}
     if action_id not in stored:
-        await respond(replace_original=True, text=f"`{action_id}` is already gone.")
+        await respond(replace_original=True, **text_message(f"`{action_id}` is already gone."))
         return
     event = {"change": "delete", "diff": domain.diff(stored[action_id].document, None)}
     user_id = slack_request.user_id
     await asyncio.to_thread(runtime.store.delete_slack_action, action_id, user_id, event)
     await runtime.refresh_slack_actions(force=True)
-    await respond(replace_original=True, text=f"Deleted `{action_id}`.")
+    await respond(replace_original=True, **text_message(f"Deleted `{action_id}`."))
 
 
 async def dry_run(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
@@ -334,12 +334,15 @@ class Call:
         self.words = words
 
     async def say(self, text: str, found: list[dict[str, Any]] | None = None) -> None:
-        await self.respond(response_type="ephemeral", text=text, blocks=found)
+        if found is None:
+            await self.respond(response_type="ephemeral", **text_message(text))
+        else:
+            await self.respond(response_type="ephemeral", text=fallback(text), blocks=found)
 
 
 async def dm(client: AsyncWebClient, user_id: str, text: str) -> None:
     try:
-        await client.chat_postMessage(channel=user_id, text=text)
+        await client.chat_postMessage(channel=user_id, **text_message(text))
     except SlackApiError as exc:
         log.warning("could not DM %s: %s", user_id, exc)
 

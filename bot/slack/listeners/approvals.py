@@ -21,6 +21,7 @@ from bot.slack import guards
 from bot.slack.request import SlackRequest
 from bot.slack.views import approvals as views
 from bot.slack.views import blocks
+from bot.slack.views.fallback import text_message
 from bot.store import Run
 
 
@@ -33,6 +34,10 @@ def register(app: AsyncApp) -> None:
     menu = "approval_menu"
     app.action(menu, matchers=[guards.picked("approve")], **guarded(guards.MENU_APPROVE))(approve)
     app.action(menu, matchers=[guards.picked("deny")], **guarded(guards.MENU_DENY))(ask_reason)
+    comment = guarded(guards.MENU_APPROVE)
+    app.action(menu, matchers=[guards.picked("comment")], **comment)(ask_comment)
+    app.action(views.APPROVE_COMMENT, **guarded(guards.APPROVE))(ask_comment)
+    app.view(views.APPROVE_MODAL, **guarded(guards.APPROVE_FORM))(approved)
     app.action(menu)(ignore)  # any other choice: a forged value, nothing to do
     app.view(views.DENY_MODAL, **guarded(guards.DENY_FORM))(denied)
     app.action(views.WITHDRAW, **guarded(guards.WITHDRAW))(withdraw)
@@ -50,7 +55,7 @@ async def tell(
 ) -> None:
     """An answer to the clicker alone, on the surface they clicked."""
     if slack_request.response_url:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+        await respond(response_type="ephemeral", replace_original=False, **text_message(text))
     else:
         await client.views_open(
             trigger_id=slack_request.trigger_id, view=blocks.notice_modal("Actions", text)
@@ -70,6 +75,32 @@ async def approve(
     problem = await runtime.runner.approvals.decide(run, run_action, slack_request.user_id, True)
     if problem:
         await tell(slack_request, client, respond, f"Not recorded: {problem}.")
+
+
+async def ask_comment(
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    run: Run,
+    run_action: Action,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    await client.views_open(
+        trigger_id=slack_request.trigger_id,
+        view=views.approve_modal(run_action, runtime.sealer.seal({"run": run.id})),
+    )
+
+
+async def approved(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, run: Run, run_action: Action
+) -> None:
+    """The approval form: the comment is optional, shown in the thread and audited."""
+    comment = _typed(slack_request, "comment").strip()
+    user_id = slack_request.user_id
+    problem = await runtime.runner.approvals.decide(run, run_action, user_id, True, comment)
+    text = f"Not recorded: {problem}." if problem else "Approved. The requester has been told."
+    await ack(response_action="update", view=blocks.notice_modal("Approve", text))
 
 
 async def ask_reason(

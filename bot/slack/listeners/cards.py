@@ -30,12 +30,17 @@ async def cards_for(
         if actions is not None
         else (catalog.actions_for(service) if service else catalog.actions.values())
     )
+    favourites = set(await asyncio.to_thread(runtime.store.favourites, who.user_id))
+    recent = {r.action_id for r in await asyncio.to_thread(runtime.store.runs_of, who.user_id, 5)}
     return [
         Card(
             action,
             catalog.owner_of(action),
             can_run(catalog, action, who, service=service, channel=channel),
             service,
+            approvers=approvals.approvers_text(catalog, action) if action.needs_approval else "",
+            favourite=action.id in favourites,
+            recent=action.id in recent,
         )
         for action in chosen
         if action.published or admin  # drafts are for admins' eyes only

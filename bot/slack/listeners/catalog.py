@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -15,6 +16,7 @@ from bot.slack.listeners.runs import open_form, refused_text
 from bot.slack.request import SlackRequest
 from bot.slack.views import blocks, browse
 from bot.slack.views.browse import Page
+from bot.slack.views.fallback import fallback, text_message
 
 
 def register(app: AsyncApp) -> None:
@@ -23,15 +25,20 @@ def register(app: AsyncApp) -> None:
     app.action(re.compile(f"^{browse.PAGE_BUTTON}:"))(page)
     app.action(re.compile(f"^{browse.SERVICE_BUTTON}:"))(service_page)
     app.action(browse.HOME_SEARCH)(home_search)
+    app.action(browse.STAR_BUTTON)(star)
     app.event("app_home_opened")(home_opened)
 
 
 async def run_clicked(
-    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, client: AsyncWebClient
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     action_id, service_id = browse.parse_button_value(slack_request.value)
-    await open_form(
+    opened = await open_form(
         runtime,
         client,
         slack_request,
@@ -39,6 +46,11 @@ async def run_clicked(
         service_id=service_id,
         channel=slack_request.channel_id,  # none on the Home tab
     )
+    action = runtime.catalog().action(action_id)
+    if opened and action is not None and slack_request.response_url:
+        # The catalog gives way to one line, so the run's status message stays in view.
+        found = browse.picked_message(action, "The form is open.")
+        await respond(replace_original=True, text=fallback(found[0]["text"]["text"]), blocks=found)
 
 
 async def run_now(
@@ -85,11 +97,11 @@ async def run_now(
         )
     )
     if run is not None and not slack_request.from_home:
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            text=f"Running *{verdict.action.name}*… the result will appear in the thread.",
-        )
+        note = "Running… the result will appear in the thread."
+        if verdict.action.needs_approval:
+            note = "Sent for approval; the thread will say when it is decided."
+        found = browse.picked_message(verdict.action, note)
+        await respond(replace_original=True, text=fallback(found[0]["text"]["text"]), blocks=found)
 
 
 async def page(
@@ -102,6 +114,24 @@ async def page(
         await publish_home(runtime, user_id, state)
         return
     catalog = runtime.catalog()
+    who = await runtime.directory.principal(user_id, catalog)
+    found = await catalog_blocks(runtime, who, slack_request.channel_id, state)
+    await respond(replace_original=True, text="Self-service actions", blocks=found)
+
+
+async def star(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    """Mark or unmark a favourite, then redraw the page it was clicked on."""
+    await ack()
+    user_id = slack_request.user_id
+    action_id, state = browse.parse_star_value(slack_request.value)
+    catalog = runtime.catalog()
+    if catalog.action(action_id) is not None:  # a forged value stars nothing
+        await asyncio.to_thread(runtime.store.toggle_favourite, user_id, action_id)
+    if slack_request.from_home:
+        await publish_home(runtime, user_id, state)
+        return
     who = await runtime.directory.principal(user_id, catalog)
     found = await catalog_blocks(runtime, who, slack_request.channel_id, state)
     await respond(replace_original=True, text="Self-service actions", blocks=found)
@@ -137,4 +167,4 @@ async def _tell(
             trigger_id=slack_request.trigger_id, view=blocks.notice_modal("Actions", text)
         )
     else:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+        await respond(response_type="ephemeral", replace_original=False, **text_message(text))

@@ -15,6 +15,7 @@ from bot.slack.listeners.cards import catalog_blocks
 from bot.slack.request import SlackRequest
 from bot.slack.views import browse
 from bot.slack.views.browse import Page
+from bot.slack.views.fallback import fallback, text_message
 
 USAGE = (
     "`/actions` — the actions for this channel's service, or the whole catalog\n"
@@ -40,7 +41,7 @@ async def actions(
     user_id, channel = slack_request.user_id, slack_request.channel_id
     text = " ".join(slack_request.value.split())[:100]
     if text.lower() == "help":
-        await respond(response_type="ephemeral", text=USAGE)
+        await respond(response_type="ephemeral", **text_message(USAGE))
         return
     if text.lower() == "token":
         await tokens.open_modal(client, slack_request)
@@ -59,7 +60,7 @@ async def actions(
             if len(services) > 1:
                 await respond(
                     response_type="ephemeral",
-                    text=f"{owner.name}'s services",
+                    text=fallback(f"{owner.name}'s services"),
                     blocks=browse.services_chooser(owner, services),
                 )
                 return

@@ -21,6 +21,7 @@ from bot.runtime import Runtime
 from bot.slack import guards
 from bot.slack.request import SlackRequest
 from bot.slack.views import approvals, blocks, forms
+from bot.slack.views.fallback import text_message
 from bot.store import Run
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ async def open_form(
     channel: str | None,
     parent: str | None = None,
     values: dict[str, Any] | None = None,
-) -> None:
-    """Open an action's modal, or say why not. Within the trigger's 3 seconds."""
+) -> bool:
+    """Open an action's modal, or say why not (False). Within the trigger's 3 seconds."""
     catalog = runtime.catalog()
     user_id = slack_request.user_id
     trigger = slack_request.trigger_id
@@ -85,7 +86,7 @@ async def open_form(
     if action is None or (service_id and service is None):
         text = "This action no longer exists. Type `/actions` to see the current list."
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Not found", text))
-        return
+        return False
     owner = catalog.owner_of(action)
     who = await runtime.directory.principal(user_id, catalog)
     decision = decide_run(catalog, action, who, service=service, channel=channel)
@@ -94,12 +95,12 @@ async def open_form(
             trigger_id=trigger, view=blocks.refusal_modal(action, owner, decision)
         )
         await runtime.runner.refuse(action.id, user_id, decision, "open_form")
-        return
+        return False
     user = await form_user(runtime, slack_request, action)
     fields = form_fields(catalog, action, values or {}, user, service)
     if isinstance(fields, str):
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Cannot run", fields))
-        return
+        return False
     if values:  # a re-run: show what was sent last time (secrets excepted)
         for field in fields:
             if field.input.type != "secret" and values.get(field.identifier) not in (None, ""):
@@ -120,8 +121,15 @@ async def open_form(
         services=catalog.services_for(action),
         service=service,
         service_fixed=bool(seal["fixed"]),
+        approvers=approvers_of(catalog, action),
     )
     await client.views_open(trigger_id=trigger, view=view)
+    return True
+
+
+def approvers_of(catalog: Catalog, action: Action) -> str:
+    """Who approves an action, for its form; empty when it needs no approval."""
+    return approvals.approvers_text(catalog, action) if action.needs_approval else ""
 
 
 def _context(
@@ -190,8 +198,11 @@ async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest
     # The run and its jobs are committed: now Slack gets its answer, the worker the rest.
     if verdict.needs_approval:
         who = approvals.approvers_text(catalog, action, verdict.plan)
-        text = f"Sent for approval by {who}. Nothing happens until they approve."
-        await ack(response_action="update", view=blocks.notice_modal(action.name, text))
+        text = (
+            f"*{escape(action.name)}*\nSent for approval by {who}. "
+            "Nothing happens until they approve."
+        )
+        await ack(response_action="update", view=blocks.notice_modal("Request sent", text))
     else:
         await ack(response_action="update", view=blocks.running_modal(action, channel_id))
 
@@ -224,6 +235,7 @@ async def redraw(
         services=catalog.services_for(action),
         service=service,
         service_fixed=bool(meta.get("fixed")),
+        approvers=approvers_of(catalog, action),
     )
     try:
         await client.views_update(
@@ -278,9 +290,8 @@ async def cancel(
     await ack()
     problem = await runtime.runner.cancel(run.id, slack_request.user_id)
     if problem:
-        await respond(
-            response_type="ephemeral", replace_original=False, text=f"Can't cancel: {problem}."
-        )
+        text = text_message(f"Can't cancel: {problem}.")
+        await respond(response_type="ephemeral", replace_original=False, **text)
 
 
 async def rerun(

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.catalog import Action, Catalog, Service
-from bot.mrkdwn import escape
-from bot.outcomes import seconds_text
+from bot.mrkdwn import escape, truncate
+from bot.outcomes import RequestPreview, seconds_text
 from bot.policy import SOURCE_NAMES, Plan
 from bot.runs.expiry import clock
-from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS
+from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS, SECTION_TEXT
 from bot.slack.views.blocks import context, modal, origin_text, plain, section, shown_value
+from bot.slack.views.fallback import fallback
 from bot.store import Run
 from bot.store.models import ApprovalDecision
 
 APPROVE = "approve_run"
 DENY = "deny_run"
 DENY_MODAL = "deny_modal"
+APPROVE_COMMENT = "approve_with_comment"  # opens APPROVE_MODAL
+APPROVE_MODAL = "approve_modal"
 WITHDRAW = "withdraw_run"
 REVOKE = "revoke_now"
 EXTEND = "extend_run"
@@ -71,10 +74,35 @@ def _what(run: Run, action: Action, service: Service | None) -> str:
     if run.kind == "extend":
         seconds = float(run.inputs.get("seconds") or 0)
         return (
-            f"<@{run.user_id}> wants to extend *{escape(action.name)}*{on} by "
+            f"<@{run.user_id}> asks to extend *{escape(action.name)}*{on} by "
             f"{seconds_text(seconds)}"
         )
-    return f"<@{run.user_id}> wants to run *{escape(action.name)}*{on}"
+    return f"<@{run.user_id}> asks to run *{escape(action.name)}*{on}"
+
+
+def local_time(moment: datetime) -> str:
+    """A time every reader sees in their own time zone; UTC where Slack can't format it."""
+    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def expires_at(run: Run, action: Action) -> datetime:
+    assert action.approval is not None
+    created = run.created_at if run.created_at.tzinfo else run.created_at.replace(tzinfo=UTC)
+    return created + timedelta(seconds=action.approval.expires_after)
+
+
+def preview_blocks(preview: RequestPreview | None) -> list[dict[str, Any]]:
+    """What will be sent, as code: secrets were redacted before it got here."""
+    if preview is None:
+        return []
+    if preview.problem:
+        return [context(f":warning: The request can't be shown: {escape(preview.problem)}")]
+    # Fences inside the body would end the code block early.
+    body = escape(preview.body.replace("```", "ˋˋˋ"))
+    request = f"{preview.method} {escape(preview.url)}" + (f"\n{body}" if body else "")
+    shown = truncate(request, SECTION_TEXT - 40)
+    return [section(f"*What will be sent*\n```{shown}```")]
 
 
 def request_blocks(
@@ -83,6 +111,8 @@ def request_blocks(
     action: Action,
     service: Service | None,
     decisions: Sequence[ApprovalDecision] = (),
+    *,
+    preview: RequestPreview | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The approval request, as first posted and after each decision."""
     assert action.approval is not None
@@ -104,11 +134,17 @@ def request_blocks(
     ][:SECTION_FIELDS]
     if fields and run.kind == "run":
         blocks.append({"type": "section", "fields": fields})
+    blocks += preview_blocks(preview)
     need = action.approval.count
+    waiting = (
+        f" · Expires {local_time(expires_at(run, action))}"
+        if run.status == "PENDING_APPROVAL"
+        else ""
+    )
     blocks.append(
         context(
             f"Needs {need} approval{'s' if need > 1 else ''} from {approvers_text(catalog, action)}"
-            f" · Run `{run.id[:8]}`"
+            f"{waiting} · Run `{run.id[:8]}`"
         )
     )
     blocks += plan_lines(Plan.from_json(run.approval_plan))
@@ -120,7 +156,7 @@ def request_blocks(
         blocks.append(_decide_buttons(run))
     else:
         blocks.append(section(ENDINGS.get(run.status, run.status.lower())))
-    return f"Approval needed: {action.name}", blocks
+    return f"Approval needed: {fallback(_what(run, action, service))}", blocks
 
 
 def _decide_buttons(run: Run) -> dict[str, Any]:
@@ -133,10 +169,20 @@ def _decide_buttons(run: Run) -> dict[str, Any]:
             "value": run.id,
         }
 
+    with_comment = {
+        "type": "button",
+        "text": plain("Approve with comment…"),
+        "action_id": APPROVE_COMMENT,
+        "value": run.id,
+    }
     return {
         "type": "actions",
         "block_id": "approval",
-        "elements": [button("Approve", "primary", APPROVE), button("Deny", "danger", DENY)],
+        "elements": [
+            button("Approve", "primary", APPROVE),
+            with_comment,
+            button("Deny", "danger", DENY),
+        ],
     }
 
 
@@ -158,6 +204,7 @@ def pending_for_home(catalog: Catalog, runs: Sequence[Run]) -> list[dict[str, An
                     "action_id": "approval_menu",
                     "options": [
                         {"text": plain("Approve"), "value": f"approve:{run.id}"},
+                        {"text": plain("Approve with comment…"), "value": f"comment:{run.id}"},
                         {"text": plain("Deny"), "value": f"deny:{run.id}"},
                     ],
                 },
@@ -217,6 +264,32 @@ def deny_modal(action: Action, metadata: str) -> dict[str, Any]:
         callback_id=DENY_MODAL,
         private_metadata=metadata,
         submit=plain("Deny"),
+        close=plain("Cancel"),
+    )
+
+
+def approve_modal(action: Action, metadata: str) -> dict[str, Any]:
+    """Approve, saying something to the requester (optional; shown in the thread)."""
+    return modal(
+        "Approve request",
+        [
+            section(f"Approve *{escape(action.name)}*? The requester sees your comment."),
+            {
+                "type": "input",
+                "block_id": "comment",
+                "optional": True,
+                "label": plain("Comment"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "comment",
+                    "multiline": True,
+                    "max_length": 1000,
+                },
+            },
+        ],
+        callback_id=APPROVE_MODAL,
+        private_metadata=metadata,
+        submit=plain("Approve"),
         close=plain("Cancel"),
     )
 

@@ -11,6 +11,7 @@ from bot.mrkdwn import escape, safe_url, to_mrkdwn, truncate
 from bot.runs import Outcome
 from bot.slack import limits
 from bot.store import Run
+from bot.store.models import ApprovalDecision
 
 RUN_MODAL = "run_action_modal"
 CANCEL_BUTTON = "cancel_run"
@@ -73,7 +74,7 @@ def refusal_modal(action: Action, owner: Team, decision: Decision) -> dict[str, 
 def running_modal(action: Action, channel_id: str | None) -> dict[str, Any]:
     where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
     return notice_modal(
-        action.name,
+        "Run action",  # short: the body names the action in full
         f":hourglass_flowing_sand: Running *{escape(action.name)}*…\n"
         f"The result will appear in {where}, in a thread.",
     )
@@ -85,7 +86,7 @@ def result_modal(action: Action, outcome: Outcome, permalink: str | None) -> dic
     text = f"{icon} *{escape(action.name)}* {STATUS_WORDS.get(status, 'finished')}."
     if permalink:
         text += f"\n<{permalink}|See the result in the thread>"
-    return notice_modal(action.name, text)
+    return notice_modal("Run action", text)
 
 
 # --- messages about a run ---------------------------------------------------------------
@@ -104,6 +105,9 @@ def shown_value(item: Input, value: Any) -> str:
             parts.append(f"<@{escape(str(one))}>")
         elif item.type == "channel":
             parts.append(f"<#{escape(str(one))}>")
+        elif item.type == "url" and safe_url(str(one)):
+            url = str(one).replace("&", "&amp;")
+            parts.append(f"<{url}|{escape(truncate(str(one), 300))}>")
         else:
             option = item.option(str(one))
             parts.append(escape(truncate(option.label if option else str(one), 300)))
@@ -175,19 +179,12 @@ def status_message(
     note: str | None = None,
     links: Sequence[dict[str, str]] = (),
     duration_ms: float | None = None,
+    decisions: Sequence[ApprovalDecision] = (),
 ) -> tuple[str, list[dict[str, Any]]]:
     """The channel message for a run: posted when it starts, edited as it goes."""
     status = status or run.status
     on = f" on *{escape(service.name)}*" if service else ""
-    icon = STATUS_ICONS.get(status, ":grey_question:")
-    if status in STATUS_WORDS:
-        text = f"{icon} <@{run.user_id}> ran *{escape(action.name)}*{on} — {STATUS_WORDS[status]}"
-    elif status == "PENDING_APPROVAL":
-        asked = f"<@{run.user_id}> asked to run *{escape(action.name)}*{on}"
-        text = f"{icon} {asked}: waiting for approval"
-    else:
-        text = f"{icon} <@{run.user_id}> is running *{escape(action.name)}*{on}…"
-    blocks: list[dict[str, Any]] = [section(text)]
+    blocks: list[dict[str, Any]] = [section(headline(run, action, on, status, decisions))]
     origin = origin_text(run, action)
     if origin:
         blocks.append(context(origin))
@@ -205,6 +202,26 @@ def status_message(
     blocks += _run_controls(run, status)
     plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
     return plain_text, blocks
+
+
+def headline(
+    run: Run, action: Action, on: str, status: str, decisions: Sequence[ApprovalDecision] = ()
+) -> str:
+    """Who did what, in words: a request that never ran is a request, not a run."""
+    icon = STATUS_ICONS.get(status, ":grey_question:")
+    who, what = f"<@{run.user_id}>", f"*{escape(action.name)}*{on}"
+    if status == "DENIED":
+        denial = next((d for d in reversed(decisions) if not d.approved), None)
+        by = f" by <@{denial.approver}>" if denial else ""
+        why = f": {escape(denial.comment)}" if denial and denial.comment else ""
+        return f"{icon} {who}'s request to run {what} was denied{by}{why}"
+    if status in ("EXPIRED", "WITHDRAWN"):
+        return f"{icon} {who}'s request to run {what} {STATUS_WORDS[status]}"
+    if status in STATUS_WORDS:
+        return f"{icon} {who} ran {what} — {STATUS_WORDS[status]}"
+    if status == "PENDING_APPROVAL":
+        return f"{icon} {who} asks to run {what}: waiting for approval"
+    return f"{icon} {who} is running {what}…"
 
 
 def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:

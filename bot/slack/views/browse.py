@@ -20,6 +20,8 @@ from bot.store import Run
 
 RUN_BUTTON = "run_action"  # opens the form
 RUN_NOW_BUTTON = "run_now"  # one-click: no inputs
+STAR_BUTTON = "star_action"  # marks or unmarks a favourite
+PINNED = "Your favourites and recent"  # the group shown before the categories
 PAGE_BUTTON = "catalog_page"
 SERVICE_BUTTON = "service_page"
 HOME_SEARCH = "home_search"
@@ -33,6 +35,9 @@ class Card:
     owner: Team
     decision: Decision
     service: Service | None = None  # bound: a service page's cards run on it
+    approvers: str = ""  # mrkdwn naming who approves, when the action needs approval
+    favourite: bool = False
+    recent: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,29 +73,76 @@ def parse_button_value(value: str) -> tuple[str, str | None]:
     return action_id, service_id or None
 
 
+def verb(action: Action) -> str:
+    """What the button says: an action needing approval is requested, not run."""
+    return "Request" if action.needs_approval else "Run"
+
+
+def confirm_dialog(action: Action) -> dict[str, Any] | None:
+    """Slack's confirmation dialog for a one-click action with `confirm:`."""
+    if action.confirm is None:
+        return None
+    asked = action.confirm
+    default = (
+        f"{action.name} is sent for approval at once, with no form."
+        if action.needs_approval
+        else f"{action.name} runs at once, with no form."
+    )
+    return {
+        "title": plain(asked.title or f"{verb(action)} {action.name}?", 100),
+        "text": plain(asked.text or default, 300),
+        "confirm": plain(asked.confirm or verb(action), 30),
+        "deny": plain(asked.deny or "Cancel", 30),
+    }
+
+
 def _run_button(card: Card) -> dict[str, Any]:
     action = card.action
     one_click = not action.inputs and (action.scope == "global" or card.service is not None)
+    # No style: a catalog holds many cards, and a message has one primary button at most.
     button: dict[str, Any] = {
         "type": "button",
-        "text": plain("Run", limits.BUTTON_TEXT),
+        "text": plain(verb(action), limits.BUTTON_TEXT),
         "action_id": RUN_NOW_BUTTON if one_click else RUN_BUTTON,
         "value": button_value(action, card.service),
-        "style": "primary",
     }
-    if one_click and action.confirm:
-        button["confirm"] = {
-            "title": plain(f"Run {action.name}?", 100),
-            "text": plain(action.confirm, 300),
-            "confirm": plain("Run", 30),
-            "deny": plain("Cancel", 30),
-        }
+    dialog = confirm_dialog(action) if one_click else None
+    if dialog:
+        button["confirm"] = dialog
     return button
 
 
-def card_blocks(card: Card) -> list[dict[str, Any]]:
+def star_value(action: Action, state: Page) -> str:
+    """The star button's value: the action, and the page to redraw after the click."""
+    return f"{action.id}|{state.encode()}"[:2000]
+
+
+def parse_star_value(value: str) -> tuple[str, Page]:
+    action_id, _, page = (value or "").partition("|")
+    return action_id, Page.decode(page)
+
+
+def star_button(card: Card, state: Page) -> dict[str, Any]:
+    label = "★ Favourite" if card.favourite else "☆ Add to favourites"
+    return {
+        "type": "button",
+        "text": plain(label, limits.BUTTON_TEXT),
+        "action_id": STAR_BUTTON,
+        "value": star_value(card.action, state),
+        "accessibility_label": (
+            f"Remove {card.action.name} from favourites"
+            if card.favourite
+            else f"Add {card.action.name} to favourites"
+        )[:75],
+    }
+
+
+def card_blocks(card: Card, state: Page | None = None) -> list[dict[str, Any]]:
+    """A card: what the action does, who owns it, and its Run (or Request) and star buttons."""
     action, owner, decision = card.action, card.owner, card.decision
     title = f"*{escape(action.name)}*"
+    if card.favourite:
+        title = f":star: {title}"
     if not action.published:
         title += "  `draft`"
     text = f"{title}\n{escape(action.description)}" if action.description else title
@@ -104,19 +156,30 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         notes.append("Runs on a service")
     if action.category:
         notes.append(escape(action.category))
+    if card.approvers:
+        notes.append(f"Needs approval by {card.approvers}")
     lines = [" · ".join(notes)]
     if not decision:
         lines.append(
             f":lock: You can't run this: {decision.reason}. {ask_owner(owner)} for access."
         )
-    return [block, context(*lines)]
+    star = {"type": "actions", "block_id": f"star:{action.id}"[:255]}
+    star["elements"] = [star_button(card, state or Page())]
+    return [block, context(*lines), star]
+
+
+def group(card: Card) -> str | None:
+    """The heading a card is listed under: the user's own first, then the categories."""
+    return PINNED if card.favourite or card.recent else card.action.category
 
 
 def sort_cards(cards: Sequence[Card]) -> list[Card]:
-    """By category (uncategorised last), then name."""
+    """The user's favourites, then their recent actions, then by category and name."""
     return sorted(
         cards,
         key=lambda c: (
+            not c.favourite,
+            not c.recent,
             c.action.category is None,
             (c.action.category or "").lower(),
             c.action.name.lower(),
@@ -154,13 +217,13 @@ def _pages(ordered: Sequence[Card], budget: int, headings: bool) -> list[int]:
     """Where each page starts: as many cards as fit in ``budget`` blocks, headings counted."""
     starts, used, category = [0], 0, "\0"
     for index, card in enumerate(ordered):
-        cost = 3 + (1 if headings and card.action.category != category else 0)
+        cost = 3 + (1 if headings and group(card) != category else 0)
         if used + cost > budget and used:
             starts.append(index)
             used, category = 0, "\0"
             cost = 3 + (1 if headings else 0)
         used += cost
-        category = card.action.category
+        category = group(card)
     return starts
 
 
@@ -171,7 +234,7 @@ def card_list(
     if not cards:
         return [section(empty)]
     ordered = sort_cards(cards)
-    headings = any(c.action.category for c in ordered)
+    headings = any(group(c) for c in ordered)
     starts = _pages(ordered, budget - 2, headings)  # 2 blocks for the pager
     page = min(max(state.page, 0), len(starts) - 1)
     state = Page(state.query, state.service, page)
@@ -180,10 +243,10 @@ def card_list(
     blocks: list[dict[str, Any]] = []
     category: str | None = "\0"
     for card in shown:
-        if headings and card.action.category != category:
-            category = card.action.category
+        if headings and group(card) != category:
+            category = group(card)
             blocks.append(section(f"*{escape(category or 'Other')}*"))
-        blocks += [{"type": "divider"}, *card_blocks(card)]
+        blocks += card_blocks(card, state)
     if len(starts) > 1:
         blocks += _pager(state, len(starts), len(ordered), starts[page] + 1, end)
     return blocks
@@ -205,6 +268,20 @@ def catalog_message(cards: Sequence[Card], state: Page) -> list[dict[str, Any]]:
         blocks = [header("Self-service actions")]
         empty = "No actions are configured yet."
     return blocks + card_list(cards, state, limits.MESSAGE_BLOCKS - len(blocks), empty)
+
+
+def picked_message(action: Action, note: str) -> list[dict[str, Any]]:
+    """What replaces the catalog once a card is picked: one line, and a way back."""
+    back = {
+        "type": "button",
+        "text": plain("Back to the catalog"),
+        "action_id": f"{PAGE_BUTTON}:back",
+        "value": Page().encode(),
+    }
+    return [
+        section(f"*{escape(action.name)}*: {escape(note)}"),
+        {"type": "actions", "block_id": "picked", "elements": [back]},
+    ]
 
 
 def service_header(service: Service, owner: Team | None) -> list[dict[str, Any]]:

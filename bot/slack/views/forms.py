@@ -195,6 +195,14 @@ def _epoch(value: Any) -> int:
     return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
 
 
+def _has_default_choice(field: Field) -> bool:
+    """A single-choice select or radio group that starts with an option chosen."""
+    chosen = field.input.type in ("dropdown", "radio") or (
+        field.input.type == "duration" and field.options
+    )
+    return bool(chosen) and _chosen(field.options, field.initial) is not None
+
+
 def input_block(field: Field, dispatch: bool) -> dict[str, Any]:
     item = field.input
     block: dict[str, Any] = {
@@ -202,7 +210,8 @@ def input_block(field: Field, dispatch: bool) -> dict[str, Any]:
         "block_id": INPUT_PREFIX + item.identifier,
         "label": plain(item.displayName, 2000),
         "element": element(field),
-        "optional": not item.required,
+        # A select showing its default always has a value: "(optional)" would mislead.
+        "optional": not item.required and not _has_default_choice(field),
     }
     if item.description and item.type != "checkbox":
         block["hint"] = plain(item.description, 2000)
@@ -269,11 +278,13 @@ def run_modal(
     services: Sequence[Service] = (),
     service: Service | None = None,
     service_fixed: bool = False,
+    approvers: str = "",
 ) -> dict[str, Any]:
     """The form for one action.
 
     ``metadata`` (the sealed action, channel and fixed service) comes back with every
     interaction. ``service_fixed``: the service was chosen before (a service page).
+    ``approvers``: who approves (mrkdwn), for an action that needs approval.
     """
     intro = f"*{escape(action.name)}*"
     if action.description:
@@ -281,6 +292,8 @@ def run_modal(
     owner_line = f"Owner: *{escape(owner.name)}*"
     if owner.channel:
         owner_line += f" · {channel_ref(owner)}"
+    if action.needs_approval:
+        owner_line += f" · Needs approval by {approvers or 'the approvers'}"
     blocks: list[dict[str, Any]] = [section(intro), context(owner_line)]
     if action.scope == "service":
         if service_fixed and service:
@@ -290,13 +303,18 @@ def run_modal(
     refresh = needs_refresh(action)
     blocks += [input_block(f, f.identifier in refresh) for f in fields if f.visible]
     where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
-    blocks.append(context(f"The result will be posted in {where}."))
+    if action.needs_approval:
+        blocks.append(context(f"Nothing is sent until it is approved. Updates go to {where}."))
+    else:
+        blocks.append(context(f"The result will be posted in {where}."))
+    # A short title: a long name would be cut at 24 characters; the body has it in full.
+    verb = "Request" if action.needs_approval else "Run"
     return modal(
-        action.name,
+        f"{verb} action",
         blocks,
         callback_id=RUN_MODAL,
         private_metadata=metadata,
-        submit=plain("Run", limits.MODAL_TITLE),
+        submit=plain(verb, limits.MODAL_TITLE),
         close=plain("Cancel", limits.MODAL_TITLE),
     )
 
