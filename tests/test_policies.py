@@ -293,8 +293,8 @@ def test_team_members_with_a_manager_are_checked_by_path() -> None:
         return with_change(lambda doc: doc["teams"][0].update(members=list(entries)))
 
     assert members({"id": "bad"})[0].endswith(
-        "teams[0].members[0].id: invalid value 'bad' (String should match pattern "
-        "'^[A-Z0-9][A-Z0-9]{2,}$')"
+        "teams[0].members[0].id: invalid value 'bad': expected a Slack id: capital letters "
+        "and digits, like C0123ABCD"
     )
     assert members("U0OK", {"id": "U0A", "boss": "U0B"}) == [
         "teams[0].members[1].boss: unknown key"
@@ -322,7 +322,8 @@ def admin_says(bot: Bot, text: str) -> str:
     before = len(bot.slack.calls("response_url"))
     response = bot.requests.command("/actions-admin", text=text, user_id="U0ADMIN")
     assert response.status_code == 200
-    return bot.slack.wait_for("response_url", count=before + 1)[-1].params["text"]
+    said = bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    return said["blocks"][0]["text"]["text"]  # as shown: `text` is the plain fallback
 
 
 def test_why_names_each_rule_in_order(bot: Bot, pagerduty: FakePagerDuty) -> None:
