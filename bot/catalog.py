@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from bot.kinds import DeliveryErrorKind
@@ -280,6 +281,50 @@ class Webhook(Model):
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+def _texts(value: Any) -> Any:
+    """YAML numbers and booleans in a mapping of inputs or variables become their text."""
+    if isinstance(value, dict):
+        return {str(k): _scalar_to_str(v) for k, v in value.items()}
+    return value
+
+
+class GithubWorkflow(Model):
+    """Dispatch a GitHub Actions workflow and follow its run (`workflow_dispatch`)."""
+
+    repo: str = Field(min_length=1, max_length=200)  # owner/name; Liquid allowed
+    workflow: Annotated[str, BeforeValidator(_scalar_to_str)] = Field(min_length=1)  # file or id
+    ref: str = Field("main", min_length=1)  # Liquid allowed
+    inputs: Annotated[dict[str, str], BeforeValidator(_texts)] = Field({}, max_length=25)
+
+
+class GitlabPipeline(Model):
+    """Create a GitLab pipeline and follow it."""
+
+    project: Annotated[str, BeforeValidator(_scalar_to_str)] = Field(min_length=1)  # path or id
+    ref: str = Field("main", min_length=1)
+    variables: Annotated[dict[str, str], BeforeValidator(_texts)] = {}
+
+
+class Backend(Model):
+    """A CI system that runs the action and reports its outcome: exactly one of these."""
+
+    github_workflow: GithubWorkflow | None = None
+    gitlab_pipeline: GitlabPipeline | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Backend:
+        if (self.github_workflow is None) == (self.gitlab_pipeline is None):
+            raise ValueError("expected exactly one of github_workflow and gitlab_pipeline")
+        return self
+
+
+def _one_target(owner: Any) -> None:
+    if owner.webhook is None and owner.backend is None:
+        raise ValueError("webhook: missing (or a backend: with a CI workflow or pipeline)")
+    if owner.webhook is not None and owner.backend is not None:
+        raise ValueError("backend: expected exactly one of webhook: and backend:, not both")
+
+
 class Approval(Model):
     """A second pair of eyes: the run waits until enough approvers say yes."""
 
@@ -296,7 +341,13 @@ class Expiry(Model):
 
     after: str = Field(min_length=1)  # a duration, or a Liquid template giving one
     max: Duration = 8 * 3600.0
-    webhook: Webhook
+    webhook: Webhook | None = None
+    backend: Backend | None = None  # the revert may be a workflow or pipeline, too
+
+    @model_validator(mode="after")
+    def _target(self) -> Expiry:
+        _one_target(self)
+        return self
 
 
 RetryOn = Literal["timeout", "connection", "5xx", "429"]
@@ -361,7 +412,8 @@ class Action(Model):
     # scope: service only: which services the action applies to, by their fields.
     filter: dict[str, Any] | None = None
     channels: list[SlackId] = []  # where it may run; empty: anywhere
-    webhook: Webhook
+    webhook: Webhook | None = None
+    backend: Backend | None = None  # a CI workflow or pipeline, followed to its end
     inputs: list[Input] = Field([], max_length=40)
     response_template: str | None = None
     retry: RetryPolicy = RetryPolicy()
@@ -373,6 +425,11 @@ class Action(Model):
     rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
+
+    @model_validator(mode="after")
+    def _target(self) -> Action:
+        _one_target(self)
+        return self
 
     @property
     def needs_approval(self) -> bool:

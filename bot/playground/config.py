@@ -77,7 +77,7 @@ def used_secrets(catalog: Catalog) -> set[str]:
     names: set[str] = set()
     for action in catalog.actions.values():
         hook = action.webhook
-        sources = [hook.url, hook.payload, *hook.headers.values()]
+        sources = [hook.url, hook.payload, *hook.headers.values()] if hook else []
         for source in sources:
             names |= templates.check(source, action, response=False)[1]
         if action.response_template:
@@ -123,6 +123,7 @@ def echo_url(public_url: str, action: Action) -> str:
     original text is sent as it is written, unrendered.
     """
     base = f"{public_url}{ECHO_PATH}/{action.id}?to="
+    assert action.webhook is not None
     encoded = base + _encode(action.webhook.url)
     if templates.check(encoded, action, response=False)[0]:
         return base + urllib.parse.quote(action.webhook.url, safe="")
@@ -138,7 +139,8 @@ def rewrite_catalog(catalog: Catalog, public_url: str) -> tuple[Catalog, dict[st
     originals: dict[str, str] = {}
     actions = []
     for action in catalog.document.actions:
-        if not points_at_echo(action.webhook.url, public_url):
+        # A CI backend is not a webhook: it goes to GITHUB_API_URL / GITLAB_API_URL.
+        if action.webhook is not None and not points_at_echo(action.webhook.url, public_url):
             originals[action.id] = action.webhook.url
             hook = action.webhook.model_copy(update={"url": echo_url(public_url, action)})
             action = action.model_copy(update={"webhook": hook})
