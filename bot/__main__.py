@@ -44,6 +44,28 @@ def load_config(settings: Settings, path: str | None = None) -> Loaded:
     return loaded
 
 
+def check_config(settings: Settings, path: str, *, online: bool) -> int:
+    """`check`: the config file; with ``online``, each CI backend too (exit 2 on errors)."""
+    from bot.backends.online import check_online, credential_problems
+
+    catalog = load_config(settings, path).catalog
+    for problem in credential_problems(settings, catalog):
+        print(f"warning: {problem}", file=sys.stderr)
+    if online:
+        errors, notes = asyncio.run(
+            check_online(settings.model_copy(update={"ACTIONS_CONFIG": path}))
+        )
+        for note in notes:
+            print(f"online: {note}")
+        if errors:
+            raise ConfigError(errors)
+    print(
+        f"{path}: ok ({len(catalog.actions)} actions, {len(catalog.services)} services, "
+        f"{len(catalog.teams)} teams)"
+    )
+    return 0
+
+
 def report(error: ConfigError, path: str) -> int:
     count = len(error.errors)
     print(f"error: {path} has {count} error{'s' if count != 1 else ''}:", file=sys.stderr)
@@ -362,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations and exit")
     check = sub.add_parser("check", help="validate the actions config and exit")
     check.add_argument("config", nargs="?", help="config file (default: $ACTIONS_CONFIG)")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask GitHub and GitLab that each backend's workflow or project exists "
+        "and that the credentials may dispatch to it",
+    )
     preview_ = sub.add_parser("preview", help="render an action's request without sending it")
     preview_.add_argument("action", help="action id")
     preview_.add_argument(
@@ -432,13 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             host = getattr(args, "host", "127.0.0.1")
             return serve_playground(settings, host=host, echo=not getattr(args, "no_echo", False))
         if command == "check":
-            loaded = load_config(settings, path)
-            catalog = loaded.catalog
-            print(
-                f"{path}: ok ({len(catalog.actions)} actions, {len(catalog.services)} services, "
-                f"{len(catalog.teams)} teams)"
-            )
-            return 0
+            return check_config(settings, path, online=getattr(args, "online", False))
         if command == "preview":
             return asyncio.run(preview(settings, load_config(settings).catalog, args))
         if command == "receiver-check":
