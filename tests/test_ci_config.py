@@ -3,10 +3,12 @@ fake CI APIs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from bot.config import ConfigError, validate
 from bot.testing.github import FakeGitHub
@@ -147,3 +149,21 @@ def test_check_online(tmp_path: Path) -> None:
         bare = run_bot(tmp_path, "check", str(config))
         assert bare.returncode == 0
         assert "warning: actions[0].backend.github_workflow: set GITHUB_TOKEN" in bare.stderr
+
+
+def test_readme_backend_example_is_valid() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## GitHub Actions and GitLab backends")[1].split("\n## ")[0]
+    example, workflow = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[:2]
+    actions = YAML(typ="safe", pure=True).load(example)
+    teams = [{"id": "payments", "name": "Payments"}]
+    services = [{"id": "checkout", "name": "Checkout", "owner": "payments"}]
+    loaded = validate({"teams": teams, "services": services, "actions": actions})
+    assert loaded.catalog.action("rollback").backend.github_workflow.repo == "acme/deploy"
+    assert loaded.catalog.action("migrate").backend.gitlab_pipeline.project == "acme/deploy"
+    # The workflow snippet declares the correlation input and shows it in its run-name.
+    declared = YAML(typ="safe", pure=True).load(workflow)
+    assert "actions_run_id" in declared["on"]["workflow_dispatch"]["inputs"]
+    assert "inputs.actions_run_id" in declared["run-name"]
+    for name in ("GITHUB_API_URL", "GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITLAB_TOKEN"):
+        assert f"`{name}`" in section
