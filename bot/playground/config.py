@@ -17,6 +17,7 @@ DEFAULT_DATABASE = "sqlite:///playground.db"
 DEFAULT_CONFIG = "examples/actions.yml"
 ECHO_PATH = "/playground/echo"
 STAND_IN = "playground-stand-in-for-{name}"
+FAKE_GITHUB_TOKEN = "playground-github-token"
 
 # `{{ expression }}` (with optional whitespace control) and `{% tag %}` / `{# comment #}`.
 _OUTPUT = re.compile(r"\{\{(-?)(.*?)(-?)\}\}", re.S)
@@ -34,6 +35,21 @@ class PlaygroundSettings(Settings):
         # Real ACTIONS_SECRET_* values from the environment win over the stand-ins.
         from_env = Settings.template_secrets.func(self)  # type: ignore[attr-defined]
         return {**self.PLAYGROUND_SECRETS, **from_env}
+
+
+def fake_github_settings(url: str, base: Settings) -> dict[str, object]:
+    """Point the GitHub backend at the playground's fake; poll it briskly unless told."""
+    explicit = base.model_fields_set
+    return {
+        "GITHUB_API_URL": url,
+        "GITHUB_TOKEN": FAKE_GITHUB_TOKEN,
+        "CI_POLL_INITIAL_SECONDS": base.CI_POLL_INITIAL_SECONDS
+        if "CI_POLL_INITIAL_SECONDS" in explicit
+        else 1.0,
+        "CI_POLL_MAX_SECONDS": base.CI_POLL_MAX_SECONDS
+        if "CI_POLL_MAX_SECONDS" in explicit
+        else 2.0,
+    }
 
 
 def new_webhook_secret() -> str:

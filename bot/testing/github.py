@@ -44,6 +44,7 @@ class FakeGitHub(FakeCi):
         app_id: str = "",
         public_key: str = "",
         title_template: str = "{workflow} [{actions_run_id}]",
+        any_workflow: bool = False,
     ) -> None:
         super().__init__()
         self.token = token
@@ -52,6 +53,7 @@ class FakeGitHub(FakeCi):
         self.minted: dict[str, float] = {}  # installation tokens → expiry
         self.workflows: dict[tuple[str, str], dict[str, Any]] = {}
         self.title_template = title_template  # what the workflow's run-name shows
+        self.any_workflow = any_workflow  # every repository has every workflow (playground)
 
     def workflow(self, repo: str, name: str, inputs: list[str] | None = None, **how: Any) -> None:
         """Declare a workflow (its inputs; None: any) and how its runs go."""
@@ -109,6 +111,9 @@ class FakeGitHub(FakeCi):
 
     def _known(self, handler: Handler, args: dict[str, str]) -> dict[str, Any] | None:
         found = self.workflows.get((args["repo"], args["wf"]))
+        if found is None and self.any_workflow:
+            self.workflow(args["repo"], args["wf"])
+            found = self.workflows[(args["repo"], args["wf"])]
         if found is None:
             self.answer(handler, 404, {"message": "Not Found"})
         return found
