@@ -47,6 +47,16 @@ actions:
     response_template: |
       CI said {{ ci.conclusion }} ({{ response.status }}) for run {{ ci.run_id }} at {{ ci.url }};
       jobs: {% for job in ci.jobs %}{{ job.name }}={{ job.conclusion }} {% endfor %}
+  - id: grant
+    name: Grant access
+    owner: ops
+    approval: {approvers: {users: [U0SRE1]}, channel: C0APPROVE}
+    backend:
+      github_workflow: {repo: acme/checkout, workflow: grant.yml, inputs: {who: "{{ user.id }}"}}
+    expires:
+      after: 1s
+      backend:
+        gitlab_pipeline: {project: acme/deploy, variables: {REVOKE: "{{ user.id }}", OF: "{{ run.parent_id }}"}}
   - id: pipeline
     name: Pipeline
     owner: ops
@@ -377,3 +387,33 @@ def test_gitlab_cancel_and_rate_limit(bot: Bot, gitlab: FakeGitLab) -> None:
     (done,) = wait_run(bot)
     assert done.status == "CANCELLED"
     assert gitlab.called("POST", "/cancel")
+
+
+def test_approval_then_dispatch_and_a_revert_that_is_a_pipeline(
+    bot: Bot, github: FakeGitHub, gitlab: FakeGitLab
+) -> None:
+    github.workflow("acme/checkout", "grant.yml", inputs=["who", "actions_run_id"])
+    run(bot, "grant")
+    (waiting,) = wait_run(bot, "PENDING_APPROVAL")
+    time.sleep(0.3)
+    assert not github.called("POST", "/dispatches")  # nothing starts before approval
+    response = bot.requests.block_action(
+        "approve_run", value=waiting.id, user_id="U0SRE1", channel_id="C0APPROVE"
+    )
+    assert response.status_code == 200
+    deadline = time.monotonic() + 20
+    while (
+        not bot.store.children(waiting.id, "revert")
+        or not bot.store.children(waiting.id, "revert")[0].final
+    ):
+        assert time.monotonic() < deadline, bot.store.runs()
+        time.sleep(0.05)
+    assert bot.store.get_run(waiting.id).status == "SUCCESS"
+    assert github.called("POST", "/dispatches")[-1]["body"]["inputs"]["who"] == "U0DEV"
+    (revert,) = bot.store.children(waiting.id, "revert")
+    assert revert.status == "SUCCESS"
+    (create,) = gitlab.called("POST", "/pipeline")
+    assert create["body"]["variables"] == [
+        {"key": "REVOKE", "value": "U0DEV"},
+        {"key": "OF", "value": waiting.id},
+    ]
