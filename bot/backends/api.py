@@ -7,6 +7,7 @@ private networks (GitHub Enterprise Server, a self-hosted GitLab), as audit sink
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -54,7 +55,11 @@ def _header(headers: Mapping[str, str], *names: str) -> str | None:
 
 def wait_from(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait, from Retry-After, or from a spent limit's reset time (epoch s)."""
-    now = time.time() if now is None else now
+    wait = _wait(headers, time.time() if now is None else now)
+    return wait if wait is None or math.isfinite(wait) else None  # "nan", "inf"
+
+
+def _wait(headers: Mapping[str, str], now: float) -> float | None:
     after = _header(headers, "retry-after")
     if after:
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from bot.backends.api import Answer, Api, Audit, CiError, problem
 from bot.backends.config import Target
 from bot.backends.github_auth import GitHubAuth
-from bot.backends.state import CiJob, CiState
+from bot.backends.state import CiJob, CiState, text_or_none
 from bot.kinds import CiStatus
 
 CORRELATION_INPUT = "actions_run_id"
@@ -145,28 +145,34 @@ def state_of(run: dict, jobs: list[dict] | None = None) -> CiState:
         raw, CiStatus.QUEUED
     )
     listed = [
-        CiJob(str(j.get("name") or ""), j.get("conclusion"), str(j.get("html_url") or ""),
-              str(j.get("status") or ""))
+        CiJob(text_or_none(j.get("name")) or "", text_or_none(j.get("conclusion")),
+              text_or_none(j.get("html_url")) or "", text_or_none(j.get("status")) or "")
         for j in jobs or []
     ]  # fmt: skip
     return CiState(
-        run_id=str(run.get("id")),
-        url=str(run.get("html_url") or ""),
+        run_id=text_or_none(run.get("id")) or "",
+        url=text_or_none(run.get("html_url")) or "",
         status=status,
-        conclusion=run.get("conclusion") if status == CiStatus.COMPLETED else None,
+        conclusion=text_or_none(run.get("conclusion")) if status == CiStatus.COMPLETED else None,
         current=_current(jobs or []),
         jobs=listed,
-        started_at=run.get("run_started_at") or run.get("created_at"),
-        finished_at=run.get("updated_at") if status == CiStatus.COMPLETED else None,
+        started_at=text_or_none(run.get("run_started_at") or run.get("created_at")),
+        finished_at=text_or_none(run.get("updated_at")) if status == CiStatus.COMPLETED else None,
     )
 
 
 def _current(jobs: list[dict]) -> str | None:
     for job in jobs:
         if job.get("status") == "in_progress":
+            steps = job.get("steps") if isinstance(job.get("steps"), list) else []
             step = next(
-                (s.get("name") for s in job.get("steps") or [] if s.get("status") == "in_progress"),
+                (
+                    text_or_none(s.get("name"))
+                    for s in steps
+                    if isinstance(s, dict) and s.get("status") == "in_progress"
+                ),
                 None,
             )
-            return f"{job.get('name')} › {step}" if step else str(job.get("name"))
+            name = text_or_none(job.get("name")) or "a job"
+            return f"{name} › {step}" if step else name
     return None

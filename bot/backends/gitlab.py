@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from bot.backends.api import Api, Audit, problem
 from bot.backends.config import Target
-from bot.backends.state import CiJob, CiState
+from bot.backends.state import CiJob, CiState, text_or_none
 from bot.kinds import CiStatus
 
 RUNNING = {"running", "manual"}  # manual: waiting for someone to play a job
@@ -74,7 +74,7 @@ class GitLab:
 
 
 def state_of(pipeline: dict[str, Any], jobs: list[dict] | None = None) -> CiState:
-    raw = str(pipeline.get("status") or "")
+    raw = text_or_none(pipeline.get("status")) or ""
     if raw in DONE:
         status = CiStatus.COMPLETED
     elif raw in RUNNING:
@@ -82,24 +82,24 @@ def state_of(pipeline: dict[str, Any], jobs: list[dict] | None = None) -> CiStat
     else:
         status = CiStatus.QUEUED
     listed = [
-        CiJob(str(j.get("name") or ""), _conclusion(j.get("status")), str(j.get("web_url") or ""),
-              str(j.get("status") or ""))
+        CiJob(text_or_none(j.get("name")) or "", _conclusion(j.get("status")),
+              text_or_none(j.get("web_url")) or "", text_or_none(j.get("status")) or "")
         for j in jobs or []
     ]  # fmt: skip
     current = next((j.name for j in listed if j.status == "running"), None)
     return CiState(
-        run_id=str(pipeline.get("id")),
-        url=str(pipeline.get("web_url") or ""),
+        run_id=text_or_none(pipeline.get("id")) or "",
+        url=text_or_none(pipeline.get("web_url")) or "",
         status=status,
         conclusion=_conclusion(raw) if status == CiStatus.COMPLETED else None,
         current=current,
         jobs=listed,
-        started_at=pipeline.get("started_at") or pipeline.get("created_at"),
-        finished_at=pipeline.get("finished_at"),
+        started_at=text_or_none(pipeline.get("started_at") or pipeline.get("created_at")),
+        finished_at=text_or_none(pipeline.get("finished_at")),
     )
 
 
 def _conclusion(raw: Any) -> str | None:
-    if raw in DONE:
+    if isinstance(raw, str) and raw in DONE:
         return CONCLUSIONS.get(raw, raw)
     return None

@@ -62,10 +62,17 @@ class CiState:
         return asdict(self)
 
 
+def text_or_none(value: Any) -> str | None:
+    """A field of an API answer as text: APIs are trusted, their payloads are still checked."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)[:200]
+
+
 def _time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
