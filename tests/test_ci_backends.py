@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.testing.github import FakeGitHub
 from bot.testing.gitlab import FakeGitLab
-from tests.conftest import Bot, start_bot
+from tests.conftest import Bot, Modals, start_bot
 from tests.test_core_loop import texts
 
 GITHUB_TOKEN = "ghp_fake-token-for-tests"
@@ -417,3 +417,24 @@ def test_approval_then_dispatch_and_a_revert_that_is_a_pipeline(
         {"key": "REVOKE", "value": "U0DEV"},
         {"key": "OF", "value": waiting.id},
     ]
+
+
+def test_run_again_dispatches_again_with_the_same_inputs(bot: Bot, github: FakeGitHub) -> None:
+    github.plan("acme/checkout", "rollback.yml", conclusion="failure")
+    run(bot, "rollback", {"version": "7.0"})
+    (first,) = wait_run(bot)
+    modals = Modals.before(bot.slack)
+    bot.requests.block_action("rerun", value=first.id, user_id="U0DEV")
+    view = modals.opened()
+    values = bot.requests.values_for(view, {}, use_initial=True)  # filled in: submit as is
+    response = bot.requests.view_submission(view, values, user_id="U0DEV")
+    assert response.status_code == 200 and "errors" not in response.text, response.text
+    again = next(r for r in wait_run(bot, count=2) if r.id != first.id)
+    assert again.parent_id == first.id
+    bodies = [
+        d["body"]["inputs"] for d in github.called("POST", "/dispatches") if "ref" in d["body"]
+    ]
+    legacy = [b for b in bodies if "actions_run_id" in b]
+    assert [b["actions_run_id"] for b in legacy] == [first.id, again.id]
+    assert all(b["version"] == "7.0" and b["service"] == "checkout" for b in legacy)
+    assert len(github.runs) == 2
