@@ -167,3 +167,9 @@ def test_readme_backend_example_is_valid() -> None:
     assert "inputs.actions_run_id" in declared["run-name"]
     for name in ("GITHUB_API_URL", "GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITLAB_TOKEN"):
         assert f"`{name}`" in section
+
+
+def test_a_backend_is_not_async() -> None:
+    assert errors_of(backend=GITHUB, **{"async": True}) == [
+        "actions[0].async: a backend's run is followed by the bot; remove async"
+    ]

@@ -3,19 +3,23 @@ App's JWT."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from email.utils import formatdate
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.backends.api import wait_from
-from bot.backends.github import match
+from bot.backends.api import Api, wait_from
+from bot.backends.follower import Listings
+from bot.backends.github import GitHub, match
 from bot.backends.github import state_of as github_state
-from bot.backends.github_auth import app_jwt
+from bot.backends.github_auth import GitHubAuth, app_jwt
 from bot.backends.gitlab import state_of as gitlab_state
 from bot.kinds import CiStatus, RunStatus
+from bot.testing.github import FakeGitHub
 
 
 def test_wait_from_rate_limit_headers() -> None:
@@ -85,3 +89,30 @@ def test_app_jwt_is_rs256_with_iat_exp_iss() -> None:
     token = app_jwt("777", pem)
     claims = jwt.decode(token, key.public_key(), algorithms=["RS256"], issuer="777")
     assert claims["iat"] <= time.time() - 59 and claims["exp"] - claims["iat"] == 600
+
+
+def test_concurrent_runs_share_one_listing_per_tick() -> None:
+    async def scenario(fake: FakeGitHub) -> list[int]:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            api = Api(client, fake.url, "GitHub")
+            github = GitHub(api, GitHubAuth(api, token="t"))
+            listings = Listings(tick=0.5)
+            since = "2020-01-01T00:00:00Z"
+            audit = _no_audit
+            found = await asyncio.gather(
+                *(listings.runs(github, "acme/app", "ship.yml", since, audit) for _ in range(8))
+            )
+            await asyncio.sleep(0.6)  # the next tick lists again
+            await listings.runs(github, "acme/app", "ship.yml", since, audit)
+            return [len(runs) for runs in found]
+
+    with FakeGitHub(token="t") as fake:
+        fake.workflow("acme/app", "ship.yml")
+        for _ in range(3):
+            fake.new_run("acme/app", "ship.yml", "main", {})
+        assert asyncio.run(scenario(fake)) == [3] * 8
+        assert len(fake.called("GET", "/workflows/ship.yml/runs")) == 2
+
+
+async def _no_audit(kind: str, detail: dict) -> None:
+    return None

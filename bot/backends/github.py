@@ -40,6 +40,9 @@ class GitHub:
         return f"/repos/{repo}/actions/workflows/{workflow}"
 
     async def dispatch(self, target: Target, run_id: str, audit: Audit) -> Dispatched:
+        if not self.auth.configured:
+            raise CiError("no GitHub credentials: set GITHUB_TOKEN, or GITHUB_APP_ID and "
+                          "GITHUB_APP_PRIVATE_KEY")  # fmt: skip
         headers = await self.auth.headers(target.project)
         path = f"{self._path(target.project, target.workflow)}/dispatches"
         body: dict[str, Any] = {"ref": target.ref, "inputs": target.params}

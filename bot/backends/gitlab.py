@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from bot.backends.api import Api, Audit, problem
+from bot.backends.api import Api, Audit, CiError, problem
 from bot.backends.config import Target
 from bot.backends.state import CiJob, CiState, text_or_none
 from bot.kinds import CiStatus
@@ -28,6 +28,8 @@ class GitLab:
         return f"/projects/{quote(project, safe='')}"
 
     async def dispatch(self, target: Target, audit: Audit) -> CiState:
+        if not self.token:
+            raise CiError("no GitLab credentials: set GITLAB_TOKEN")
         variables = [{"key": k, "value": v} for k, v in target.params.items()]
         body = {"ref": target.ref, "variables": variables}
         path = f"{self._project(target.project)}/pipeline"

@@ -304,6 +304,8 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     fields = _target_fields(action, path, "", action.webhook, action.backend, errors)
     if action.response_template:
         fields.append(("response_template", action.response_template, True))
+    if action.backend is not None and action.is_async:
+        errors.append(f"{path}.async: a backend's run is followed by the bot; remove async")
     if action.expires is not None:
         expires = action.expires
         fields.append(("expires.after", expires.after, False))
