@@ -57,6 +57,11 @@ actions:
       after: 1s
       backend:
         gitlab_pipeline: {project: acme/deploy, variables: {REVOKE: "{{ user.id }}", OF: "{{ run.parent_id }}"}}
+  - id: missing
+    name: Missing workflow
+    owner: ops
+    backend:
+      github_workflow: {repo: acme/checkout, workflow: nope.yml}
   - id: pipeline
     name: Pipeline
     owner: ops
@@ -438,3 +443,31 @@ def test_run_again_dispatches_again_with_the_same_inputs(bot: Bot, github: FakeG
     assert [b["actions_run_id"] for b in legacy] == [first.id, again.id]
     assert all(b["version"] == "7.0" and b["service"] == "checkout" for b in legacy)
     assert len(github.runs) == 2
+
+
+def test_a_dispatch_github_refuses_fails_the_run(bot: Bot, github: FakeGitHub) -> None:
+    run(bot, "missing")
+    (done,) = wait_run(bot)
+    assert done.status == "FAILURE"
+    assert (
+        "Missing workflow could not be started in GitHub Actions: dispatching nope.yml in "
+        "acme/checkout failed (HTTP 404: Not Found)" in thread(bot)
+    )
+    assert not github.runs
+
+
+def test_a_run_github_does_not_identify_is_never_guessed(
+    tmp_path: Path, gitlab: FakeGitLab
+) -> None:
+    github = FakeGitHub(token=GITHUB_TOKEN, ignores_run_details=True).start()
+    github.workflow("acme/checkout", "rollback.yml")
+    try:
+        for bot in start_bot(tmp_path, config(), **ci_settings(github, gitlab)):
+            run(bot, "rollback", {"version": "1"})
+            (done,) = wait_run(bot)
+            assert done.status == "FAILURE"
+            assert "GitHub did not say which run it is" in thread(bot)
+            assert len(github.called("POST", "/dispatches")) == 1  # not started twice
+            assert not github.called("GET", "/runs")
+    finally:
+        github.stop()

@@ -24,6 +24,10 @@ PER_PAGE = 100
 MAX_PAGES = 5
 
 
+class Unfollowable(CiError):
+    """Dispatched, but the run cannot be identified: it is not started again."""
+
+
 @dataclass
 class Dispatched:
     ci_run_id: str | None  # known at once when the server returns run details
@@ -64,8 +68,11 @@ class GitHub:
                     "this GitHub server needs to identify the run (see the README)",
                     422,
                 )
-        if answer.status in (200, 204):
-            raise CiError("GitHub accepted the dispatch but did not say which run it started")
+        if answer.status in (200, 204):  # started, but which run is it? Never guess.
+            raise Unfollowable(
+                "the workflow was started, but GitHub did not say which run it is, so its "
+                f"outcome cannot be followed; see the workflow's runs in {target.project}"
+            )
         raise problem(answer, f"dispatching {target.workflow} in {target.project}")
 
     async def runs_since(self, repo: str, workflow: str, since: str, audit: Audit) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Any
 from bot import templates
 from bot.backends import config as ci_config
 from bot.backends.api import Audit, CiError, RateLimited
+from bot.backends.github import Unfollowable
 from bot.backends.state import CiState
 from bot.catalog import Action, Backend
 from bot.jobs import Blueprint, Retry
@@ -99,6 +100,10 @@ async def dispatch(
         follow |= await _send(ctx, run, target)
     except RateLimited as exc:  # nothing was sent: try again when the limit resets
         raise Retry(exc.delay, exc.message, counts=False) from None
+    except Unfollowable as exc:
+        text = f"{action.name}: {inert(exc.message)}."
+        await ctx.finish(run, Outcome(False, text, error="ci_unknown"), RunStatus.FAILURE, view_id)
+        return
     except CiError as exc:
         system = SYSTEM[target.provider]
         text = f"{action.name} could not be started in {system}: {inert(exc.message)}."

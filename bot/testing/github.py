@@ -45,6 +45,7 @@ class FakeGitHub(FakeCi):
         public_key: str = "",
         title_template: str = "{workflow} [{actions_run_id}]",
         any_workflow: bool = False,
+        ignores_run_details: bool = False,
     ) -> None:
         super().__init__()
         self.token = token
@@ -54,6 +55,7 @@ class FakeGitHub(FakeCi):
         self.workflows: dict[tuple[str, str], dict[str, Any]] = {}
         self.title_template = title_template  # what the workflow's run-name shows
         self.any_workflow = any_workflow  # every repository has every workflow (playground)
+        self.ignores_run_details = ignores_run_details  # answers 204 and says nothing
 
     def workflow(self, repo: str, name: str, inputs: list[str] | None = None, **how: Any) -> None:
         """Declare a workflow (its inputs; None: any) and how its runs go."""
@@ -122,7 +124,7 @@ class FakeGitHub(FakeCi):
         if not self._authorized(handler) or (wf := self._known(handler, args)) is None:
             return
         body = json.loads(raw or b"{}")
-        if "return_run_details" in body and not self.run_details:
+        if "return_run_details" in body and not (self.run_details or self.ignores_run_details):
             message = 'Invalid request.\n\n"return_run_details" is not a permitted key.'
             return self.answer(handler, 422, {"message": message})
         inputs = {str(k): str(v) for k, v in (body.get("inputs") or {}).items()}
