@@ -89,7 +89,7 @@ async def dispatch(
     except templates.TemplateError as exc:
         await ctx.record("error", {"kind": "template", "error": str(exc)}, run_id=run.id)
         outcome = Outcome(
-            False, f"Not started: the backend template failed: {exc}", error="template"
+            False, f"Not started: the backend template failed: {inert(str(exc))}", error="template"
         )
         await ctx.finish(run, outcome, RunStatus.FAILURE, view_id)
         return
