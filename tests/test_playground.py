@@ -461,6 +461,12 @@ def test_example_github_rollback_runs_on_the_built_in_fake_github(playground: Ru
     }
     kinds = [e["kind"] for e in playground.run_detail(runs[0]["id"])["events"]]
     assert "ci_request" in kinds and "ci_completed" in kinds
+    # The form became the result; close it, as the page would, for the tests that follow.
+    open_view = playground.state()["modals"][-1]["view"]["id"]
+    closed = playground.http.post(
+        "/playground/close", json={"user": "U0DEV", "view_id": open_view, "all": True}
+    )
+    assert closed.json()["ok"] is True and playground.state()["modals"] == []
     assert playground.until(
         lambda s: [
             m
