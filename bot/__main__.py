@@ -49,6 +49,28 @@ def load_config(settings: Settings, path: str | None = None) -> Loaded:
     return loaded
 
 
+def check_config(settings: Settings, path: str, *, online: bool) -> int:
+    """`check`: the config file; with ``online``, each CI backend too (exit 2 on errors)."""
+    from bot.backends.online import check_online, credential_problems
+
+    catalog = load_config(settings, path).catalog
+    for problem in credential_problems(settings, catalog):
+        print(f"warning: {problem}", file=sys.stderr)
+    if online:
+        errors, notes = asyncio.run(
+            check_online(settings.model_copy(update={"ACTIONS_CONFIG": path}))
+        )
+        for note in notes:
+            print(f"online: {note}")
+        if errors:
+            raise ConfigError(errors)
+    print(
+        f"{path}: ok ({len(catalog.actions)} actions, {len(catalog.services)} services, "
+        f"{len(catalog.teams)} teams)"
+    )
+    return 0
+
+
 def report(error: ConfigError, path: str) -> int:
     count = len(error.errors)
     print(f"error: {path} has {count} error{'s' if count != 1 else ''}:", file=sys.stderr)
@@ -437,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "--input", action="append", default=[], metavar="KEY=VALUE", help="with --as: an input"
     )
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask GitHub and GitLab that each backend's workflow or project exists "
+        "and that the credentials may dispatch to it",
+    )
     preview_ = sub.add_parser("preview", help="render an action's request without sending it")
     preview_.add_argument("action", help="action id")
     preview_.add_argument(
@@ -510,17 +538,12 @@ def main(argv: list[str] | None = None) -> int:
             host = getattr(args, "host", "127.0.0.1")
             return serve_playground(settings, host=host, echo=not getattr(args, "no_echo", False))
         if command == "check":
-            loaded = load_config(settings, path)
-            catalog = loaded.catalog
             if args.as_user or args.action:
                 if not (args.as_user and args.action):
                     return fail("check --as U… needs --action <id> (and --action needs --as)")
+                catalog = load_config(settings, path).catalog
                 return asyncio.run(check_as(settings, catalog, args))
-            print(
-                f"{path}: ok ({len(catalog.actions)} actions, {len(catalog.services)} services, "
-                f"{len(catalog.teams)} teams)"
-            )
-            return 0
+            return check_config(settings, path, online=getattr(args, "online", False))
         if command == "preview":
             return asyncio.run(preview(settings, load_config(settings).catalog, args))
         if command == "receiver-check":

@@ -339,6 +339,50 @@ class AutoApprove(Model):
     when: str = Field(min_length=1)  # Liquid: true approves the run without a person
 
 
+def _texts(value: Any) -> Any:
+    """YAML numbers and booleans in a mapping of inputs or variables become their text."""
+    if isinstance(value, dict):
+        return {str(k): _scalar_to_str(v) for k, v in value.items()}
+    return value
+
+
+class GithubWorkflow(Model):
+    """Dispatch a GitHub Actions workflow and follow its run (`workflow_dispatch`)."""
+
+    repo: str = Field(min_length=1, max_length=200)  # owner/name; Liquid allowed
+    workflow: Annotated[str, BeforeValidator(_scalar_to_str)] = Field(min_length=1)  # file or id
+    ref: str = Field("main", min_length=1)  # Liquid allowed
+    inputs: Annotated[dict[str, str], BeforeValidator(_texts)] = Field({}, max_length=25)
+
+
+class GitlabPipeline(Model):
+    """Create a GitLab pipeline and follow it."""
+
+    project: Annotated[str, BeforeValidator(_scalar_to_str)] = Field(min_length=1)  # path or id
+    ref: str = Field("main", min_length=1)
+    variables: Annotated[dict[str, str], BeforeValidator(_texts)] = {}
+
+
+class Backend(Model):
+    """A CI system that runs the action and reports its outcome: exactly one of these."""
+
+    github_workflow: GithubWorkflow | None = None
+    gitlab_pipeline: GitlabPipeline | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Backend:
+        if (self.github_workflow is None) == (self.gitlab_pipeline is None):
+            raise ValueError("expected exactly one of github_workflow and gitlab_pipeline")
+        return self
+
+
+def _one_target(owner: Any) -> None:
+    if owner.webhook is None and owner.backend is None:
+        raise ValueError("webhook: missing (or a backend: with a CI workflow or pipeline)")
+    if owner.webhook is not None and owner.backend is not None:
+        raise ValueError("backend: expected exactly one of webhook: and backend:, not both")
+
+
 class Approval(Model):
     """A second pair of eyes: the run waits until enough approvers say yes."""
 
@@ -359,7 +403,13 @@ class Expiry(Model):
 
     after: str = Field(min_length=1)  # a duration, or a Liquid template giving one
     max: Duration = 8 * 3600.0
-    webhook: Webhook
+    webhook: Webhook | None = None
+    backend: Backend | None = None  # the revert may be a workflow or pipeline, too
+
+    @model_validator(mode="after")
+    def _target(self) -> Expiry:
+        _one_target(self)
+        return self
 
 
 RetryOn = Literal["timeout", "connection", "5xx", "429"]
@@ -434,7 +484,8 @@ class Action(Model):
     # scope: service only: which services the action applies to, by their fields.
     filter: dict[str, Any] | None = None
     channels: list[SlackId] = []  # where it may run; empty: anywhere
-    webhook: Webhook
+    webhook: Webhook | None = None
+    backend: Backend | None = None  # a CI workflow or pipeline, followed to its end
     inputs: list[Input] = Field([], max_length=40)
     response_template: str | None = None
     retry: RetryPolicy = RetryPolicy()
@@ -457,6 +508,11 @@ class Action(Model):
         if value is False:
             return None
         return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _target(self) -> Action:
+        _one_target(self)
+        return self
 
     @property
     def needs_approval(self) -> bool:

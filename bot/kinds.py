@@ -57,6 +57,7 @@ class JobKind(StrEnum):
     ESCALATE = "escalate"  # a revert failed: tell the owner team
     EXTEND_APPLY = "extend_apply"  # an approved extension takes effect
     AUDIT_SINK = "audit_sink"  # stream the audit chain to one sink
+    CI_FOLLOW = "ci_follow"  # poll a dispatched CI run until it completes
 
 
 class JobStatus(StrEnum):
@@ -85,3 +86,18 @@ class Scope(StrEnum):
     ACTIONS_READ = "actions:read"  # list and describe actions, their options
     RUNS_READ = "runs:read"  # read runs
     RUNS_WRITE = "runs:write"  # start and cancel runs
+
+
+class CiProvider(StrEnum):
+    """The CI systems an action's `backend:` can dispatch to."""
+
+    GITHUB = "github"
+    GITLAB = "gitlab"
+
+
+class CiStatus(StrEnum):
+    """Where a CI run stands, in one vocabulary for both systems."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"

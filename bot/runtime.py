@@ -20,6 +20,7 @@ from bot import metrics, tracing
 from bot.admission import Admission
 from bot.audit import sinks
 from bot.audit.stream import AuditStream
+from bot.backends.follower import CiClients
 from bot.catalog import Catalog
 from bot.config import Loaded, load_file
 from bot.config.loader import merge
@@ -99,6 +100,7 @@ class Runtime:
             redactor=self.redactor,
             notifier=self.notifier,
             profiles=self.directory.profile,
+            ci_clients=self._ci_clients(settings),
         )
         self.options = OptionSource(settings, self.http)
         self.pagerduty = PagerDuty(
@@ -141,6 +143,12 @@ class Runtime:
         if len({sink.name for sink in found}) < len(found):
             raise SettingsError("AUDIT_SINKS: the same sink is named twice")
         return AuditStream(self.store, found, self.redactor)
+
+    def _ci_clients(self, settings: Settings) -> CiClients:
+        # The CI API URLs are the operator's (trusted; GitHub Enterprise Server or GitLab may
+        # be on a private network), so this client may reach private addresses.
+        self.ci_http = build_client(allow_private=True, max_connections=20)
+        return CiClients(settings, self.ci_http)
 
     def catalog(self) -> Catalog:
         return self._catalog
@@ -213,4 +221,5 @@ class Runtime:
         await self.audit_stream.stop()
         await self.http.aclose()
         await self.sink_http.aclose()
+        await self.ci_http.aclose()
         self.store.close()

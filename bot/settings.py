@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     PAGERDUTY_API_URL: str = "https://api.pagerduty.com"
     # The Slack profile field (its id, e.g. Xf0MANAGER) holding a user's manager.
     MANAGER_PROFILE_FIELD: str = ""
+    # CI backends (bot/backends): GitHub Actions and GitLab pipelines.
+    GITHUB_API_URL: str = "https://api.github.com"
+    GITHUB_TOKEN: str = ""
+    GITHUB_APP_ID: str = ""
+    GITHUB_APP_PRIVATE_KEY: str = ""  # PEM; `\n` escapes are read as line breaks
+    GITLAB_API_URL: str = "https://gitlab.com/api/v4"
+    GITLAB_TOKEN: str = ""
+    # Following a CI run: the first poll after this, doubling while nothing changes, up to max.
+    CI_POLL_INITIAL_SECONDS: float = Field(5.0, gt=0, le=600)
+    CI_POLL_MAX_SECONDS: float = Field(60.0, gt=0, le=3600)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
 
@@ -67,6 +77,27 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("GITHUB_API_URL", "GITLAB_API_URL")
+    @classmethod
+    def _ci_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://api.github.com")
+        return value.rstrip("/")
+
+    @field_validator("GITHUB_APP_PRIVATE_KEY")
+    @classmethod
+    def _pem(cls, value: str) -> str:
+        value = value.replace("\\n", "\n").strip()
+        if value and "PRIVATE KEY-----" not in value:
+            raise ValueError("expected the GitHub App's private key in PEM format")
+        return value
+
+    @model_validator(mode="after")
+    def _github_app(self) -> Settings:
+        if bool(self.GITHUB_APP_ID) != bool(self.GITHUB_APP_PRIVATE_KEY):
+            raise ValueError("GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY go together: set both")
+        return self
 
     @field_validator("RUN_RATE_LIMIT")
     @classmethod
@@ -168,6 +199,9 @@ class Settings(BaseSettings):
             self.API_TOKEN_KEY,
             self.PAGERDUTY_API_TOKEN,
             *self.audit_sink_secrets,
+            self.GITHUB_TOKEN,
+            self.GITHUB_APP_PRIVATE_KEY,
+            self.GITLAB_TOKEN,
         ]
         return list(dict.fromkeys(v for v in values if v))
 

@@ -231,6 +231,7 @@ RUN_FIELDS = {"id", "callback_url", "callback_token", "parent_id"}
 APPROVAL_FIELDS = {"approvers", "comment"}
 SERVICE_FIELDS = {*Service.model_fields, "slug", "href"}
 RESPONSE_FIELDS = {"status", "body", "headers"}
+CI_FIELDS = {"conclusion", "url", "run_id", "jobs", "duration", "status"}
 
 
 def team_context(team: Team) -> dict[str, Any]:
@@ -444,6 +445,8 @@ def _check_path(
     if response:
         known["response"] = RESPONSE_FIELDS
         known["status"] = set()
+        if getattr(action, "backend", None) is not None:
+            known["ci"] = CI_FIELDS
     if root not in known:
         if root == "service":
             return f"unknown variable {dotted} (service is only set for scope: service)"

@@ -264,7 +264,9 @@ def test_unknown_key_error_is_exactly_path_and_reason() -> None:
     assert with_change(lambda d: first_action(d)["webhook"].update(retries=3)) == [
         "actions[0].webhook.retries: unknown key"
     ]
-    assert with_change(lambda d: first_action(d).pop("webhook")) == ["actions[0].webhook: missing"]
+    assert with_change(lambda d: first_action(d).pop("webhook")) == [
+        "actions[0].webhook: missing (or a backend: with a CI workflow or pipeline)"
+    ]
 
 
 def test_invalid_header_name_is_reported() -> None:

@@ -35,6 +35,7 @@ from bot.config import load_file
 from bot.playground import Playground, build
 from bot.playground.config import BOT_TOKEN, rewrite_catalog
 from bot.settings import Settings
+from bot.testing import values_for
 from bot.testing.requests import sign as slack_signature
 from bot.webhooks.delivery import build as build_request
 from tests.conftest import database_url, free_port
@@ -187,8 +188,13 @@ def async_playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
 def test_examples_point_at_the_echo_receiver_and_stay_templates() -> None:
     catalog = load_file(EXAMPLES).catalog
     rewritten, originals = rewrite_catalog(catalog, "http://127.0.0.1:3000")
-    assert set(originals) == set(catalog.actions)
+    # A CI backend is not a webhook: it runs on GitHub (or the playground's fake of it).
+    hooked = {a.id for a in catalog.actions.values() if a.webhook is not None}
+    assert set(originals) == hooked and hooked != set(catalog.actions)
     for action in rewritten.actions.values():
+        if action.webhook is None:
+            assert action == catalog.action(action.id)
+            continue
         original = catalog.action(action.id).webhook.url
         assert originals[action.id] == original
         assert action.webhook.url.startswith(
@@ -427,6 +433,47 @@ def test_failing_receiver_reports_in_the_thread(async_playground: Running) -> No
     )
     events = {e["kind"]: e["detail"] for e in running.run_detail(runs[0]["id"])["events"]}
     assert events["webhook_response"]["status"] == 500
+
+
+def test_example_github_rollback_runs_on_the_built_in_fake_github(playground: Running) -> None:
+    github = playground.pg.github
+    assert github is not None and github.url == playground.pg.settings.GITHUB_API_URL
+    view = press_run(playground, "U0DEV", "rollback-with-github-actions")
+    assert view is not None
+    answers = {"service": "checkout-api", "version": "v2.14.1", "reason": "errors after deploy"}
+    values = values_for(view, answers)
+    playground.http.post(
+        "/playground/submit", json={"user": "U0DEV", "view_id": view["id"], "values": values}
+    )
+    runs = playground.until(
+        lambda s: [
+            r
+            for r in s["runs"]
+            if r["action_id"] == "rollback-with-github-actions" and r["status"] == "SUCCESS"
+        ],
+        timeout=30,
+    )
+    (dispatch,) = github.called("POST", "/repos/acme/checkout-api/actions/workflows/rollback.yml")
+    assert dispatch["body"]["inputs"] == {
+        "service": "checkout-api",
+        "version": "v2.14.1",
+        "reason": "errors after deploy",
+    }
+    kinds = [e["kind"] for e in playground.run_detail(runs[0]["id"])["events"]]
+    assert "ci_request" in kinds and "ci_completed" in kinds
+    # The form became the result; close it, as the page would, for the tests that follow.
+    open_view = playground.state()["modals"][-1]["view"]["id"]
+    closed = playground.http.post(
+        "/playground/close", json={"user": "U0DEV", "view_id": open_view, "all": True}
+    )
+    assert closed.json()["ok"] is True and playground.state()["modals"] == []
+    assert playground.until(
+        lambda s: [
+            m
+            for m in s["messages"]["C0CHAN"]
+            if "Checkout API is back on" in json.dumps(m.get("blocks") or [])
+        ]
+    )
 
 
 def test_page_requests_are_signed_like_slack(playground: Running) -> None:

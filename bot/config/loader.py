@@ -14,13 +14,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot import templates
+from bot.backends import config as ci_config
 from bot.catalog import (
     CHOICE_TYPES,
     FILTER_FIELDS,
     Access,
     Action,
+    Backend,
     Catalog,
     CatalogFile,
+    Webhook,
     parse_duration,
 )
 from bot.config import backstage
@@ -200,9 +203,15 @@ def _describe(error: Mapping[str, Any]) -> str:
     elif kind == "string_pattern_mismatch":
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
         message = f"invalid value {error.get('input')!r}: {pattern_words(pattern)}"
+    elif kind == "value_error" and (field := _FIELD_FIRST.match(message)):
+        # A whole-model check names the key it is about: put it in the path.
+        return f"{path}.{field[1]}: {message[field.end() :]}"
     else:
         message = plain_words(kind, error.get("ctx") or {}) or message
     return f"{path}: {message}"
+
+
+_FIELD_FIRST = re.compile(r"^([a-z_]+): ")
 
 
 # pydantic names the branch of a union it tried (`literal['a','b']`, `Access`, `str`,
@@ -301,26 +310,18 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         ]
         if not isinstance(action.filter.get("tags", {}), dict):
             errors.append(f"{path}.filter.tags: expected a mapping of tag to value(s)")
-    hook = action.webhook
-    if hook.payload and hook.method == "GET":
-        errors.append(f"{path}.webhook.payload: a GET request has no body; use POST or the URL")
-    if "{" not in hook.url and not re.match(r"^https?://[^/\s]+", hook.url):
-        errors.append(f"{path}.webhook.url: expected an http:// or https:// URL")
-    fields = [("webhook.url", hook.url, False), ("webhook.payload", hook.payload, False)]
-    fields += [(f"webhook.headers.{k}", v, False) for k, v in hook.headers.items()]
+    fields = _target_fields(action, path, "", action.webhook, action.backend, errors)
     if action.response_template:
         fields.append(("response_template", action.response_template, True))
+    if action.backend is not None and action.is_async:
+        errors.append(f"{path}.async: a backend's run is followed by the bot; remove async")
     if action.expires is not None:
-        revert = action.expires.webhook
-        fields += [
-            ("expires.after", action.expires.after, False),
-            ("expires.webhook.url", revert.url, False),
-            ("expires.webhook.payload", revert.payload, False),
-        ]
-        fields += [(f"expires.webhook.headers.{k}", v, False) for k, v in revert.headers.items()]
-        if "{" not in action.expires.after:
+        expires = action.expires
+        fields.append(("expires.after", expires.after, False))
+        fields += _target_fields(action, path, "expires.", expires.webhook, expires.backend, errors)
+        if "{" not in expires.after:
             try:
-                if parse_duration(action.expires.after) > action.expires.max:
+                if parse_duration(expires.after) > expires.max:
                     errors.append(f"{path}.expires.after: longer than expires.max")
             except ValueError as exc:
                 errors.append(f"{path}.expires.after: {exc}")
@@ -342,10 +343,33 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     return errors, secrets
 
 
+def _target_fields(
+    action: Action,
+    path: str,
+    at: str,
+    hook: Webhook | None,
+    backend: Backend | None,
+    errors: list[str],
+) -> list[tuple[str, str, bool]]:
+    """The templates of a webhook or a backend, to check; its own problems go to errors."""
+    if backend is not None:
+        errors += [f"{path}.{at}backend.{problem}" for problem in ci_config.problems(backend)]
+        return [
+            (f"{at}backend.{name}", text, False) for name, text in ci_config.templates_of(backend)
+        ]
+    assert hook is not None  # the schema wants exactly one of them
+    if hook.payload and hook.method == "GET":
+        errors.append(f"{path}.{at}webhook.payload: a GET request has no body; use POST or the URL")
+    if "{" not in hook.url and not re.match(r"^https?://[^/\s]+", hook.url):
+        errors.append(f"{path}.{at}webhook.url: expected an http:// or https:// URL")
+    fields = [(f"{at}webhook.url", hook.url, False), (f"{at}webhook.payload", hook.payload, False)]
+    return fields + [(f"{at}webhook.headers.{k}", v, False) for k, v in hook.headers.items()]
+
+
 def payload_warnings(action: Action, path: str = "") -> list[str]:
     """JSON payload templates that print an input without `| json`: allowed, but fragile."""
-    hooks = [("webhook", action.webhook)]
-    if action.expires is not None:
+    hooks = [("webhook", action.webhook)] if action.webhook is not None else []
+    if action.expires is not None and action.expires.webhook is not None:
         hooks.append(("expires.webhook", action.expires.webhook))
     warnings = []
     for name, hook in hooks:

@@ -17,6 +17,7 @@ DEFAULT_DATABASE = "sqlite:///playground.db"
 DEFAULT_CONFIG = "examples/actions.yml"
 ECHO_PATH = "/playground/echo"
 STAND_IN = "playground-stand-in-for-{name}"
+FAKE_GITHUB_TOKEN = "playground-github-token"
 
 # `{{ expression }}` (with optional whitespace control) and `{% tag %}` / `{# comment #}`.
 _OUTPUT = re.compile(r"\{\{(-?)(.*?)(-?)\}\}", re.S)
@@ -34,6 +35,21 @@ class PlaygroundSettings(Settings):
         # Real ACTIONS_SECRET_* values from the environment win over the stand-ins.
         from_env = Settings.template_secrets.func(self)  # type: ignore[attr-defined]
         return {**self.PLAYGROUND_SECRETS, **from_env}
+
+
+def fake_github_settings(url: str, base: Settings) -> dict[str, object]:
+    """Point the GitHub backend at the playground's fake; poll it briskly unless told."""
+    explicit = base.model_fields_set
+    return {
+        "GITHUB_API_URL": url,
+        "GITHUB_TOKEN": FAKE_GITHUB_TOKEN,
+        "CI_POLL_INITIAL_SECONDS": base.CI_POLL_INITIAL_SECONDS
+        if "CI_POLL_INITIAL_SECONDS" in explicit
+        else 1.0,
+        "CI_POLL_MAX_SECONDS": base.CI_POLL_MAX_SECONDS
+        if "CI_POLL_MAX_SECONDS" in explicit
+        else 2.0,
+    }
 
 
 def new_webhook_secret() -> str:
@@ -77,7 +93,7 @@ def used_secrets(catalog: Catalog) -> set[str]:
     names: set[str] = set()
     for action in catalog.actions.values():
         hook = action.webhook
-        sources = [hook.url, hook.payload, *hook.headers.values()]
+        sources = [hook.url, hook.payload, *hook.headers.values()] if hook else []
         for source in sources:
             names |= templates.check(source, action, response=False)[1]
         if action.response_template:
@@ -123,6 +139,7 @@ def echo_url(public_url: str, action: Action) -> str:
     original text is sent as it is written, unrendered.
     """
     base = f"{public_url}{ECHO_PATH}/{action.id}?to="
+    assert action.webhook is not None
     encoded = base + _encode(action.webhook.url)
     if templates.check(encoded, action, response=False)[0]:
         return base + urllib.parse.quote(action.webhook.url, safe="")
@@ -138,7 +155,8 @@ def rewrite_catalog(catalog: Catalog, public_url: str) -> tuple[Catalog, dict[st
     originals: dict[str, str] = {}
     actions = []
     for action in catalog.document.actions:
-        if not points_at_echo(action.webhook.url, public_url):
+        # A CI backend is not a webhook: it goes to GITHUB_API_URL / GITLAB_API_URL.
+        if action.webhook is not None and not points_at_echo(action.webhook.url, public_url):
             originals[action.id] = action.webhook.url
             hook = action.webhook.model_copy(update={"url": echo_url(public_url, action)})
             action = action.model_copy(update={"webhook": hook})

@@ -12,6 +12,7 @@ from bot.playground.echo import Echo
 from bot.playground.interactions import Interactions
 from bot.playground.workspace import Workspace
 from bot.runtime import Runtime
+from bot.testing.github import FakeGitHub
 
 
 @dataclass
@@ -25,3 +26,4 @@ class Playground:
     echo: Echo
     originals: dict[str, str]
     stand_ins: dict[str, str]
+    github: FakeGitHub | None = None  # stands in for GitHub when no credentials are set

@@ -115,7 +115,7 @@ class Echo:
         headers = {k.lower(): v for k, v in request.headers.items()}
         behaviour = self.behaviour(name, query)
         action = self.catalog().action(name)
-        configured = list(action.webhook.headers) if action else []
+        configured = list(action.webhook.headers) if action and action.webhook else []
         n = next(self._numbers)
         echoed = {
             "method": request.method,

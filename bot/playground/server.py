@@ -35,6 +35,7 @@ from bot.playground.workspace import Workspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
+from bot.testing.github import FakeGitHub
 from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     loaded = load_file(config.config_path(base), from_env)
     stand_ins = config.stand_in_secrets(loaded.catalog, from_env)
     settings = config.playground_settings(base, port=port, stand_ins=stand_ins)
+    github = _fake_github(base, loaded.catalog)
+    if github is not None:
+        settings = settings.model_copy(update=config.fake_github_settings(github.url, base))
     public = settings.PUBLIC_URL
     catalog, originals = loaded.catalog, {}
     if echo:
@@ -120,10 +124,19 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
         echo=receiver,
         originals=originals,
         stand_ins=stand_ins,
+        github=github,
     )
 
     playground.app = _app(playground, web, port)
     return playground
+
+
+def _fake_github(base: Settings, catalog: Catalog) -> FakeGitHub | None:
+    """Workflows run on an in-process fake GitHub unless real credentials are set."""
+    wanted = any(a.backend and a.backend.github_workflow for a in catalog.document.actions)
+    if not wanted or base.GITHUB_TOKEN or base.GITHUB_APP_ID:
+        return None
+    return FakeGitHub(token=config.FAKE_GITHUB_TOKEN, run_details=True, any_workflow=True).start()
 
 
 def _app(pg: Playground, web: Starlette, port: int) -> Starlette:
@@ -135,6 +148,8 @@ def _app(pg: Playground, web: Starlette, port: int) -> Starlette:
             yield
         await pg.interactions.aclose()
         await pg.echo.aclose()
+        if pg.github is not None:
+            pg.github.stop()
 
     guard = Middleware(
         LocalOnly,
@@ -182,6 +197,11 @@ def serve(base: Settings, *, host: str = "127.0.0.1", echo: bool = True) -> int:
         names = ", ".join(playground.stand_ins)
         print(f"  stand-in secret values (set ACTIONS_SECRET_<NAME> for real ones): {names}")
     print(f"  webhook signing secret: {settings.WEBHOOK_SIGNING_SECRET}")
+    if playground.github is not None:
+        print(
+            f"  GitHub workflows run on a built-in fake GitHub at {playground.github.url} "
+            "(set GITHUB_TOKEN to use the real one)"
+        )
     server = _Server(
         playground,
         uvicorn.Config(

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 import httpx
 
 from bot import logs, metrics, redaction
+from bot.backends.follower import CiClients
 from bot.catalog import Action, Catalog, Service
 from bot.jobs import Retry
 from bot.kinds import JobKind, RunStatus
@@ -97,6 +98,7 @@ class Context:
     notifier: Notifier
     profiles: Profiles
     wake: Callable[[], None] = lambda: None
+    ci: CiClients | None = None  # the CI APIs, for actions with a `backend:`
     vault: Vault = field(init=False)
 
     def __post_init__(self) -> None:

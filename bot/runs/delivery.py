@@ -16,6 +16,7 @@ from bot.catalog import Action
 from bot.jobs import MAX_ATTEMPTS, Blueprint, Retry
 from bot.kinds import DeliveryErrorKind, JobKind, RunKind, RunStatus
 from bot.outcomes import Outcome, seconds_text
+from bot.runs import ci
 from bot.runs.context import Context, Loaded
 from bot.runs.expiry import after_success
 from bot.runs.lifecycle import accepted
@@ -48,8 +49,12 @@ async def deliver(ctx: Context, job: Job) -> None:
         await ctx.finish(run, outcome, RunStatus.FAILURE, view_id)
         return
     with redaction.scoped(run.id, ctx.run_redactor(run.id, secret)):
+        backend = ci.backend_for(loaded.action, run)
         try:
-            await _deliver_once(ctx, job, loaded, loaded.action, secret)
+            if backend is not None:
+                await ci.dispatch(ctx, loaded, loaded.action, backend, secret, view_id)
+            else:
+                await _deliver_once(ctx, job, loaded, loaded.action, secret)
         except Retry:
             raise
         except Exception as exc:

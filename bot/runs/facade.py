@@ -21,10 +21,11 @@ from typing import Any
 import httpx
 
 from bot.access import Decision
+from bot.backends.follower import CiClients
 from bot.catalog import Action, Catalog, Service
 from bot.jobs import Blueprint, Handler
 from bot.redaction import Redactor
-from bot.runs import approvals, callbacks, delivery, expiry, lifecycle, submission
+from bot.runs import approvals, callbacks, ci, delivery, expiry, lifecycle, submission
 from bot.runs.callbacks import Reply
 from bot.runs.context import Context, Notifier, Profiles
 from bot.runs.submission import Submission, TestResult
@@ -34,7 +35,7 @@ from bot.vault import Vault
 
 # Every job kind of the run lifecycle, each handled by the module it belongs to.
 JOBS: Blueprint[Context] = Blueprint().add_from(
-    lifecycle.jobs, delivery.jobs, approvals.jobs, expiry.jobs
+    lifecycle.jobs, delivery.jobs, approvals.jobs, expiry.jobs, ci.jobs
 )
 
 
@@ -50,6 +51,7 @@ class Runs:
         notifier: Notifier,
         profiles: Profiles,
         wake: Callable[[], None] = lambda: None,
+        ci_clients: CiClients | None = None,
     ) -> None:
         self.context = Context(
             settings=settings,
@@ -60,6 +62,7 @@ class Runs:
             notifier=notifier,
             profiles=profiles,
             wake=wake,
+            ci=ci_clients,
         )
         self.approvals = approvals.ApprovalFlow(self.context)
         self.expiry = expiry.ExpiryFlow(self.context)

@@ -60,9 +60,10 @@ async def deadline(ctx: Context, job: Job) -> None:
     action = loaded.action
     owner = loaded.catalog.team(action.owner).name if action else "the action's owners"
     waited = seconds_text(action.timeout_after) if action else "the deadline"
+    source = "the CI run" if action and action.backend else "the receiver"
     outcome = Outcome(
         False,
-        f"No final status from the receiver within {waited}; the run is marked as "
+        f"No final status from {source} within {waited}; the run is marked as "
         f"timed out. Contact {owner} if the operation may still be in progress.",
         error="timed_out",
         final_status=RunStatus.TIMED_OUT.value,

@@ -41,9 +41,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 def hook_for(action: Action, run: Run) -> Webhook:
     """A revert sends the action's `expires.webhook`: its URL, method and timeout."""
+    hook = action.webhook
     if run.kind == RunKind.REVERT and action.expires is not None:
-        return action.expires.webhook
-    return action.webhook
+        hook = action.expires.webhook
+    assert hook is not None, "a backend run is dispatched, not sent"
+    return hook
 
 
 async def attempt(

@@ -18,6 +18,7 @@ from bot.kinds import JobKind, RunKind, RunStatus
 from bot.outcomes import Outcome
 from bot.policy import CONDITION_FALSE, Plan
 from bot.redaction import REDACTED, redact_headers
+from bot.runs import ci
 from bot.runs.approvals import jobs_for
 from bot.runs.context import Context
 from bot.runs.sending import send
@@ -190,7 +191,8 @@ async def send_test(
         except render.RenderError as exc:
             await _finish_test(ctx, run, False, str(exc))
             return run, None, str(exc)
-        sent = await send(ctx, run, rendered, action.webhook.timeout, 1, test=True)
+        timeout = action.webhook.timeout if action.webhook else 10.0  # render refuses a backend
+        sent = await send(ctx, run, rendered, timeout, 1, test=True)
         if isinstance(sent, delivery.DeliveryError):
             await _finish_test(ctx, run, False, sent.message)
             return run, None, redact(sent.message)
@@ -214,6 +216,10 @@ async def cancel(ctx: Context, run_id: str, by: str) -> str | None:
     if any(j.claimed_until and j.claimed_until > now for j in pending):
         return "it is being sent right now"
     current = await ctx.db(ctx.store.get_run, run_id)
+    action = ctx.catalog().action(current.action_id) if current else None
+    following = current and action and current.status == RunStatus.RUNNING
+    if following and ctx.ci is not None and ci.backend_for(action, current) is not None:
+        return await ci.cancel(ctx, current, by)
     who = ctx.notifier.mention(by)
     outcome = Outcome(
         False,

@@ -297,7 +297,8 @@ async def check(
     for probe, request in zip(PROBES, requests, strict=True):
         try:
             # No traceparent: request 4 must be request 1 byte for byte.
-            response = await delivery.send(client, request, action.webhook.timeout, propagate=False)
+            timeout = action.webhook.timeout if action.webhook else 10.0
+            response = await delivery.send(client, request, timeout, propagate=False)
         except delivery.DeliveryError as exc:
             results.append(Result(probe, None, redact(exc.message)))
             continue

@@ -103,6 +103,8 @@ async def render(
         else:
             context[key] = value
     hook = webhook or action.webhook
+    if hook is None:
+        raise RenderError("template", f"{action.name} runs a CI backend, not a webhook")
     prefix = settings.WEBHOOK_HEADER_PREFIX
     extra: dict[str, str] = {}
     if action.is_async:

@@ -199,7 +199,7 @@ def status_message(
     if duration_ms is not None:
         footer += f" · {duration_ms:.0f} ms"
     blocks.append(context(footer))
-    blocks += _run_controls(run, status)
+    blocks += _run_controls(run, status, followed=action.backend is not None)
     plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
     return plain_text, blocks
 
@@ -224,8 +224,9 @@ def headline(
     return f"{icon} {who} is running {what}…"
 
 
-def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
-    """Withdraw while waiting for approval; Cancel while not yet sent."""
+def _run_controls(run: Run, status: str, followed: bool = False) -> list[dict[str, Any]]:
+    """Withdraw while waiting for approval; Cancel while not yet sent, or while a CI run
+    is followed (which cancels the CI run too)."""
     if status == "PENDING_APPROVAL":
         withdraw = {
             "type": "button",
@@ -234,7 +235,12 @@ def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
             "value": run.id,
         }
         return [{"type": "actions", "block_id": "withdraw", "elements": [withdraw]}]
-    if status == "PENDING":
+    if status == "PENDING" or (status == "RUNNING" and followed):
+        sent = (
+            "It cancels the CI run too."
+            if followed
+            else "It will not be sent if it has not been sent yet."
+        )
         cancel = {
             "type": "button",
             "text": plain("Cancel"),
@@ -243,7 +249,7 @@ def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
             "style": "danger",
             "confirm": {
                 "title": plain("Cancel this run?", 100),
-                "text": plain("It will not be sent if it has not been sent yet.", 300),
+                "text": plain(sent, 300),
                 "confirm": plain("Cancel run", 30),
                 "deny": plain("Keep it", 30),
             },
