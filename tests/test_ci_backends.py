@@ -264,7 +264,9 @@ def wait_called(fake: Any, method: str, fragment: str, timeout: float = 10) -> N
 
 
 def test_rate_limit_backs_off_until_reset(bot: Bot, github: FakeGitHub) -> None:
-    github.plan("acme/checkout", "rollback.yml", running_reads=3)
+    # Enough reads in progress that the run can't finish before the limit runs out, even
+    # on a busy machine.
+    github.plan("acme/checkout", "rollback.yml", running_reads=8)
     run(bot, "rollback", {"version": "1"})
     wait_called(github, "POST", "/dispatches")
     # One more call goes through; then the limit is spent for 2 s.
