@@ -63,6 +63,14 @@ class Notifier(Protocol):
 
     async def expiry_notice(self, run: Run, action: Action) -> None: ...
 
+    async def expiry_warning(self, run: Run, action: Action) -> None:
+        """Tell the requester, privately, that the grant expires soon; offer Extend."""
+        ...
+
+    async def refresh(self, run: Run, action: Action) -> None:
+        """Redraw the run's status message as the run now stands."""
+        ...
+
     async def escalate(self, run: Run, action: Action, text: str) -> None: ...
 
 

@@ -173,7 +173,7 @@ def requester_or_admin(reason: str) -> Decide:
 
 
 def controller(verb: str) -> Decide:
-    """Revoke now and Extend: the requester, an approver or an admin."""
+    """Revoke now, Extend, Retry revert: the requester, an approver or an admin."""
 
     def decide(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
         assert action is not None
@@ -217,6 +217,9 @@ WITHDRAW = RunRule(
 )
 REVOKE = RunRule("revoke", "You can't revoke this", controller("revoke"), clicked)
 EXTEND = RunRule("extend", "You can't extend this", controller("extend"), clicked)
+RETRY_REVERT = RunRule(
+    "retry_revert", "You can't retry this revert", controller("retry the revert of"), clicked
+)
 CANCEL = RunRule(
     step="cancel",
     refusal="You can't cancel this run",

@@ -15,6 +15,7 @@ from bot.store import Run
 RUN_MODAL = "run_action_modal"
 CANCEL_BUTTON = "cancel_run"
 RERUN_BUTTON = "rerun"
+DETAILS_BUTTON = "run_details"
 SERVICE_BLOCK = "service"
 INPUT_PREFIX = "input:"
 
@@ -162,8 +163,12 @@ def status_message(
     note: str | None = None,
     links: Sequence[dict[str, str]] = (),
     duration_ms: float | None = None,
+    tail: Sequence[dict[str, Any]] = (),
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The channel message for a run: posted when it starts, edited as it goes."""
+    """The channel message for a run: posted when it starts, edited as it goes.
+
+    ``tail``: what another builder adds below the run (a time-limited run's grant).
+    """
     status = status or run.status
     on = f" on *{escape(service.name)}*" if service else ""
     icon = STATUS_ICONS.get(status, ":grey_question:")
@@ -186,13 +191,25 @@ def status_message(
     if duration_ms is not None:
         footer += f" · {duration_ms:.0f} ms"
     blocks.append(context(footer))
+    blocks += tail
     blocks += _run_controls(run, status)
     plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
     return plain_text, blocks
 
 
+def details_button(run_id: str) -> dict[str, Any]:
+    """Opens the run's detail view (for its requester, approvers and admins)."""
+    return {
+        "type": "button",
+        "text": plain("Details"),
+        "action_id": DETAILS_BUTTON,
+        "value": run_id,
+    }
+
+
 def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
-    """Withdraw while waiting for approval; Cancel while not yet sent."""
+    """Withdraw while waiting for approval; Cancel while not yet sent; Details always."""
+    elements = [details_button(run.id)]
     if status == "PENDING_APPROVAL":
         withdraw = {
             "type": "button",
@@ -200,7 +217,7 @@ def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
             "action_id": "withdraw_run",
             "value": run.id,
         }
-        return [{"type": "actions", "block_id": "withdraw", "elements": [withdraw]}]
+        elements.insert(0, withdraw)
     if status == "PENDING":
         cancel = {
             "type": "button",
@@ -215,8 +232,9 @@ def _run_controls(run: Run, status: str) -> list[dict[str, Any]]:
                 "deny": plain("Keep it", 30),
             },
         }
-        return [{"type": "actions", "block_id": "run_controls", "elements": [cancel]}]
-    return []
+        elements.insert(0, cancel)
+    block_id = "withdraw" if status == "PENDING_APPROVAL" else "run_controls"
+    return [{"type": "actions", "block_id": block_id, "elements": elements}]
 
 
 def result_message(
