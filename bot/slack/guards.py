@@ -184,6 +184,17 @@ def controller(verb: str) -> Decide:
     return decide
 
 
+def viewer(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
+    """A run's details: its requester, the action's approvers, or an admin."""
+    if who.user_id == run.user_id or is_admin(catalog, who):
+        return ALLOWED
+    if action is not None and action.approval and can_approve(catalog, action, who, ""):
+        return ALLOWED
+    return Decision(
+        False, "only the person who ran it, the action's approvers or an admin can see them"
+    )
+
+
 def canceller(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
     """The person who started a run, or an admin; a revert only an admin."""
     mine = requester_or_admin("only the person who started a run, or an admin, can cancel it")
@@ -226,5 +237,14 @@ CANCEL = RunRule(
     decide=canceller,
     run_id=clicked,
     missing="That run no longer exists.",
+    needs_action=False,
+)
+DETAILS = RunRule(
+    step="details",
+    refusal="You can't see this run's details",
+    decide=viewer,
+    run_id=clicked,
+    missing="That run no longer exists.",
+    title="Run details",
     needs_action=False,
 )

@@ -55,7 +55,10 @@ async def catalog_blocks(
     service = catalog.service(state.service) if state.service else None
     if service is not None:
         cards = await cards_for(runtime, who, channel=channel, service=service)
-        return browse.service_message(service, catalog.team(service.owner), cards, state)
+        runs = await asyncio.to_thread(runtime.store.runs_on, service.id, 5)
+        names = {a.id: a.name for a in catalog.actions.values()}
+        owner = catalog.team(service.owner)
+        return browse.service_message(service, owner, cards, state, runs, names)
     cards = await cards_for(runtime, who, channel=channel)
     if state.query:
         cards = browse.search(cards, state.query)

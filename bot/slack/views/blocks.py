@@ -111,7 +111,7 @@ def shown_value(item: Input, value: Any) -> str:
     return ", ".join(parts)
 
 
-def _input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+def input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     fields = []
     for item in action.inputs:
         value = inputs.get(item.identifier)
@@ -145,7 +145,7 @@ STATUS_WORDS = {
 }
 
 
-def _links(links: Sequence[dict[str, str]]) -> str:
+def links_text(links: Sequence[dict[str, str]]) -> str:
     # Links come from receivers: only plain http(s) URLs become links, their text escaped.
     shown = [link for link in links if safe_url(link.get("url", ""))][:10]
     return " · ".join(
@@ -180,13 +180,13 @@ def status_message(
     else:
         text = f"{icon} <@{run.user_id}> is running *{escape(action.name)}*{on}…"
     blocks: list[dict[str, Any]] = [section(text)]
-    fields = _input_fields(action, run.inputs)
+    fields = input_fields(action, run.inputs)
     if fields:
         blocks.append({"type": "section", "fields": fields})
     if note:
         blocks.append(section(to_mrkdwn(note)))
-    if _links(links):
-        blocks.append(section(_links(links)))
+    if links_text(links):
+        blocks.append(section(links_text(links)))
     footer = f"Run `{run.id[:8]}`"
     if duration_ms is not None:
         footer += f" · {duration_ms:.0f} ms"
@@ -242,8 +242,8 @@ def result_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The thread reply: the owner's response template, rendered, plus help on failure."""
     blocks = [section(to_mrkdwn(outcome.message))]
-    if _links(outcome.links):
-        blocks.append(section(_links(outcome.links)))
+    if links_text(outcome.links):
+        blocks.append(section(links_text(outcome.links)))
     if outcome.log:
         # A receiver's log, shown as code; fences inside it would end the block early.
         text = truncate(escape(outcome.log.replace("```", "ˋˋˋ")), limits.SECTION_TEXT - 10)
