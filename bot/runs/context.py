@@ -43,7 +43,9 @@ class Notifier(Protocol):
 
     async def started(self, run: Run, action: Action, service: Service | None) -> Run: ...
 
-    async def progress(self, run: Run, text: str) -> None: ...
+    async def progress(self, run: Run, text: str, edit: str | None = None) -> str | None:
+        """A note in the run's thread, or the note ``edit`` changed; where it is."""
+        ...
 
     async def running(
         self, run: Run, action: Action, message: str, links: list[dict[str, str]]
@@ -158,9 +160,10 @@ class Context:
         await self.db(self.store.add_jobs, list(jobs))
         self.wake()
 
-    async def post(self, run: Run, text: str) -> None:
-        """A note in the run's thread."""
-        await self.add_jobs(Job(kind=JobKind.PROGRESS, run_id=run.id, data={"text": text}))
+    async def post(self, run: Run, text: str, key: str | None = None) -> None:
+        """A note in the run's thread; a later note with the same ``key`` replaces it."""
+        data = {"text": text, **({"key": key} if key else {})}
+        await self.add_jobs(Job(kind=JobKind.PROGRESS, run_id=run.id, data=data))
 
     async def finish(
         self,

@@ -81,10 +81,18 @@ class SlackNotifier:
             run = await asyncio.to_thread(self.store.update_run, run.id, permalink=link)
         return run
 
-    async def progress(self, run: Run, text: str) -> None:
-        await self.client.chat_postMessage(
-            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, text=text
+    async def progress(self, run: Run, text: str, edit: str | None = None) -> str | None:
+        channel = run.channel_id or run.user_id
+        if edit:
+            try:
+                await self.client.chat_update(channel=channel, ts=edit, text=text)
+                return edit
+            except SlackApiError as exc:  # deleted meanwhile: post it afresh
+                log.info("run %s: note not edited (%s)", run.id, exc.response.get("error"))
+        response = await self.client.chat_postMessage(
+            channel=channel, thread_ts=run.message_ts, text=text
         )
+        return response.get("ts")
 
     async def running(
         self, run: Run, action: Action, message: str, links: list[dict[str, str]]
