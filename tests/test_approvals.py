@@ -272,6 +272,7 @@ def test_time_limited_action_reverts_itself(bot: Bot) -> None:
 
 def status_message(bot: Bot, channel: str = "C0CHAN") -> dict:
     """The run's status message as it stands now (edited in place)."""
+    wait(lambda: bot.slack.messages(channel), what="the status message")
     return bot.slack.messages(channel)[0]
 
 
@@ -416,7 +417,7 @@ def test_a_failed_revert_reads_as_failed_and_can_be_retried(bot: Bot) -> None:
     wait(lambda: "Reverted" in texts(status_message(bot)["blocks"]), what="marked reverted")
     assert buttons(status_message(bot)) == ["Details"]
     click(bot, "retry_revert", run.id, "U0DEV", channel="C0CHAN")
-    assert "already been reverted" in bot.slack.wait_for("response_url")[-1].params["text"]
+    bot.slack.wait_for("response_url", lambda c: "already been reverted" in c.params["text"])
 
 
 def test_revert_happens_after_a_restart(tmp_path: Path) -> None:

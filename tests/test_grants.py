@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,9 +50,13 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
 
 def home(bot: Bot, user: str = "U0DEV") -> dict:
     """Open the Home tab and return what was published."""
-    count = len(bot.slack.calls("views.publish"))
+
+    def mine(call: Any) -> bool:
+        return call.params.get("user_id") == user
+
+    count = len([c for c in bot.slack.calls("views.publish") if mine(c)])
     bot.requests.event({"type": "app_home_opened", "user": user, "tab": "home"})
-    return bot.slack.wait_for("views.publish", count=count + 1)[-1].params["view"]
+    return bot.slack.wait_for("views.publish", mine, count=count + 1)[count].params["view"]
 
 
 def access_blocks(view: dict) -> list[dict]:
