@@ -117,7 +117,7 @@ class ExpiryFlow:
             return ALREADY.get(state, "it is being reverted right now")
         await ctx.db(ctx.store.record, "revoke_requested", {"by": by}, run_id=run.id, actor=by)
         await ctx.post(run, f"{ctx.notifier.mention(by)} revoked it early: reverting now.")
-        await self._refresh(run)
+        await self.refresh(run)
         return None
 
     async def retry_revert(self, run: Run, by: str) -> str | None:
@@ -130,7 +130,7 @@ class ExpiryFlow:
         await ctx.add_jobs(Job(kind=JobKind.REVERT, run_id=run.id, data={"retry": tries}))
         await ctx.db(ctx.store.record, "revert_retried", {"by": by}, run_id=run.id, actor=by)
         await ctx.post(run, f"{ctx.notifier.mention(by)} is retrying the revert.")
-        await self._refresh(run)
+        await self.refresh(run)
         return None
 
     async def extend(self, run: Run, action: Action, seconds: float, by: str) -> str | None:
@@ -142,12 +142,12 @@ class ExpiryFlow:
         assert run.expires_at is not None
         due = run.expires_at + timedelta(seconds=seconds)
         if not await ctx.db(ctx.store.move_jobs, run.id, JobKind.REVERT, due):
-            return "it has already been reverted"
+            return ALREADY.get(await self.state(run), "it is being reverted right now")
         run = await ctx.db(ctx.store.update_run, run.id, expires_at=due)
         await self._rewarn(run, action, due)
         detail = {"by": by, "seconds": seconds, "expires_at": due.isoformat()}
         await ctx.db(ctx.store.record, "extended", detail, run_id=run.id, actor=by)
-        await self._refresh(run)
+        await self.refresh(run)
         return None
 
     async def _rewarn(self, run: Run, action: Action, expires_at: datetime) -> None:
@@ -159,7 +159,7 @@ class ExpiryFlow:
         if not await ctx.db(ctx.store.move_jobs, run.id, JobKind.EXPIRY_WARNING, warning):
             await ctx.add_jobs(Job(kind=JobKind.EXPIRY_WARNING, run_id=run.id, due_at=warning))
 
-    async def _refresh(self, run: Run) -> None:
+    async def refresh(self, run: Run) -> None:
         """The status message shows the grant as it now stands (cosmetic: never fails)."""
         action = self.ctx.catalog().action(run.action_id)
         current = await self.ctx.db(self.ctx.store.get_run, run.id)
@@ -207,6 +207,7 @@ async def revert(ctx: Context, job: Job) -> None:
     if await ctx.db(ctx.store.create_run, child, detail, deliver):
         log.info("run %s: reverting as run %s", parent.id, child.id)
         ctx.wake()
+        await ExpiryFlow(ctx).refresh(parent)  # "Reverting now…", its buttons gone
 
 
 @jobs.handler(JobKind.EXPIRY_NOTICE)
