@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.access import Principal
 from bot.catalog import Action
 from bot.kinds import GrantState
 from bot.mrkdwn import local_time
 from bot.runs.grants import extension_choices, grant_state, time_left
+from bot.slack import guards
 from bot.slack.views import details, grants
 from bot.store import AuditEvent, Run
 from bot.store.models import ApprovalDecision
@@ -18,6 +20,7 @@ from tests.samples import catalog, message_ok, parse_yaml, texts, view_ok
 NOW = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 
 CATALOG = """
+admins: {users: [U0ADMIN]}
 teams: [{id: ops, name: Ops, members: [U0OPS]}]
 actions:
   - id: grant
@@ -29,6 +32,12 @@ actions:
       - {identifier: span, displayName: For, type: duration, values: [{value: 30m, display: Half an hour}, 1h, 3h]}
       - {identifier: who, displayName: Who, type: user}
       - {identifier: token, displayName: Token, type: secret}
+  - id: approved
+    name: Approved grant
+    owner: ops
+    approval: {approvers: {users: [U0SRE]}}
+    expires: {after: 30m, webhook: {url: "https://r.example/undo"}}
+    webhook: {url: "https://r.example/do"}
   - id: plain
     name: Plain grant
     owner: ops
@@ -193,3 +202,16 @@ def test_details_modal_is_valid_escaped_and_redacts_secrets() -> None:
     assert "Revert " in shown and "failure" in shown
     # The result reads as in the thread: the owner's rendered template (values escaped then).
     assert "*Result*\nDone" in shown
+
+
+def test_details_are_for_the_requester_the_approvers_and_admins() -> None:
+    cat = catalog(parse_yaml(CATALOG))
+    gated = cat.action("approved")
+    run = grant_run(600).model_copy(update={"action_id": "approved"})
+    for user in ("U0DEV", "U0SRE", "U0ADMIN"):
+        assert guards.viewer(cat, gated, Principal(user), run), user
+    refused = guards.viewer(cat, gated, Principal("U0OPS"), run)
+    assert not refused and "approvers or an admin" in refused.reason
+    # The action left the catalog: its approvers are unknown, the requester and admins remain.
+    assert guards.viewer(cat, None, Principal("U0DEV"), run)
+    assert not guards.viewer(cat, None, Principal("U0SRE"), run)
