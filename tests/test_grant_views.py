@@ -75,7 +75,7 @@ def revert(status: str) -> Run:
     [
         (NOW + timedelta(minutes=5), [], GrantState.ACTIVE),
         (NOW, [], GrantState.REVERTING),
-        (None, [], GrantState.REVERTING),
+        (None, [], GrantState.REVERT_FAILED),  # the revert job gave up
         (None, [revert("PENDING")], GrantState.REVERTING),
         (None, [revert("SUCCESS")], GrantState.REVERTED),
         (None, [revert("FAILURE")], GrantState.REVERT_FAILED),

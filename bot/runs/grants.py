@@ -21,8 +21,8 @@ def grant_state(revert_due: datetime | None, reverts: Sequence[Run], now: dateti
     """
     if revert_due is not None:
         return GrantState.ACTIVE if revert_due > now else GrantState.REVERTING
-    if not reverts:  # the job just ended and its run is being written
-        return GrantState.REVERTING
+    if not reverts:  # the revert job ended without starting its run: it gave up
+        return GrantState.REVERT_FAILED
     last = reverts[-1].status
     if last == RunStatus.SUCCESS:
         return GrantState.REVERTED
