@@ -152,9 +152,11 @@ def test_access_section_and_warning_and_extend_modal_are_valid() -> None:
     assert "*My access and locks*" in shown and "Grant &lt;access&gt;" in shown
     assert "25 min left" in shown and "The revert failed" in shown
     assert grants.access_section([], now=NOW) == []
-    text, body = grants.warning_message(run, action("grant"), NOW)
+    text, body = grants.warning_message(run, action("grant"), NOW, GrantState.ACTIVE)
     assert text == "Grant access expires soon (25 min left)"
     message_ok(body)
+    text, body = grants.warning_message(run, action("grant"), NOW, GrantState.REVERTED)
+    assert text == "Grant access: reverted" and "Reverted" in texts(message_ok(body))
     choices = extension_choices(run, action("grant"))
     view_ok(grants.extend_modal(action("grant"), run, "m", False, choices))
     full = grants.extend_modal(action("grant"), run, "m", False, [])

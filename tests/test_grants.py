@@ -133,7 +133,18 @@ def test_a_dm_offers_extend_shortly_before_expiry_once(bot: Bot) -> None:
     # The revert comes after it; the warning is not sent again.
     assert bot.receiver.wait(2, timeout=10)[1].path == "/unshort"
     wait(lambda: bot.store.children(run.id, "revert"), what="the revert run")
-    assert len([m for m in bot.slack.messages("U0DEV") if "expires soon" in m["text"]]) == 1
+    sent = [
+        c
+        for c in bot.slack.calls("chat.postMessage")
+        if c.params.get("channel") == "U0DEV" and "expires soon" in c.params.get("text", "")
+    ]
+    assert len(sent) == 1
+    # The DM is edited to what became of the grant: its buttons no longer offered.
+    wait(
+        lambda: "Reverted" in texts(bot.slack.message("U0DEV", warning["ts"])["blocks"]),
+        what="the warning DM marked reverted",
+    )
+    assert buttons(bot.slack.message("U0DEV", warning["ts"])) == []
 
 
 def test_no_warning_once_revoked(bot: Bot) -> None:

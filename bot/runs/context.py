@@ -65,8 +65,9 @@ class Notifier(Protocol):
 
     async def expiry_notice(self, run: Run, action: Action) -> None: ...
 
-    async def expiry_warning(self, run: Run, action: Action) -> None:
-        """Tell the requester, privately, that the grant expires soon; offer Extend."""
+    async def expiry_warning(self, run: Run, action: Action) -> dict[str, str]:
+        """Tell the requester, privately, that the grant expires soon; offer Extend.
+        Where it was posted ({channel, ts}), for refresh to keep it current."""
         ...
 
     async def refresh(self, run: Run, action: Action) -> None:

@@ -230,7 +230,8 @@ async def warning(ctx: Context, job: Job) -> None:
     run = loaded.run
     if await ExpiryFlow(ctx).state(run) != GrantState.ACTIVE:
         return  # revoked or reverted meanwhile: nothing to warn of
-    await ctx.notifier.expiry_warning(run, loaded.action)
+    posted = await ctx.notifier.expiry_warning(run, loaded.action)
+    await ctx.db(ctx.store.set_job_data, job.id, {**job.data, **posted})
 
 
 @jobs.handler(JobKind.ESCALATE)

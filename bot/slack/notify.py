@@ -170,7 +170,18 @@ class SlackNotifier:
             log.warning("run %s: could not update the status message: %s", run.id, exc)
 
     async def refresh(self, run: Run, action: Action) -> None:
+        """The status message, and the warning DM if one was sent: both as the run stands."""
         await self._redraw(run, action)
+        state = await self.grant_state(run)
+        sent = await asyncio.to_thread(self.store.posted_by, run.id, JobKind.EXPIRY_WARNING)
+        if state is None or not sent:
+            return
+        text, body = grants.warning_message(run, action, utcnow(), state)
+        for ref in sent:
+            try:
+                await self.client.chat_update(text=text, blocks=body, **ref)
+            except SlackApiError as exc:
+                log.info("run %s: warning DM not updated: %s", run.id, exc)
 
     async def request_approval(
         self, run: Run, action: Action, service: Service | None
@@ -228,9 +239,10 @@ class SlackNotifier:
             blocks=[blocks.section(f":hourglass_flowing_sand: {line}: it will be undone then.")],
         )
 
-    async def expiry_warning(self, run: Run, action: Action) -> None:
-        text, body = grants.warning_message(run, action, utcnow())
-        await self.client.chat_postMessage(channel=run.user_id, text=text, blocks=body)
+    async def expiry_warning(self, run: Run, action: Action) -> dict[str, str]:
+        text, body = grants.warning_message(run, action, utcnow(), GrantState.ACTIVE)
+        posted = await self.client.chat_postMessage(channel=run.user_id, text=text, blocks=body)
+        return {"channel": posted["channel"], "ts": posted["ts"]}
 
     async def escalate(self, run: Run, action: Action, text: str) -> None:
         """A revert failed for good: say so loudly, where the owners will see it."""

@@ -148,6 +148,17 @@ class JobQueue(AuditChainRepository):
                     return str(job.data["ts"])
         return None
 
+    def posted_by(self, run_id: str, kind: str) -> list[dict[str, str]]:
+        """Where the run's jobs of ``kind`` posted their message ({channel, ts} in their data),
+        to edit it when the run changes."""
+        query = select(Job).where(Job.run_id == run_id, Job.kind == kind).order_by(col(Job.id))
+        with self.session() as session:
+            return [
+                {"channel": str(job.data["channel"]), "ts": str(job.data["ts"])}
+                for job in session.exec(query)
+                if job.data.get("channel") and job.data.get("ts")
+            ]
+
     def queue_depth(self) -> int:
         with self.session() as session:
             query = select(func.count()).select_from(Job).where(col(Job.done_at).is_(None))

@@ -79,10 +79,15 @@ def status_tail(run: Run, action: Action, state: GrantState | None) -> list[dict
     return blocks
 
 
-def warning_message(run: Run, action: Action, now: datetime) -> tuple[str, list[dict[str, Any]]]:
-    """The DM shortly before a grant expires."""
+def warning_message(
+    run: Run, action: Action, now: datetime, state: GrantState
+) -> tuple[str, list[dict[str, Any]]]:
+    """The DM shortly before a grant expires; edited later to show what became of it."""
     assert run.expires_at is not None
     link = f" (<{run.permalink}|see the run>)" if run.permalink else ""
+    if state != GrantState.ACTIVE:
+        line = f"*{escape(action.name)}*{link}: {state_text(run, state)}"
+        return f"{action.name}: {state.value.replace('_', ' ')}", [section(line)]
     text = (
         f":hourglass: *{escape(action.name)}* expires {local_time(run.expires_at)} "
         f"({time_left(run.expires_at, now)}){link}. Extend it if you still need it."
