@@ -403,6 +403,8 @@ class Expiry(Model):
 
     after: str = Field(min_length=1)  # a duration, or a Liquid template giving one
     max: Duration = 8 * 3600.0
+    # The requester's DM offering Extend comes this long before the revert; null: none.
+    warn_before: Duration | None = 600.0
     webhook: Webhook | None = None
     backend: Backend | None = None  # the revert may be a workflow or pipeline, too
 

@@ -41,6 +41,15 @@ class RunKind(StrEnum):
     EXTEND = "extend"  # a request to extend a time-limited run, waiting for approval
 
 
+class GrantState(StrEnum):
+    """Where a time-limited run stands: what its status message and Home tab show."""
+
+    ACTIVE = "active"  # granted; the revert is scheduled
+    REVERTING = "reverting"  # the revert is due or being sent
+    REVERTED = "reverted"
+    REVERT_FAILED = "revert_failed"  # still granted: someone must retry or undo it
+
+
 class JobKind(StrEnum):
     """What a durable job does; each kind has exactly one handler."""
 
@@ -54,6 +63,7 @@ class JobKind(StrEnum):
     APPROVAL_EXPIRY = "approval_expiry"
     REVERT = "revert"  # a time-limited run's revert is due
     EXPIRY_NOTICE = "expiry_notice"
+    EXPIRY_WARNING = "expiry_warning"  # a DM shortly before a grant expires, offering Extend
     ESCALATE = "escalate"  # a revert failed: tell the owner team
     EXTEND_APPLY = "extend_apply"  # an approved extension takes effect
     AUDIT_SINK = "audit_sink"  # stream the audit chain to one sink

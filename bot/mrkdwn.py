@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 
-__all__ = ["escape", "inert", "safe_url", "to_mrkdwn", "truncate"]
+__all__ = ["escape", "inert", "local_time", "safe_url", "to_mrkdwn", "truncate"]
 
 BULLET = "\u2022"
 ELLIPSIS = "\u2026"
@@ -107,6 +108,14 @@ def escape(text: str) -> str:
     a link; a bare `@channel` or `@here` is neutralised too.
     """
     return _BROADCAST.sub("@" + _WORD_JOINER, _escape_html(text))
+
+
+def local_time(moment: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
+    """A time every reader sees in their own time zone; clients that cannot show it read
+    the UTC fallback."""
+    stamp = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    fallback = f"{stamp.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(stamp.timestamp())}^{fmt}|{fallback}>"
 
 
 def inert(text: str) -> str:

@@ -272,35 +272,78 @@ def test_time_limited_action_reverts_itself(bot: Bot) -> None:
     assert child.status == "SUCCESS" and child.parent_id == run.id
 
 
+def status_message(bot: Bot, channel: str = "C0CHAN") -> dict:
+    """The run's status message as it stands now (edited in place)."""
+    wait(lambda: bot.slack.messages(channel), what="the status message")
+    return bot.slack.messages(channel)[0]
+
+
+def buttons(message: dict) -> list[str]:
+    return [
+        e["text"]["text"]
+        for b in message.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    ]
+
+
+def extend_by(bot: Bot, modal: dict, seconds: str) -> Any:
+    return bot.requests.view_submission(
+        modal, bot.requests.values_for(modal, {"duration": seconds})
+    )
+
+
 def test_revoke_now_and_extend(bot: Bot) -> None:
     bot.submit(bot.open_form("grant-access"), {"input:duration": "30m"})
     bot.receiver.wait(1)
     run = bot.store.runs()[0]
     wait(lambda: bot.store.get_run(run.id).expires_at is not None, what="expiry set")
     first = bot.store.get_run(run.id).expires_at
-    # Extend by 1h (no approval needed for this action); beyond max is refused.
+    wait(lambda: "Extend" in buttons(status_message(bot)), what="live buttons on the message")
+    # Extend offers the choices that still fit within the action's max (2h from the run).
     modals = Modals.before(bot.slack)
     click(bot, "extend_run", run.id, "U0DEV", channel="C0CHAN")
     modal = modals.opened()
-    too_long = json.loads(
-        bot.requests.view_submission(
-            modal, {"duration": {"duration": {"type": "plain_text_input", "value": "2h"}}}
-        ).text
+    select = modal["blocks"][1]["element"]
+    assert select["type"] == "static_select"
+    offered = [o["text"]["text"] for o in select["options"]]
+    assert offered == ["15 min", "30 min", "60 min"], offered  # 2h max: 1h30 left
+    # A choice the form did not offer (forged) is refused next to the select.
+    forged = dict(
+        modal,
+        blocks=[
+            modal["blocks"][0],
+            {
+                **modal["blocks"][1],
+                "element": {
+                    **select,
+                    "options": [
+                        *select["options"],
+                        {"text": {"type": "plain_text", "text": "2h"}, "value": "7200"},
+                    ],
+                },
+            },
+        ],
     )
-    assert "Too long" in too_long["errors"]["duration"]
-    bot.requests.view_submission(
-        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "1h"}}}
-    )
+    refused = json.loads(extend_by(bot, forged, "7200").text)
+    assert "Pick one of the durations" in refused["errors"]["duration"]
+    extend_by(bot, modal, "3600")
     wait(
         lambda: (bot.store.get_run(run.id).expires_at - first).total_seconds() == 3600,
         what="extended by an hour",
     )
-    wait(lambda: "extended it by 60 min" in thread_text(bot), what="extension note")
+    # The original message shows the new expiry, with live buttons; no second message.
+    due = int(bot.store.get_run(run.id).expires_at.timestamp())
+    wait(lambda: f"<!date^{due}^" in texts(status_message(bot)["blocks"]), what="new expiry")
+    assert buttons(status_message(bot))[:2] == ["Revoke now", "Extend"]
+    assert "extended it" not in thread_text(bot)
     # Someone unrelated cannot revoke; the requester can, at once.
     assert "can't revoke" in said(bot, "revoke_now", run.id, "U0SRE1", channel="C0CHAN")
     click(bot, "revoke_now", run.id, "U0DEV", channel="C0CHAN")
     assert bot.receiver.wait(2)[1].path == "/revoke"
     wait(lambda: "revoked it early" in thread_text(bot), what="revoke note")
+    wait(lambda: "Reverted" in texts(status_message(bot)["blocks"]), what="marked reverted")
+    assert "Revoke now" not in buttons(status_message(bot))
 
 
 def test_extension_needs_approval_when_the_action_does(bot: Bot) -> None:
@@ -314,9 +357,7 @@ def test_extension_needs_approval_when_the_action_does(bot: Bot) -> None:
     modals = Modals.before(bot.slack)
     click(bot, "extend_run", run.id, "U0DEV", channel="C0CHAN")
     modal = modals.opened()
-    bot.requests.view_submission(
-        modal, {"duration": {"duration": {"type": "plain_text_input", "value": "15m"}}}
-    )
+    extend_by(bot, modal, "900")
     wait(lambda: bot.store.children(run.id, "extend"), what="an extension request")
     extension = bot.store.children(run.id, "extend")[0]
     assert extension.status == "PENDING_APPROVAL"
@@ -349,6 +390,35 @@ def test_failed_revert_is_escalated(bot: Bot) -> None:
     )
     alarm = shown(next(m for m in bot.slack.messages("C0PAY") if "revert" in m["text"]))
     assert ":rotating_light:" in alarm and "<@U0DEV>" in alarm
+
+
+def test_a_failed_revert_reads_as_failed_and_can_be_retried(bot: Bot) -> None:
+    bot.receiver.reply("/revoke", status=500, body="nope")
+    bot.submit(bot.open_form("grant-access"), {"input:duration": "1s"})
+    run = bot.store.runs()[0]
+    wait(
+        lambda: "The revert failed" in texts(status_message(bot)["blocks"]),
+        what="the status message marked as a failed revert",
+    )
+    assert buttons(status_message(bot)) == ["Retry revert", "Details"]
+    failed = next(
+        m
+        for m in bot.slack.thread("C0CHAN", status_message(bot)["ts"])
+        if "Revert failed" in texts(m.get("blocks") or [])
+    )
+    assert "Retry revert" in buttons(failed)
+    # Revoke now again (an older button) does not claim it was reverted: it retries.
+    bot.receiver.reply("/revoke", status=200, body="{}")
+    click(bot, "retry_revert", run.id, "U0SRE1", channel="C0CHAN")  # not theirs to retry
+    assert "can't retry" in bot.slack.wait_for("response_url")[-1].params["text"].lower()
+    click(bot, "revoke_now", run.id, "U0DEV", channel="C0CHAN")
+    wait(lambda: len(bot.store.children(run.id, "revert")) == 2, what="a second revert")
+    assert not [c for c in bot.slack.calls("response_url") if "already" in c.params.get("text", "")]
+    wait(lambda: bot.store.children(run.id, "revert")[1].status == "SUCCESS", what="retried revert")
+    wait(lambda: "Reverted" in texts(status_message(bot)["blocks"]), what="marked reverted")
+    assert buttons(status_message(bot)) == ["Details"]
+    click(bot, "retry_revert", run.id, "U0DEV", channel="C0CHAN")
+    bot.slack.wait_for("response_url", lambda c: "already been reverted" in c.params["text"])
 
 
 def test_revert_happens_after_a_restart(tmp_path: Path) -> None:

@@ -500,8 +500,9 @@ def test_status_message_when_finished() -> None:
     assert text == "Create ticket on Checkout API: success"
     assert ":x: <@U0DEV> ran *Create ticket* — failed" in texts(message_ok(failed))
     assert "ran *Create ticket* — timed out" in texts(message_ok(timed_out))
-    for finished in (done, failed, timed_out):
-        assert all(b["type"] != "actions" or b["block_id"] != "run_controls" for b in finished)
+    for finished in (done, failed, timed_out):  # nothing left to cancel: Details only
+        (controls,) = [b for b in finished if b["type"] == "actions"]
+        assert [e["action_id"] for e in controls["elements"]] == ["run_details"]
 
 
 def test_pending_run_can_be_cancelled_from_its_status_message() -> None:
@@ -512,8 +513,8 @@ def test_pending_run_can_be_cancelled_from_its_status_message() -> None:
 
     message_ok(blocks)
     (controls,) = [b for b in blocks if b.get("block_id") == "run_controls"]
-    (button,) = controls["elements"]
-    assert button["action_id"] == "cancel_run"
+    button, details = controls["elements"]
+    assert button["action_id"] == "cancel_run" and details["action_id"] == "run_details"
     assert button["value"] == run.id
     assert "confirm" in button
 

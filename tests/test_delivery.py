@@ -105,10 +105,12 @@ def test_503_503_200_same_webhook_id(bot: Bot) -> None:
     for request in attempts:  # each attempt is freshly and validly signed
         verify_standard(WEBHOOK_SECRET, request.headers, request.body)
         verify_opslevel_style(WEBHOOK_SECRET, request.headers, request.body)
+    # One note in the thread, edited as attempts happen, then the result.
     thread = thread_texts(bot)
-    assert thread[0].startswith("Attempt 1 of 3 failed (HTTP 503), retrying in ")
-    assert thread[1].startswith("Attempt 2 of 3 failed (HTTP 503), retrying in ")
-    assert "succeeded" in thread[2]
+    assert thread[0].startswith("Attempt 2 of 3 failed (HTTP 503), retrying in ")
+    assert "succeeded" in thread[1] and len(thread) == 2
+    edits = [c.params.get("text", "") for c in bot.slack.calls("chat.update")]
+    assert any(t.startswith("Attempt 2 of 3 failed") for t in edits)
     run = bot.store.runs()[0]
     kinds = [e.kind for e in bot.store.events(run.id)]
     assert kinds.count("webhook_request") == 3 and kinds.count("webhook_response") == 3
@@ -174,7 +176,15 @@ def test_cancel_a_retrying_run(bot: Bot) -> None:
     time.sleep(0.3)
     assert len(bot.receiver.requests("/down")) == 1
     assert "Cancelled by <@U0DEV>" in thread_texts(bot)[-1]
-    assert "was cancelled" in texts(bot.slack.messages("C0CHAN")[0]["blocks"])
+    status = bot.slack.messages("C0CHAN")[0]
+    assert "was cancelled" in texts(status["blocks"])
+    # Cancel is gone now that it can't take effect; an old button's answer lands in the
+    # thread, for the clicker only.
+    assert "cancel_run" not in json.dumps(status["blocks"])
+    bot.requests.block_action("cancel_run", value=run.id, user_id="U0DEV")
+    answer = bot.slack.wait_for("chat.postEphemeral")[-1].params
+    assert answer["thread_ts"] == status["ts"] and answer["user"] == "U0DEV"
+    assert answer["text"] == "Can't cancel: it has already been sent or has finished."
 
 
 def callback(bot: Bot, run_id: str, token: str, body: dict, **headers: str) -> httpx.Response:

@@ -44,7 +44,9 @@ class Notifier(Protocol):
 
     async def started(self, run: Run, action: Action, service: Service | None) -> Run: ...
 
-    async def progress(self, run: Run, text: str) -> None: ...
+    async def progress(self, run: Run, text: str, edit: str | None = None) -> str | None:
+        """A note in the run's thread, or the note ``edit`` changed; where it is."""
+        ...
 
     async def running(
         self, run: Run, action: Action, message: str, links: list[dict[str, str]]
@@ -71,6 +73,15 @@ class Notifier(Protocol):
     ) -> None: ...
 
     async def expiry_notice(self, run: Run, action: Action) -> None: ...
+
+    async def expiry_warning(self, run: Run, action: Action) -> dict[str, str]:
+        """Tell the requester, privately, that the grant expires soon; offer Extend.
+        Where it was posted ({channel, ts}), for refresh to keep it current."""
+        ...
+
+    async def refresh(self, run: Run, action: Action) -> None:
+        """Redraw the run's status message as the run now stands."""
+        ...
 
     async def escalate(self, run: Run, action: Action, text: str) -> None: ...
 
@@ -160,9 +171,10 @@ class Context:
         await self.db(self.store.add_jobs, list(jobs))
         self.wake()
 
-    async def post(self, run: Run, text: str) -> None:
-        """A note in the run's thread."""
-        await self.add_jobs(Job(kind=JobKind.PROGRESS, run_id=run.id, data={"text": text}))
+    async def post(self, run: Run, text: str, key: str | None = None) -> None:
+        """A note in the run's thread; a later note with the same ``key`` replaces it."""
+        data = {"text": text, **({"key": key} if key else {})}
+        await self.add_jobs(Job(kind=JobKind.PROGRESS, run_id=run.id, data=data))
 
     async def finish(
         self,

@@ -28,6 +28,7 @@ from bot.vault import VaultError
 log = logging.getLogger(__name__)
 
 jobs: Blueprint[Context] = Blueprint()
+RETRY_NOTE = "retry"  # one thread message for all retries, edited as attempts happen
 
 
 @jobs.handler(JobKind.DELIVER)
@@ -125,7 +126,8 @@ async def _retry_later(
         f"retrying in {seconds_text(delay)}."
     )
     await ctx.db(
-        ctx.store.add_jobs, [Job(kind=JobKind.PROGRESS, run_id=run.id, data={"text": text})]
+        ctx.store.add_jobs,
+        [Job(kind=JobKind.PROGRESS, run_id=run.id, data={"text": text, "key": RETRY_NOTE})],
     )
     await ctx.record(
         "retry_scheduled",
@@ -186,5 +188,6 @@ async def may_resend(
         run,
         f"Attempt {previous} of {action.retry.attempts} was interrupted before its result "
         f"was known; sending it again (attempt {number}).",
+        key=RETRY_NOTE,
     )
     return True

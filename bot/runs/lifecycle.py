@@ -39,7 +39,12 @@ async def progress(ctx: Context, job: Job) -> None:
     if loaded is None:
         return
     await ctx.wait_for(loaded.run, job, JobKind.ANNOUNCE, JobKind.PROGRESS)
-    await ctx.notifier.progress(loaded.run, job.data.get("text", ""))
+    # A keyed note (the retries) is one message, edited as it changes.
+    key = job.data.get("key")
+    earlier = await ctx.db(ctx.store.note_ts, loaded.run.id, key) if key else None
+    posted = await ctx.notifier.progress(loaded.run, job.data.get("text", ""), earlier)
+    if key and posted and posted != earlier:
+        await ctx.db(ctx.store.set_job_data, job.id, {**job.data, "ts": posted})
 
 
 @jobs.handler(JobKind.REPORT)

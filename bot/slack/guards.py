@@ -175,7 +175,7 @@ def requester_or_admin(reason: str) -> Decide:
 
 
 def controller(verb: str) -> Decide:
-    """Revoke now and Extend: the requester, an approver or an admin."""
+    """Revoke now, Extend, Retry revert: the requester, an approver or an admin."""
 
     def decide(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
         assert action is not None
@@ -184,6 +184,17 @@ def controller(verb: str) -> Decide:
         return Decision(False, f"only the requester, an approver or an admin can {verb} it")
 
     return decide
+
+
+def viewer(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
+    """A run's details: its requester, the action's approvers, or an admin."""
+    if who.user_id == run.user_id or is_admin(catalog, who):
+        return ALLOWED
+    if action is not None and action.approval and can_approve(catalog, action, who, ""):
+        return ALLOWED
+    return Decision(
+        False, "only the person who ran it, the action's approvers or an admin can see them"
+    )
 
 
 def canceller(catalog: Catalog, action: Action | None, who: Principal, run: Run) -> Decision:
@@ -220,11 +231,23 @@ WITHDRAW = RunRule(
 )
 REVOKE = RunRule("revoke", "You can't revoke this", controller("revoke"), clicked)
 EXTEND = RunRule("extend", "You can't extend this", controller("extend"), clicked)
+RETRY_REVERT = RunRule(
+    "retry_revert", "You can't retry this revert", controller("retry the revert of"), clicked
+)
 CANCEL = RunRule(
     step="cancel",
     refusal="You can't cancel this run",
     decide=canceller,
     run_id=clicked,
     missing="That run no longer exists.",
+    needs_action=False,
+)
+DETAILS = RunRule(
+    step="details",
+    refusal="You can't see this run's details",
+    decide=viewer,
+    run_id=clicked,
+    missing="That run no longer exists.",
+    title="Run details",
     needs_action=False,
 )

@@ -9,20 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
-from bot.mrkdwn import escape
+from bot.kinds import GrantState, JobKind, RunKind, RunStatus
+from bot.mrkdwn import escape, local_time
 from bot.outcomes import Outcome, RequestPreview
 from bot.policy import SOURCE_NAMES, Plan
 from bot.runs.expiry import clock
-from bot.slack.views import approvals, blocks
+from bot.runs.grants import grant_state
+from bot.slack.views import approvals, blocks, grants
 from bot.slack.views.fallback import fallback, text_message
 from bot.store import Run, Store
-from bot.store.models import ApprovalDecision
+from bot.store.models import ApprovalDecision, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +87,18 @@ class SlackNotifier:
             run = await asyncio.to_thread(self.store.update_run, run.id, permalink=link)
         return run
 
-    async def progress(self, run: Run, text: str) -> None:
-        await self.client.chat_postMessage(
-            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, **text_message(text)
+    async def progress(self, run: Run, text: str, edit: str | None = None) -> str | None:
+        channel = run.channel_id or run.user_id
+        if edit:
+            try:
+                await self.client.chat_update(channel=channel, ts=edit, **text_message(text))
+                return edit
+            except SlackApiError as exc:  # deleted meanwhile: post it afresh
+                log.info("run %s: note not edited (%s)", run.id, exc.response.get("error"))
+        response = await self.client.chat_postMessage(
+            channel=channel, thread_ts=run.message_ts, **text_message(text)
         )
+        return response.get("ts")
 
     async def running(
         self, run: Run, action: Action, message: str, links: list[dict[str, str]]
@@ -110,29 +121,19 @@ class SlackNotifier:
         owner = self.catalog().owner_of(action)
         channel = run.channel_id or run.user_id
         text, body = blocks.result_message(run, action, owner, outcome)
-        if run.kind != "run":  # a revert or an extension: its parent's thread tells the story
-            label = "Revert" if run.kind == "revert" else "Extension"
-            body = [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
+        if run.kind != RunKind.RUN:  # a revert or an extension: the parent's thread tells it
+            body = self._child_result(run, body, outcome)
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
             channel=channel, thread_ts=run.message_ts, text=fallback(text), blocks=body
         )
-        if run.message_ts and run.kind == "run":
-            decided = await asyncio.to_thread(self.store.decisions, run.id)
-            text, body = blocks.status_message(
-                run,
-                action,
-                self._service(run),
-                status=outcome.final_status or run.status,
-                duration_ms=outcome.duration_ms,
-                decisions=decided,
-            )
-            try:
-                await self.client.chat_update(
-                    channel=channel, ts=run.message_ts, text=fallback(text), blocks=body
-                )
-            except SlackApiError as exc:
-                log.warning("run %s: could not mark the status message: %s", run.id, exc)
+        if run.message_ts and run.kind == RunKind.RUN:
+            status = outcome.final_status or run.status
+            await self._redraw(run, action, status=status, duration_ms=outcome.duration_ms)
+        elif run.kind == RunKind.REVERT and run.parent_id:
+            parent = await asyncio.to_thread(self.store.get_run, run.parent_id)
+            if parent is not None:
+                await self.refresh(parent, action)
         if view_id:
             await self._update_modal(run, action, outcome, view_id)
         if self.after_finish:
@@ -140,6 +141,66 @@ class SlackNotifier:
                 await self.after_finish(run.user_id)
             except Exception as exc:  # the Home tab is a convenience
                 log.warning("refreshing the Home tab of %s failed: %s", run.user_id, exc)
+
+    @staticmethod
+    def _child_result(run: Run, body: list[dict], outcome: Outcome) -> list[dict]:
+        """A revert's or extension's result: labelled, and a failed revert offers a retry."""
+        label = "Revert" if run.kind == RunKind.REVERT else "Extension"
+        if run.kind == RunKind.REVERT and not outcome.ok and run.parent_id:
+            label = ":warning: Revert failed"
+            retry = grants.controls(run.parent_id, GrantState.REVERT_FAILED, "revert")
+            return [blocks.section(f"*{label}*"), *body[:-1], *retry]
+        return [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
+
+    async def grant_state(self, run: Run) -> GrantState | None:
+        """Where a time-limited run's grant stands; None for any other run."""
+        if run.kind != RunKind.RUN or run.expires_at is None or run.status != RunStatus.SUCCESS:
+            return None
+        pending = await asyncio.to_thread(self.store.pending_jobs, run.id, JobKind.REVERT)
+        reverts = await asyncio.to_thread(self.store.children, run.id, RunKind.REVERT)
+        return grant_state(min((j.due_at for j in pending), default=None), reverts, utcnow())
+
+    async def _redraw(
+        self, run: Run, action: Action, status: str | None = None, **extra: Any
+    ) -> None:
+        """Edit the status message in place: the run, its grant and the buttons that work."""
+        if not run.message_ts:
+            return
+        fresh = await asyncio.to_thread(self.store.get_run, run.id) or run
+        tail = grants.status_tail(fresh, action, await self.grant_state(fresh))
+        decided = await asyncio.to_thread(self.store.decisions, run.id)
+        text, body = blocks.status_message(
+            fresh,
+            action,
+            self._service(fresh),
+            status=status,
+            tail=tail,
+            decisions=decided,
+            **extra,
+        )
+        try:
+            await self.client.chat_update(
+                channel=run.channel_id or run.user_id,
+                ts=run.message_ts,
+                text=fallback(text),
+                blocks=body,
+            )
+        except SlackApiError as exc:
+            log.warning("run %s: could not update the status message: %s", run.id, exc)
+
+    async def refresh(self, run: Run, action: Action) -> None:
+        """The status message, and the warning DM if one was sent: both as the run stands."""
+        await self._redraw(run, action)
+        state = await self.grant_state(run)
+        sent = await asyncio.to_thread(self.store.posted_by, run.id, JobKind.EXPIRY_WARNING)
+        if state is None or not sent:
+            return
+        text, body = grants.warning_message(run, action, utcnow(), state)
+        for ref in sent:
+            try:
+                await self.client.chat_update(text=fallback(text), blocks=body, **ref)
+            except SlackApiError as exc:
+                log.info("run %s: warning DM not updated: %s", run.id, exc)
 
     async def request_approval(
         self,
@@ -202,24 +263,28 @@ class SlackNotifier:
                 )
             except SlackApiError as exc:
                 log.warning("run %s: approval request not updated: %s", run.id, exc)
-        if run.message_ts and run.kind == "run":
-            text, body = blocks.status_message(run, action, service, decisions=decisions)
-            await self.client.chat_update(
-                channel=run.channel_id or run.user_id,
-                ts=run.message_ts,
-                text=fallback(text),
-                blocks=body,
-            )
+        if run.message_ts and run.kind == RunKind.RUN:
+            await self._redraw(run, action)
 
     async def expiry_notice(self, run: Run, action: Action) -> None:
+        """A note in the thread; the live buttons are on the status message above."""
         assert run.expires_at is not None
-        body = approvals.expiry_blocks(run, action, run.expires_at)
+        line = f"*{escape(action.name)}* expires {local_time(run.expires_at)}"
         await self.client.chat_postMessage(
             channel=run.channel_id or run.user_id,
             thread_ts=run.message_ts,
-            text=fallback(f"{action.name} expires at {clock(run.expires_at)}"),
-            blocks=body,
+            text=fallback(
+                f"{action.name} expires at {clock(run.expires_at)}: it will be undone then."
+            ),
+            blocks=[blocks.section(f":hourglass_flowing_sand: {line}: it will be undone then.")],
         )
+
+    async def expiry_warning(self, run: Run, action: Action) -> dict[str, str]:
+        text, body = grants.warning_message(run, action, utcnow(), GrantState.ACTIVE)
+        posted = await self.client.chat_postMessage(
+            channel=run.user_id, text=fallback(text), blocks=body
+        )
+        return {"channel": posted["channel"], "ts": posted["ts"]}
 
     async def escalate(self, run: Run, action: Action, text: str) -> None:
         """A revert failed for good: say so loudly, where the owners will see it."""

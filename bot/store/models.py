@@ -67,6 +67,7 @@ class Run(SQLModel, table=True):
         Index("ix_run_user_created", "user_id", "created_at"),
         Index("ix_run_status_created", "status", "created_at"),
         Index("ix_run_action_user_created", "action_id", "user_id", "created_at"),
+        Index("ix_run_service_created", "service_id", "created_at"),  # a service's page
     )
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)

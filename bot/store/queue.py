@@ -134,6 +134,31 @@ class JobQueue(AuditChainRepository):
         with self.session() as session:
             return list(session.exec(query))
 
+    def note_ts(self, run_id: str, key: str) -> str | None:
+        """Where the run's thread note ``key`` was posted (a PROGRESS job's ``ts``), if it was:
+        the note is edited in place rather than posted again."""
+        query = (
+            select(Job)
+            .where(Job.run_id == run_id, Job.kind == JobKind.PROGRESS)
+            .order_by(col(Job.id).desc())
+        )
+        with self.session() as session:
+            for job in session.exec(query):
+                if job.data.get("key") == key and isinstance(job.data.get("ts"), str):
+                    return str(job.data["ts"])
+        return None
+
+    def posted_by(self, run_id: str, kind: str) -> list[dict[str, str]]:
+        """Where the run's jobs of ``kind`` posted their message ({channel, ts} in their data),
+        to edit it when the run changes."""
+        query = select(Job).where(Job.run_id == run_id, Job.kind == kind).order_by(col(Job.id))
+        with self.session() as session:
+            return [
+                {"channel": str(job.data["channel"]), "ts": str(job.data["ts"])}
+                for job in session.exec(query)
+                if job.data.get("channel") and job.data.get("ts")
+            ]
+
     def queue_depth(self) -> int:
         with self.session() as session:
             query = select(func.count()).select_from(Job).where(col(Job.done_at).is_(None))

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.kinds import JobStatus, RunKind
+from bot.kinds import JobStatus, RunKind, RunStatus
 from bot.store.engine import Database
 from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
 
@@ -194,6 +194,38 @@ class RunRepository(Database):
                 .order_by(col(Run.created_at).desc(), col(Run.id).desc())
                 .limit(limit)
             )
+            return list(session.exec(query))
+
+    def grants_of(self, user_id: str, since: datetime, limit: int = 20) -> list[Run]:
+        """The user's time-limited runs that succeeded and were due to expire after ``since``,
+        soonest first: the candidates for "My access" (their reverts decide the rest)."""
+        query = (
+            select(Run)
+            .where(
+                Run.user_id == user_id,
+                Run.kind == RunKind.RUN,
+                Run.status == RunStatus.SUCCESS,
+                col(Run.expires_at) >= since,
+            )
+            .order_by(col(Run.expires_at))
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
+    def runs_on(self, service_id: str, limit: int = 5) -> list[Run]:
+        """The latest runs on a service (reverts and tests left out), newest first."""
+        query = (
+            select(Run)
+            .where(
+                Run.service_id == service_id,
+                Run.kind == RunKind.RUN,
+                col(Run.is_test).is_(False),
+            )
+            .order_by(col(Run.created_at).desc(), col(Run.id).desc())
+            .limit(limit)
+        )
+        with self.session() as session:
             return list(session.exec(query))
 
     def children(self, run_id: str, kind: str | None = None) -> list[Run]:

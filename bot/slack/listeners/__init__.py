@@ -7,9 +7,18 @@ listener is decided by the guards it is wired with (bot.slack.guards).
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import admin, approvals, catalog, commands, runs, tokens
+from bot.slack.listeners import (
+    admin,
+    approvals,
+    catalog,
+    commands,
+    details,
+    grants,
+    runs,
+    tokens,
+)
 
 
 def register(app: AsyncApp) -> None:
-    for module in (commands, catalog, runs, admin, approvals, tokens):
+    for module in (commands, catalog, runs, admin, approvals, grants, details, tokens):
         module.register(app)

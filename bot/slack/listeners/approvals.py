@@ -1,4 +1,4 @@
-"""Approve, deny, withdraw; revoke now and extend. Every decision is checked on the server.
+"""Approve, deny, withdraw. Every decision is checked on the server.
 
 Who may decide is checked before these listeners run, by the guards they are wired with
 (bot.slack.guards); a listener receives the checked run as ``run`` and its action as
@@ -7,15 +7,12 @@ Who may decide is checked before these listeners run, by the guards they are wir
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.admission import Refused, Request, Via
-from bot.catalog import Action, parse_duration
-from bot.runs import Submission
+from bot.catalog import Action
 from bot.runtime import Runtime
 from bot.slack import guards
 from bot.slack.request import SlackRequest
@@ -41,9 +38,6 @@ def register(app: AsyncApp) -> None:
     app.action(menu)(ignore)  # any other choice: a forged value, nothing to do
     app.view(views.DENY_MODAL, **guarded(guards.DENY_FORM))(denied)
     app.action(views.WITHDRAW, **guarded(guards.WITHDRAW))(withdraw)
-    app.action(views.REVOKE, **guarded(guards.REVOKE))(revoke)
-    app.action(views.EXTEND, **guarded(guards.EXTEND))(extend)
-    app.view(views.EXTEND_MODAL)(extended)
 
 
 async def ignore(ack: AsyncAck) -> None:
@@ -143,109 +137,6 @@ async def withdraw(
     problem = await runtime.runner.approvals.withdraw(run, slack_request.user_id)
     if problem:
         await tell(slack_request, client, respond, f"Can't withdraw: {problem}.")
-
-
-async def revoke(
-    ack: AsyncAck,
-    runtime: Runtime,
-    slack_request: SlackRequest,
-    run: Run,
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-) -> None:
-    await ack()
-    problem = await runtime.runner.expiry.revoke_now(run, slack_request.user_id)
-    if problem:
-        await tell(slack_request, client, respond, f"Can't revoke: {problem}.")
-
-
-async def extend(
-    ack: AsyncAck,
-    runtime: Runtime,
-    slack_request: SlackRequest,
-    run: Run,
-    run_action: Action,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    meta = runtime.sealer.seal({"run": run.id})
-    await client.views_open(
-        trigger_id=slack_request.trigger_id,
-        view=views.extend_modal(run_action, run, meta, run_action.needs_approval),
-    )
-
-
-async def extended(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
-    """The extension form: admitted like a run (Via.EXTEND), then applied or sent to approval."""
-    meta = runtime.sealer.open(slack_request.metadata) or {}
-    run = await _run(runtime, str(meta.get("run", "")))
-    action = runtime.catalog().action(run.action_id) if run else None
-    if run is None or action is None:
-        note = "That run no longer exists."
-        await ack(response_action="update", view=blocks.notice_modal("Extend", note))
-        return
-    user_id = slack_request.user_id
-    verdict = await runtime.admission.admit(
-        Request(
-            action_id=action.id,
-            user_id=user_id,
-            via=Via.EXTEND,
-            channel_id=run.channel_id,
-            parent_id=run.id,
-        )
-    )
-    if isinstance(verdict, Refused):
-        await runtime.runner.refuse(action.id, user_id, verdict.decision, "extend")
-        note = f"You can't extend this run: {verdict.reason}."
-        await ack(response_action="update", view=blocks.notice_modal("Extend", note))
-        return
-    try:
-        seconds = parse_duration(_typed(slack_request, "duration"))
-    except ValueError as exc:
-        await ack(response_action="errors", errors={"duration": str(exc)})
-        return
-    await _extend(ack, runtime, slack_request, run, action, seconds)
-
-
-async def _extend(
-    ack: AsyncAck,
-    runtime: Runtime,
-    slack_request: SlackRequest,
-    run: Run,
-    action: Action,
-    seconds: float,
-) -> None:
-    """Extend now, or ask the approvers when the action needs approval."""
-    flow = runtime.runner.expiry
-    problem = flow.extension_problem(run, action, seconds)
-    if problem:
-        await ack(response_action="errors", errors={"duration": f"Too long: {problem}."})
-        return
-    user_id = slack_request.user_id
-    if not action.needs_approval:
-        problem = await flow.extend(run, action, seconds, user_id)
-        note = f"Not extended: {problem}." if problem else "Extended. The thread says so."
-        await ack(response_action="update", view=blocks.notice_modal("Extend", note))
-        return
-    await runtime.runner.submit(
-        Submission(
-            action=action,
-            user_id=user_id,
-            user_name=slack_request.user_name,
-            channel_id=run.channel_id,
-            inputs={"seconds": seconds},
-            kind="extend",
-            parent_id=run.id,
-            thread_of=run,
-            idempotency_key=f"extend:{slack_request.view_id}",
-        )
-    )
-    note = "Asked the approvers; the thread will say when it is decided."
-    await ack(response_action="update", view=blocks.notice_modal("Extend", note))
-
-
-async def _run(runtime: Runtime, run_id: str) -> Run | None:
-    return await asyncio.to_thread(runtime.store.get_run, run_id)
 
 
 def _typed(slack_request: SlackRequest, block: str) -> str:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from bot.access import Principal, can_approve, can_run, is_admin
 from bot.catalog import Action, Service
+from bot.kinds import GrantState
 from bot.policy import dynamic_approvers
 from bot.runtime import Runtime
-from bot.slack.views import admin, approvals, browse
+from bot.slack.views import admin, approvals, browse, grants
 from bot.slack.views.browse import Card, Page
 from bot.store import Run
+from bot.store.models import utcnow
+
+# A grant whose revert failed stays listed this long after it was due.
+RECENT_GRANTS = timedelta(days=1)
 
 
 async def cards_for(
@@ -55,7 +61,10 @@ async def catalog_blocks(
     service = catalog.service(state.service) if state.service else None
     if service is not None:
         cards = await cards_for(runtime, who, channel=channel, service=service)
-        return browse.service_message(service, catalog.team(service.owner), cards, state)
+        runs = await asyncio.to_thread(runtime.store.runs_on, service.id, 5)
+        names = {a.id: a.name for a in catalog.actions.values()}
+        owner = catalog.team(service.owner)
+        return browse.service_message(service, owner, cards, state, runs, names)
     cards = await cards_for(runtime, who, channel=channel)
     if state.query:
         cards = browse.search(cards, state.query)
@@ -72,10 +81,27 @@ async def publish_home(runtime: Runtime, user_id: str, state: Page | None = None
     runs = await asyncio.to_thread(runtime.store.runs_of, user_id, 5)
     names = {a.id: a.name for a in catalog.actions.values()}
     waiting = await _awaiting(runtime, who)
-    extra = admin.home_section(catalog, who) + approvals.pending_for_home(catalog, waiting)
+    extra = (
+        await my_access(runtime, user_id)
+        + admin.home_section(catalog, who)
+        + approvals.pending_for_home(catalog, waiting)
+    )
     view = browse.home_view(cards, state, runs=runs, names=names, extra=extra)
     await runtime.slack.views_publish(user_id=user_id, view=view)
     runtime.home_users.add(user_id)
+
+
+async def my_access(runtime: Runtime, user_id: str) -> list[dict[str, Any]]:
+    """ "My access and locks": the user's grants still in effect (a failed revert included)."""
+    catalog = runtime.catalog()
+    now = utcnow()
+    found = []
+    for run in await asyncio.to_thread(runtime.store.grants_of, user_id, now - RECENT_GRANTS):
+        state = await runtime.runner.expiry.state(run)
+        if state != GrantState.REVERTED:
+            action = catalog.action(run.action_id)
+            found.append(grants.Grant(run, action.name if action else run.action_id, state))
+    return grants.access_section(found, now=now)
 
 
 async def _awaiting(runtime: Runtime, who: Principal) -> list[Run]:

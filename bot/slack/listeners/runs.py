@@ -284,13 +284,24 @@ async def suggest(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) 
 
 
 async def cancel(
-    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, run: Run, respond: AsyncRespond
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    run: Run,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
 ) -> None:
     """Cancel a run; who may is checked by guards.CANCEL before this runs."""
     await ack()
     problem = await runtime.runner.cancel(run.id, slack_request.user_id)
-    if problem:
-        text = text_message(f"Can't cancel: {problem}.")
+    if not problem:
+        return  # the thread says who cancelled it
+    text = text_message(f"Can't cancel: {problem}.")
+    if run.channel_id and run.message_ts:  # the answer lands in the run's thread, for them
+        await client.chat_postEphemeral(
+            channel=run.channel_id, user=slack_request.user_id, thread_ts=run.message_ts, **text
+        )
+    else:
         await respond(response_type="ephemeral", replace_original=False, **text)
 
 

@@ -15,7 +15,7 @@ from bot.admin import RunsQuery, as_yaml
 from bot.catalog import Access, Action, Catalog
 from bot.mrkdwn import escape, truncate
 from bot.slack import limits
-from bot.slack.views.blocks import STATUS_ICONS, context, modal, plain, section
+from bot.slack.views.blocks import STATUS_ICONS, context, details_button, modal, plain, section
 from bot.store import AuditEvent, Run
 from bot.webhooks.conformance import DOCS, Scorecard
 
@@ -402,6 +402,7 @@ def runs_blocks(
             f"\n      `{run.id}` · {_inputs_text(run.inputs)}"
         )
     blocks += _chunks(lines)
+    blocks.append(_details_buttons(runs, names))
     if next_value:
         blocks.append(
             {
@@ -418,6 +419,24 @@ def runs_blocks(
             }
         )
     return blocks[: limits.MESSAGE_BLOCKS]
+
+
+def _details_buttons(runs: Sequence[Run], names: Mapping[str, str]) -> dict[str, Any]:
+    """A Details button per run listed (the detail view, as its requester would see it)."""
+    return {
+        "type": "actions",
+        "block_id": "runs_details",
+        "elements": [
+            {
+                **details_button(run.id),
+                "text": plain(
+                    f"Details: {names.get(run.action_id, run.action_id)} {run.id[:8]}",
+                    limits.BUTTON_TEXT,
+                ),
+            }
+            for run in runs[:25]
+        ],
+    }
 
 
 def run_blocks(run: Run, action_name: str, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Block Kit for approvals and time-limited runs: requests, decisions, expiry controls."""
+"""Block Kit for approvals: requests, decisions, denials, escalations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from bot.catalog import Action, Catalog, Service
 from bot.mrkdwn import escape, truncate
 from bot.outcomes import RequestPreview, seconds_text
 from bot.policy import SOURCE_NAMES, Plan
-from bot.runs.expiry import clock
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS, SECTION_TEXT
 from bot.slack.views.blocks import context, modal, origin_text, plain, section, shown_value
 from bot.slack.views.fallback import fallback
@@ -23,9 +22,6 @@ DENY_MODAL = "deny_modal"
 APPROVE_COMMENT = "approve_with_comment"  # opens APPROVE_MODAL
 APPROVE_MODAL = "approve_modal"
 WITHDRAW = "withdraw_run"
-REVOKE = "revoke_now"
-EXTEND = "extend_run"
-EXTEND_MODAL = "extend_modal"
 
 ENDINGS = {
     "PENDING": ":white_check_mark: Approved: running it now.",
@@ -213,37 +209,6 @@ def pending_for_home(catalog: Catalog, runs: Sequence[Run]) -> list[dict[str, An
     return blocks
 
 
-def expiry_blocks(run: Run, action: Action, expires_at: datetime) -> list[dict[str, Any]]:
-    assert action.expires is not None
-    return [
-        section(
-            f":hourglass_flowing_sand: *{escape(action.name)}* expires at "
-            f"*{clock(expires_at)}*: it will be undone then."
-        ),
-        {
-            "type": "actions",
-            "block_id": "expiry",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": plain("Revoke now"),
-                    "style": "danger",
-                    "action_id": REVOKE,
-                    "value": run.id,
-                    "confirm": {
-                        "title": plain("Undo it now?", 100),
-                        "text": plain("The revert runs at once.", 300),
-                        "confirm": plain("Revoke", 30),
-                        "deny": plain("Keep", 30),
-                    },
-                },
-                {"type": "button", "text": plain("Extend"), "action_id": EXTEND, "value": run.id},
-            ],
-        },
-        context(f"At most {seconds_text(action.expires.max)} in all."),
-    ]
-
-
 def deny_modal(action: Action, metadata: str) -> dict[str, Any]:
     return modal(
         "Deny request",
@@ -290,32 +255,6 @@ def approve_modal(action: Action, metadata: str) -> dict[str, Any]:
         callback_id=APPROVE_MODAL,
         private_metadata=metadata,
         submit=plain("Approve"),
-        close=plain("Cancel"),
-    )
-
-
-def extend_modal(action: Action, run: Run, metadata: str, approval: bool) -> dict[str, Any]:
-    note = " Approvers will be asked first." if approval else ""
-    expires = clock(run.expires_at) if run.expires_at else "—"
-    return modal(
-        "Extend",
-        [
-            section(f"*{escape(action.name)}* expires at {expires}. Extend it by how long?{note}"),
-            {
-                "type": "input",
-                "block_id": "duration",
-                "label": plain("Extend by"),
-                "hint": plain("For example 30m, 1h or 1h30m"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "duration",
-                    "placeholder": plain("1h"),
-                },
-            },
-        ],
-        callback_id=EXTEND_MODAL,
-        private_metadata=metadata,
-        submit=plain("Extend"),
         close=plain("Cancel"),
     )
 

@@ -16,6 +16,7 @@ from bot.store.models import ApprovalDecision
 RUN_MODAL = "run_action_modal"
 CANCEL_BUTTON = "cancel_run"
 RERUN_BUTTON = "rerun"
+DETAILS_BUTTON = "run_details"
 SERVICE_BLOCK = "service"
 INPUT_PREFIX = "input:"
 
@@ -114,7 +115,7 @@ def shown_value(item: Input, value: Any) -> str:
     return ", ".join(parts)
 
 
-def _input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+def input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     fields = []
     for item in action.inputs:
         value = inputs.get(item.identifier)
@@ -148,7 +149,7 @@ STATUS_WORDS = {
 }
 
 
-def _links(links: Sequence[dict[str, str]]) -> str:
+def links_text(links: Sequence[dict[str, str]]) -> str:
     # Links come from receivers: only plain http(s) URLs become links, their text escaped.
     shown = [link for link in links if safe_url(link.get("url", ""))][:10]
     return " · ".join(
@@ -180,25 +181,30 @@ def status_message(
     links: Sequence[dict[str, str]] = (),
     duration_ms: float | None = None,
     decisions: Sequence[ApprovalDecision] = (),
+    tail: Sequence[dict[str, Any]] = (),
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The channel message for a run: posted when it starts, edited as it goes."""
+    """The channel message for a run: posted when it starts, edited as it goes.
+
+    ``tail``: what another builder adds below the run (a time-limited run's grant).
+    """
     status = status or run.status
     on = f" on *{escape(service.name)}*" if service else ""
     blocks: list[dict[str, Any]] = [section(headline(run, action, on, status, decisions))]
     origin = origin_text(run, action)
     if origin:
         blocks.append(context(origin))
-    fields = _input_fields(action, run.inputs)
+    fields = input_fields(action, run.inputs)
     if fields:
         blocks.append({"type": "section", "fields": fields})
     if note:
         blocks.append(section(to_mrkdwn(note)))
-    if _links(links):
-        blocks.append(section(_links(links)))
+    if links_text(links):
+        blocks.append(section(links_text(links)))
     footer = f"Run `{run.id[:8]}`"
     if duration_ms is not None:
         footer += f" · {duration_ms:.0f} ms"
     blocks.append(context(footer))
+    blocks += tail
     blocks += _run_controls(run, status, followed=action.backend is not None)
     plain_text = f"{action.name}{on.replace('*', '')}: {status.lower().replace('_', ' ')}"
     return plain_text, blocks
@@ -224,9 +230,20 @@ def headline(
     return f"{icon} {who} is running {what}…"
 
 
+def details_button(run_id: str) -> dict[str, Any]:
+    """Opens the run's detail view (for its requester, approvers and admins)."""
+    return {
+        "type": "button",
+        "text": plain("Details"),
+        "action_id": DETAILS_BUTTON,
+        "value": run_id,
+    }
+
+
 def _run_controls(run: Run, status: str, followed: bool = False) -> list[dict[str, Any]]:
     """Withdraw while waiting for approval; Cancel while not yet sent, or while a CI run
-    is followed (which cancels the CI run too)."""
+    is followed (which cancels the CI run too); Details always."""
+    elements = [details_button(run.id)]
     if status == "PENDING_APPROVAL":
         withdraw = {
             "type": "button",
@@ -234,7 +251,7 @@ def _run_controls(run: Run, status: str, followed: bool = False) -> list[dict[st
             "action_id": "withdraw_run",
             "value": run.id,
         }
-        return [{"type": "actions", "block_id": "withdraw", "elements": [withdraw]}]
+        elements.insert(0, withdraw)
     if status == "PENDING" or (status == "RUNNING" and followed):
         sent = (
             "It cancels the CI run too."
@@ -254,8 +271,9 @@ def _run_controls(run: Run, status: str, followed: bool = False) -> list[dict[st
                 "deny": plain("Keep it", 30),
             },
         }
-        return [{"type": "actions", "block_id": "run_controls", "elements": [cancel]}]
-    return []
+        elements.insert(0, cancel)
+    block_id = "withdraw" if status == "PENDING_APPROVAL" else "run_controls"
+    return [{"type": "actions", "block_id": block_id, "elements": elements}]
 
 
 def result_message(
@@ -263,8 +281,8 @@ def result_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The thread reply: the owner's response template, rendered, plus help on failure."""
     blocks = [section(to_mrkdwn(outcome.message))]
-    if _links(outcome.links):
-        blocks.append(section(_links(outcome.links)))
+    if links_text(outcome.links):
+        blocks.append(section(links_text(outcome.links)))
     if outcome.log:
         # A receiver's log, shown as code; fences inside it would end the block early.
         text = truncate(escape(outcome.log.replace("```", "ˋˋˋ")), limits.SECTION_TEXT - 10)

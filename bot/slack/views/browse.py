@@ -13,9 +13,17 @@ from typing import Any
 
 from bot.access import Decision
 from bot.catalog import Action, Service, Team
-from bot.mrkdwn import escape, truncate
+from bot.mrkdwn import escape, local_time, truncate
 from bot.slack import limits
-from bot.slack.views.blocks import STATUS_ICONS, ask_owner, channel_ref, context, plain, section
+from bot.slack.views.blocks import (
+    STATUS_ICONS,
+    ask_owner,
+    channel_ref,
+    context,
+    details_button,
+    plain,
+    section,
+)
 from bot.store import Run
 
 RUN_BUTTON = "run_action"  # opens the form
@@ -315,10 +323,17 @@ def service_header(service: Service, owner: Team | None) -> list[dict[str, Any]]
 
 
 def service_message(
-    service: Service, owner: Team | None, cards: Sequence[Card], state: Page
+    service: Service,
+    owner: Team | None,
+    cards: Sequence[Card],
+    state: Page,
+    runs: Sequence[Run] = (),
+    names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """A service's page: its header, the actions that apply to it, a way to everything."""
+    """A service's page: its header, its recent runs, the actions that apply to it, and a
+    way to everything."""
     blocks = service_header(service, owner)
+    blocks += recent_runs(runs, names or {}, "Recent runs on this service", who=True)
     room = limits.MESSAGE_BLOCKS - len(blocks) - 1  # the All actions button follows
     blocks += card_list(cards, state, room, f"No actions apply to {escape(service.name)} yet.")
     blocks.append(
@@ -364,20 +379,25 @@ def services_chooser(team: Team, services: Sequence[Service]) -> list[dict[str, 
     ]
 
 
-def recent_runs(runs: Sequence[Run], names: dict[str, str]) -> list[dict[str, Any]]:
+def run_line(run: Run, names: dict[str, str], who: bool = False) -> str:
+    """One run at a glance: status, name (linked to its thread), by whom, when."""
+    icon = STATUS_ICONS.get(run.status, "")
+    name = escape(names.get(run.action_id, run.action_id))
+    label = f"<{run.permalink}|{name}>" if run.permalink else name
+    by = f" by <@{run.user_id}>" if who else ""
+    status = run.status.lower().replace("_", " ")
+    return f"{icon} {label}{by} · {status} · {local_time(run.created_at)}"
+
+
+def recent_runs(
+    runs: Sequence[Run], names: dict[str, str], title: str = "Your recent runs", who: bool = False
+) -> list[dict[str, Any]]:
+    """A few runs, each with its Details button."""
     if not runs:
         return []
-    lines = []
-    for run in runs:
-        icon = STATUS_ICONS.get(run.status, "")
-        name = escape(names.get(run.action_id, run.action_id))
-        when = (
-            f"<!date^{int(run.created_at.timestamp())}^{{date_short_pretty}} {{time}}|"
-            f"{run.created_at:%Y-%m-%d %H:%M} UTC>"
-        )
-        label = f"<{run.permalink}|{name}>" if run.permalink else name
-        lines.append(f"{icon} {label} · {run.status.lower().replace('_', ' ')} · {when}")
-    return [section("*Your recent runs*"), context(*lines[:10])]
+    return [section(f"*{title}*")] + [
+        section(run_line(run, names, who), accessory=details_button(run.id)) for run in runs[:5]
+    ]
 
 
 def home_view(
