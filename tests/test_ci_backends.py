@@ -240,7 +240,7 @@ def test_cancel_from_slack_cancels_the_ci_run(bot: Bot, github: FakeGitHub) -> N
         time.sleep(0.05)
     status = bot.slack.calls("chat.update")[-1].params
     buttons = [e for b in status["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [b["action_id"] for b in buttons] == ["cancel_run"]
+    assert [b["action_id"] for b in buttons] == ["cancel_run", "run_details"]
     # Someone else may not; the requester may.
     bot.requests.block_action("cancel_run", value=running.id, user_id="U0OTHER")
     bot.slack.wait_for("response_url")
