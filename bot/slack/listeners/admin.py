@@ -504,16 +504,12 @@ async def _test(runtime: Runtime, call: Call) -> None:
         catalog.owner_of(action),
         fields,
         channel_id=None,
-        metadata=runtime.sealer.seal({"action": action.id}),
+        metadata=runtime.sealer.seal({"action": action.id, "test": True}),
         services=catalog.services_for(action),
     )
-    view.update(
-        callback_id=views.TEST_MODAL,
-        title=blocks.plain("Test " + action.name, 24),
-        submit=blocks.plain("Preview"),
+    await call.client.views_open(
+        trigger_id=call.request.trigger_id, view=views.as_test_form(view, action)
     )
-    view["blocks"][-1] = blocks.context("Nothing is sent until you press *Send it for real*.")
-    await call.client.views_open(trigger_id=call.request.trigger_id, view=view)
 
 
 async def _runs(runtime: Runtime, call: Call) -> None:

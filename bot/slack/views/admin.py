@@ -271,6 +271,18 @@ def read_edit_form(state: Any) -> dict[str, str | None]:
 # --- test: dry run and private send ---------------------------------------------------
 
 
+def as_test_form(view: dict[str, Any], action: Action) -> dict[str, Any]:
+    """A run form made the test form. Applied on opening and on every redraw, so a test
+    never turns into a real run's form."""
+    view.update(
+        callback_id=TEST_MODAL,
+        title=plain("Test " + action.name, limits.MODAL_TITLE),
+        submit=plain("Preview"),
+    )
+    view["blocks"][-1] = context("Nothing is sent until you press *Send it for real*.")
+    return view
+
+
 def _code(text: str, limit: int = 2800) -> str:
     return f"```{escape(truncate(text.replace('```', 'ˋˋˋ'), limit)) or ' '}```"
 

@@ -1,0 +1,89 @@
+"""`/actions-admin` as a person uses it: test forms, run ids, list buttons, YAML, exports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONFIG, Bot, start_bot
+from tests.test_admin import open_modal
+from tests.test_core_loop import texts
+
+EXTRA = """
+  - id: env-deploy
+    name: Deploy to environment
+    owner: payments
+    webhook:
+      url: "{receiver}/deploy"
+      payload: '{"env": {{ manualInputs.env | json }}, "why": {{ manualInputs.reason | json }}}'
+    inputs:
+      - {identifier: env, displayName: Environment, type: dropdown, values: [staging, prod], required: true}
+      - identifier: reason
+        displayName: Why prod?
+        type: text_input
+        dependsOn: [env]
+        visible: "{% if manualInputs.env == 'prod' %}true{% endif %}"
+        required: true
+"""
+
+
+@pytest.fixture
+def bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
+    yield from start_bot(tmp_path, CONFIG + EXTRA)
+
+
+def redraw(bot: Bot, view: dict, answers: dict) -> dict:
+    """Pick a parent input's value in an open modal; return the redrawn modal."""
+    before = len(bot.slack.calls("views.update"))
+    state = {"values": bot.requests.values_for(view, answers)}
+    bot.requests.block_action(
+        "env",
+        block_id="input:env",
+        user_id="U0ADMIN",
+        channel_id=None,
+        container={"type": "view", "view_id": view["id"]},
+        view={**view, "state": state},
+        selected_option={"value": answers["input:env"]},
+    )
+    redrawn = bot.slack.wait_for("views.update", count=before + 1)[-1].params["view"]
+    return {**view, **redrawn}
+
+
+def test_test_form_stays_a_test_through_redraws_and_errors(bot: Bot) -> None:
+    view = open_modal(bot, "test env-deploy")
+    assert view["callback_id"] == "admin_test" and view["title"]["text"].startswith("Test")
+    redrawn = redraw(bot, view, {"input:env": "prod"})
+    assert redrawn["callback_id"] == "admin_test"
+    assert redrawn["title"]["text"].startswith("Test")
+    assert redrawn["submit"]["text"] == "Preview"
+    assert "Send it for real" in texts(redrawn["blocks"])
+    assert "input:reason" in {b.get("block_id") for b in redrawn["blocks"]}
+    # A validation error keeps the form as it is; the fixed submission is a dry run.
+    values = bot.requests.values_for(redrawn, {"input:env": "prod"})
+    answer = json.loads(bot.requests.view_submission(redrawn, values, user_id="U0ADMIN").text)
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"input:reason": "Why prod? is required."},
+    }
+    values = bot.requests.values_for(redrawn, {"input:env": "prod", "input:reason": "hotfix"})
+    answer = json.loads(bot.requests.view_submission(redrawn, values, user_id="U0ADMIN").text)
+    assert answer["response_action"] == "update"
+    assert "Dry run of Deploy to environment" in texts(answer["view"]["blocks"])
+    assert '"why": "hotfix"' in texts(answer["view"]["blocks"])
+    # A second redraw (back to staging) is still a test.
+    again = redraw(bot, redrawn, {"input:env": "staging"})
+    assert again["callback_id"] == "admin_test" and again["title"]["text"].startswith("Test")
+    assert not bot.receiver.received and not bot.store.runs()
+
+
+def test_test_form_submitted_as_a_run_form_sends_nothing(bot: Bot) -> None:
+    view = open_modal(bot, "test env-deploy")
+    # Even if the form came back under the run form's callback id, it is not a real run.
+    crafted = {**view, "callback_id": "run_action_modal"}
+    values = bot.requests.values_for(crafted, {"input:env": "staging"})
+    answer = json.loads(bot.requests.view_submission(crafted, values, user_id="U0ADMIN").text)
+    assert "nothing was sent" in texts(answer["view"]["blocks"])
+    assert not bot.receiver.received and not bot.store.runs()
