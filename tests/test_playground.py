@@ -91,6 +91,16 @@ actions:
     owner: platform
     retry: {attempts: 1}
     webhook: {url: "http://127.0.0.1:{port}/playground/echo/fail", payload: '{"n": 2}'}
+  - id: grant
+    name: Grant a role
+    owner: platform
+    webhook: {url: "https://access.example.com/grants", payload: '{"role": {{ manualInputs.role | json }}}'}
+    inputs:
+      - {identifier: role, displayName: Role, type: dropdown, required: true,
+         values_from: {url: "https://access.example.com/roles?for={{ user.id }}"}}
+    expires:
+      after: 1h
+      webhook: {url: "https://access.example.com/grants/{{ run.parent_id }}", method: DELETE}
 """
 
 
@@ -187,7 +197,14 @@ def async_playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
 def test_examples_point_at_the_echo_receiver_and_stay_templates() -> None:
     catalog = load_file(EXAMPLES).catalog
     rewritten, originals = rewrite_catalog(catalog, "http://127.0.0.1:3000")
-    assert set(originals) == set(catalog.actions)
+    assert set(catalog.actions) <= set(originals)
+    # The expiry's revert goes to the echo receiver too.
+    grant = rewritten.action("request-escalated-access")
+    assert grant.expires is not None
+    assert grant.expires.webhook.url.startswith(
+        "http://127.0.0.1:3000/playground/echo/request-escalated-access?to="
+    )
+    assert originals["request-escalated-access expires.webhook"].startswith("https://")
     for action in rewritten.actions.values():
         original = catalog.action(action.id).webhook.url
         assert originals[action.id] == original
@@ -427,6 +444,87 @@ def test_failing_receiver_reports_in_the_thread(async_playground: Running) -> No
     )
     events = {e["kind"]: e["detail"] for e in running.run_detail(runs[0]["id"])["events"]}
     assert events["webhook_response"]["status"] == 500
+
+
+def test_every_url_of_an_action_goes_to_the_echo_receiver(async_playground: Running) -> None:
+    """Remote options and the revert of a time-limited grant stay in the playground too."""
+    running = async_playground
+    echo = f"{running.url}/playground/echo/grant?"
+    form = press_run(running, "U0DEV", "grant")
+    assert form is not None
+    # The type-ahead asks the bot, which asks the options URL: the echo receiver answers.
+    block = next(b for b in form["blocks"] if b.get("block_id") == "input:role")
+    suggested = running.http.post(
+        "/playground/suggest",
+        json={
+            "user": "U0DEV",
+            "source": {"type": "view", "view_id": form["id"]},
+            "action_id": block["element"]["action_id"],
+            "block_id": "input:role",
+            "value": "",
+        },
+    ).json()
+    assert "Playground option 1" in json.dumps(suggested)
+    values = {
+        "input:role": {
+            "role": {
+                "type": "external_select",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": "Playground option 2"},
+                    "value": "playground-2",
+                },
+            }
+        }
+    }
+    answer = running.http.post(
+        "/playground/submit", json={"user": "U0DEV", "view_id": form["id"], "values": values}
+    ).json()
+    assert answer["ok"], answer
+    granted = running.until(
+        lambda s: [r for r in s["runs"] if r["action_id"] == "grant" and r["status"] == "SUCCESS"]
+    )[0]
+    sent = [
+        e for e in running.run_detail(granted["id"])["events"] if e["kind"] == "webhook_request"
+    ]
+    assert sent[0]["detail"]["url"].startswith(echo)
+    # Revoke now: the revert goes to the echo receiver, carrying its original URL.
+    message = running.until(
+        lambda s: next(
+            (m for m in s["messages"]["C0CHAN"] if "revoke_now" in json.dumps(m.get("blocks"))),
+            None,
+        )
+    )
+    button = next(
+        dict(e, block_id=b["block_id"])
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "revoke_now"
+    )
+    running.http.post(
+        "/playground/action",
+        json={
+            "user": "U0DEV",
+            "source": {"type": "message", "channel": "C0CHAN", "ts": message["ts"]},
+            "action": button,
+        },
+    )
+    revert = running.until(
+        lambda s: [
+            r
+            for r in s["runs"]
+            if r["action_id"] == "grant" and r["id"] != granted["id"] and r["status"] == "SUCCESS"
+        ],
+        timeout=15,
+    )[0]
+    sent = [e for e in running.run_detail(revert["id"])["events"] if e["kind"] == "webhook_request"]
+    url = sent[0]["detail"]["url"]
+    assert url.startswith(echo), url
+    original = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["to"][0]
+    assert original == f"https://access.example.com/grants/{granted['id']}"
+    info = running.http.get("/playground/info").json()["originals"]
+    assert info["grant expires.webhook"] == "https://access.example.com/grants/{{ run.parent_id }}"
+    assert info["grant inputs[0].values_from"].startswith("https://access.example.com/roles")
 
 
 def test_page_requests_are_signed_like_slack(playground: Running) -> None:
