@@ -160,3 +160,17 @@ def approver_ids(catalog: Catalog, action: Action) -> list[str]:
         team = catalog.team(team_id)
         found += [m for m in team.members if m not in found] if team else []
     return found
+
+
+def sole_approver(catalog: Catalog, action: Action, requester: str) -> bool:
+    """Whether nobody but ``requester`` could approve their own request, which they may not.
+
+    User groups are resolved through Slack only when a request is posted: an action whose
+    approvers include one is given the benefit of the doubt.
+    """
+    approval = action.approval
+    if approval is None or not approval.required or approval.allow_self_approval:
+        return False
+    if approval.approvers.usergroups:
+        return False
+    return not [u for u in approver_ids(catalog, action) if u != requester]

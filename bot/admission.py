@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot import inputs, options, templates
-from bot.access import Decision, Principal, can_control, decide_run, is_admin
+from bot.access import Decision, Principal, can_control, decide_run, is_admin, sole_approver
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
 from bot.runs import expiry
 from bot.settings import Settings
@@ -28,6 +28,10 @@ from bot.store.models import utcnow
 GONE = "This action no longer exists. Type `/actions` to see the current list."
 SERVICE = "service"  # the key of a service problem in `Refused.errors`
 SERVICE_ERROR = "Choose one of the listed services."
+SOLE_APPROVER = (
+    "it needs approval, and you are its only approver: nobody else could approve it. "
+    "Ask an admin to add another approver"
+)
 
 
 class Via(StrEnum):
@@ -78,6 +82,7 @@ class Refusal(StrEnum):
     FORM = "form"  # the action needs its form
     INPUTS = "inputs"  # see `errors`
     RATE_LIMIT = "rate_limit"  # see `retry_after`
+    APPROVAL = "approval"  # nobody but the requester could approve it
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,9 @@ class Admission:
             refused = await self._limited(action, request)
         if refused is not None:
             return refused
+        if request.via != Via.TEST and sole_approver(catalog, action, request.user_id):
+            # Refused now rather than left waiting for a decision nobody can make.
+            return Refused(Refusal.APPROVAL, SOLE_APPROVER)
         if request.via == Via.EXTEND:  # its only input is the extension, checked by the flow
             return Admitted(action, None, {}, action.needs_approval)
         errors = {SERVICE: SERVICE_ERROR} if action.scope == "service" and in_scope is None else {}

@@ -27,6 +27,13 @@ EXTRA = """
         dependsOn: [env]
         visible: "{% if manualInputs.env == 'prod' %}true{% endif %}"
         required: true
+  - id: owner-approves
+    name: Owner approves
+    owner: payments
+    approval: {approvers: {users: [U0OWNER]}}
+    webhook: {url: "{receiver}/approved"}
+    inputs:
+      - {identifier: why, displayName: Why, type: text_input}
 """
 
 
@@ -87,3 +94,20 @@ def test_test_form_submitted_as_a_run_form_sends_nothing(bot: Bot) -> None:
     answer = json.loads(bot.requests.view_submission(crafted, values, user_id="U0ADMIN").text)
     assert "nothing was sent" in texts(answer["view"]["blocks"])
     assert not bot.receiver.received and not bot.store.runs()
+
+
+def test_the_sole_approver_is_refused_at_submit_with_the_reason(bot: Bot) -> None:
+    view = bot.open_form("owner-approves", user_id="U0OWNER")
+    answer = json.loads(bot.submit(view, {"input:why": "mine"}, user_id="U0OWNER").text)
+    said = texts(answer["view"]["blocks"])
+    assert "*Owner approves* did not run" in said
+    assert "you are its only approver" in said and "add another approver" in said
+    assert not bot.store.runs() and not bot.receiver.received
+    refused = bot.store.events(kind="refused")
+    assert [e.actor for e in refused] == ["U0OWNER"]
+    # Anyone else asks as usual, and the approver is asked.
+    view = bot.open_form("owner-approves", user_id="U0DEV")
+    answer = json.loads(bot.submit(view, {"input:why": "theirs"}, user_id="U0DEV").text)
+    assert "Sent for approval" in texts(answer["view"]["blocks"])
+    asked = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "U0OWNER")
+    assert asked and bot.store.runs()[0].status == "PENDING_APPROVAL"

@@ -361,5 +361,5 @@ async def _refused_form(
     else:
         modal = blocks.notice_modal("Cannot run", refused_text(action, owner, refused))
     await ack(response_action="update", view=modal)
-    if refused.kind in (Refusal.ACCESS, Refusal.RATE_LIMIT):
+    if refused.kind in (Refusal.ACCESS, Refusal.RATE_LIMIT, Refusal.APPROVAL):
         await runtime.runner.refuse(action.id, user_id, refused.decision, "submit")
