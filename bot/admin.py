@@ -52,6 +52,13 @@ class QueryError(ValueError):
     """A `runs` filter that cannot be understood; the message says how to write it."""
 
 
+def run_id_prefix(word: str) -> str | None:
+    """A run id or the start of one, as typed or pasted (`ab12cd34`, in backticks);
+    None when it cannot be part of a run id."""
+    text = word.strip("`").lower()
+    return text if re.fullmatch(r"[0-9a-f-]{1,36}", text) else None
+
+
 def _load_yaml(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text) if text.strip() else None
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.store import Run
+from bot.store.models import utcnow
 from tests.conftest import CONFIG, Bot, start_bot
-from tests.test_admin import open_modal
+from tests.test_admin import admin_says, open_modal, shown
 from tests.test_core_loop import texts
 
 EXTRA = """
@@ -111,3 +114,50 @@ def test_the_sole_approver_is_refused_at_submit_with_the_reason(bot: Bot) -> Non
     assert "Sent for approval" in texts(answer["view"]["blocks"])
     asked = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "U0OWNER")
     assert asked and bot.store.runs()[0].status == "PENDING_APPROVAL"
+
+
+def test_run_accepts_any_unique_prefix_and_asks_when_ambiguous(bot: Bot) -> None:
+    now = utcnow()
+    with bot.store.session() as session:
+        for n, run_id in enumerate(
+            (
+                "ab12cd34-0000-4000-8000-000000000001",
+                "ab12ef56-0000-4000-8000-000000000002",
+                "ff000000-0000-4000-8000-000000000003",
+            )
+        ):
+            session.add(
+                Run(
+                    id=run_id,
+                    action_id="create-ticket",
+                    user_id="U0DEV",
+                    status="SUCCESS",
+                    inputs={"title": f"t{n}"},
+                    created_at=now - timedelta(minutes=n),
+                )
+            )
+        session.commit()
+    # The 8 characters every message shows, even pasted in backticks, open the run.
+    unique = shown(admin_says(bot, "run `ff000000`"))
+    assert "Run of Create ticket" in unique and "ff000000-0000-4000-8000-000000000003" in unique
+    assert "Run of Create ticket" in shown(admin_says(bot, "run AB12C"))
+    # An ambiguous prefix lists the candidates; Show opens the chosen one.
+    choices = admin_says(bot, "run ab12")
+    assert "More than one run starts with `ab12`" in shown(choices)
+    buttons = [b["accessory"] for b in choices["blocks"] if b.get("accessory")]
+    assert [b["value"] for b in buttons] == [
+        "ab12cd34-0000-4000-8000-000000000001",
+        "ab12ef56-0000-4000-8000-000000000002",
+    ]
+    before = len(bot.slack.calls("response_url"))
+    bot.requests.block_action(buttons[1]["action_id"], value=buttons[1]["value"], user_id="U0ADMIN")
+    picked = bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    assert picked["replace_original"] and "ab12ef56-0000-4000-8000-000000000002" in shown(picked)
+    # Nothing matches, or it cannot be an id at all: said plainly.
+    assert "No run starts with `abcdef`" in shown(admin_says(bot, "run abcdef"))
+    assert "Which run?" in shown(admin_says(bot, "run x%"))
+    # Only admins may pick.
+    before = len(bot.slack.calls("response_url"))
+    bot.requests.block_action(buttons[0]["action_id"], value=buttons[0]["value"], user_id="U0DEV")
+    refused = bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    assert "only for the bot's admins" in shown(refused)

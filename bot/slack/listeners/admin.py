@@ -26,6 +26,7 @@ from bot.slack.listeners.runs import form_fields, form_user
 from bot.slack.request import SlackRequest
 from bot.slack.views import admin as views
 from bot.slack.views import blocks, forms
+from bot.store import Run
 from bot.store.models import utcnow
 from bot.vault import VaultError
 from bot.webhooks import conformance, render
@@ -44,6 +45,7 @@ def register(app: AsyncApp) -> None:
     # A click inside the test modal: a refusal has no message to answer on.
     app.action(views.SEND_TEST, **admins("admin_test_send", quiet=True))(send_test)
     app.action(views.RUNS_PAGE, **admins("admin_runs"))(older_runs)
+    app.action(views.RUN_PICK, **admins("admin_run"))(pick_run)
     app.action(re.compile(f"^{views.HOME_BUTTON}:"), **admins("admin_home"))(home_button)
 
 
@@ -517,17 +519,49 @@ async def _runs(runtime: Runtime, call: Call) -> None:
 
 
 async def _run(runtime: Runtime, call: Call) -> None:
-    run = await asyncio.to_thread(runtime.store.get_run, call.words[0]) if call.words else None
-    if run is None:
-        await call.say("No such run. `/actions-admin runs` lists them with their ids.")
+    """One run by its id or any unique prefix of it; an ambiguous prefix offers the runs."""
+    prefix = domain.run_id_prefix(call.words[0]) if call.words else None
+    if prefix is None:
+        await call.say("Which run? `/actions-admin run <id>`: the id, or its first characters.")
         return
+    found = await asyncio.to_thread(runtime.store.runs_by_prefix, prefix, RUN_CHOICES + 1)
+    if not found:
+        await call.say(f"No run starts with `{prefix}`. `/actions-admin runs` lists them.")
+        return
+    exact = [r for r in found if r.id == prefix]
+    if len(found) > 1 and not exact:
+        names = {a.id: a.name for a in runtime.catalog().actions.values()}
+        await call.say(
+            "Which run?",
+            views.run_choices(prefix, found[:RUN_CHOICES], names, more=len(found) > RUN_CHOICES),
+        )
+        return
+    await call.say("Run", await run_detail(runtime, (exact or found)[0]))
+
+
+RUN_CHOICES = 10
+
+
+async def run_detail(runtime: Runtime, run: Run) -> list[dict[str, Any]]:
     events = await asyncio.to_thread(runtime.store.events, run.id)
     # The run's callback tokens are credentials: not shown, even from an event stored before
     # they were redacted.
     redact = runtime.runner.run_redactor(run.id, {})
     events = [e.model_copy(update={"detail": redact(e.detail)}) for e in events]
     action = runtime.catalog().action(run.action_id)
-    await call.say("Run", views.run_blocks(run, action.name if action else run.action_id, events))
+    return views.run_blocks(run, action.name if action else run.action_id, events)
+
+
+async def pick_run(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    """A run chosen from an ambiguous prefix's list."""
+    await ack()
+    run = await asyncio.to_thread(runtime.store.get_run, slack_request.value)
+    if run is None:
+        await respond(replace_original=True, text="That run no longer exists.")
+        return
+    await respond(replace_original=True, text="Run", blocks=await run_detail(runtime, run))
 
 
 async def _export(runtime: Runtime, call: Call) -> None:

@@ -24,6 +24,7 @@ TEST_MODAL = "admin_test"
 SEND_TEST = "admin_send_test"
 DELETE_BUTTON = "admin_delete"
 RUNS_PAGE = "admin_runs_page"
+RUN_PICK = "admin_run_pick"
 HOME_BUTTON = "admin_home"  # admin_home:list | admin_home:new | admin_home:runs
 
 HELP = (
@@ -33,7 +34,7 @@ HELP = (
     "`publish <id>` · `unpublish <id>` · `delete <id>`\n"
     "`test <id>` — fill the form, see the exact request, optionally send it privately\n"
     "`runs [action:<id>] [user:@someone] [status:failure] [since:7d]` — the audit history\n"
-    "`run <run-id>` — every step of one run\n"
+    "`run <run-id>` — every step of one run; the first characters of its id are enough\n"
     "`export [since:30d] [format:csv|jsonl]` — Slack-created actions as YAML and the audit "
     "log, as files in your DM\n"
     "`reload` — re-read the config file (the running config stays if it is invalid)\n"
@@ -427,6 +428,37 @@ def runs_blocks(
             }
         )
     return blocks[: limits.MESSAGE_BLOCKS]
+
+
+def run_choices(
+    prefix: str, runs: Sequence[Run], names: Mapping[str, str], *, more: bool = False
+) -> list[dict[str, Any]]:
+    """An ambiguous run id prefix: the runs it matches, each with a button to open it."""
+    blocks: list[dict[str, Any]] = [
+        section(f"More than one run starts with `{escape(prefix)}`. Which one?")
+    ]
+    for run in runs:
+        name = escape(names.get(run.action_id, run.action_id))
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"pick:{run.id}",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"{STATUS_ICONS.get(run.status, '')} *{name}* by <@{run.user_id}>"
+                    f" · {_when(run.created_at)} · {run.status.lower()}\n`{run.id}`",
+                },
+                "accessory": {
+                    "type": "button",
+                    "text": plain("Show"),
+                    "action_id": RUN_PICK,
+                    "value": run.id,
+                },
+            }
+        )
+    if more:
+        blocks.append(context(f"Only the newest {len(runs)} are shown: type more of the id."))
+    return blocks
 
 
 def run_blocks(run: Run, action_name: str, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
