@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.store import Run
 from bot.store.models import utcnow
-from tests.conftest import CONFIG, Bot, start_bot
-from tests.test_admin import admin_says, open_modal, shown
+from tests.conftest import CONFIG, Bot, Modals, start_bot
+from tests.test_admin import admin_says, edit_values, open_modal, shown
 from tests.test_core_loop import texts
 
 EXTRA = """
@@ -161,3 +162,73 @@ def test_run_accepts_any_unique_prefix_and_asks_when_ambiguous(bot: Bot) -> None
     bot.requests.block_action(buttons[0]["action_id"], value=buttons[0]["value"], user_id="U0DEV")
     refused = bot.slack.wait_for("response_url", count=before + 1)[-1].params
     assert "only for the bot's admins" in shown(refused)
+
+
+def click(bot: Bot, button: dict, user: str = "U0ADMIN", **extra: Any) -> None:
+    response = bot.requests.block_action(
+        button["action_id"], value=button["value"], user_id=user, **extra
+    )
+    assert response.status_code == 200
+
+
+def buttons_of(message: dict, action_id: str) -> dict[str, dict]:
+    row = next(b for b in message["blocks"] if b.get("block_id") == f"buttons:{action_id}")
+    return {e["text"]["text"]: e for e in row["elements"]}
+
+
+def test_list_buttons_and_publish_after_saving(bot: Bot) -> None:
+    view = open_modal(bot, "new")
+    values = edit_values(
+        id="page-oncall",
+        name="Page on-call",
+        owner="payments",
+        scope="global",
+        access="everyone",
+        method="POST",
+        url=f"{bot.receiver.url}/page",
+    )
+    assert bot.requests.view_submission(view, values, user_id="U0ADMIN").status_code == 200
+    saved = bot.slack.wait_for("chat.postMessage", lambda c: "Saved" in c.params["text"])[-1]
+    assert saved.params["text"] == "Saved page-oncall (a draft)."
+    publish = saved.params["blocks"][-1]["elements"][0]
+    assert publish["text"]["text"] == "Publish"
+    before = len(bot.slack.calls("response_url"))
+    click(bot, publish)
+    said = bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    assert said["replace_original"] and said["text"] == "`page-oncall` is now published."
+    assert bot.runtime.catalog().action("page-oncall").published
+    # The list: a section per action, with the buttons that apply to it.
+    listing = admin_says(bot, "list")
+    sections = [b for b in listing["blocks"] if b.get("block_id", "").startswith("action:")]
+    assert len(sections) == len(bot.runtime.catalog().actions)
+    assert list(buttons_of(listing, "page-oncall")) == ["Edit", "Test", "Unpublish", "Runs"]
+    assert list(buttons_of(listing, "create-ticket")) == ["Test", "Runs"]  # from the file
+    # Unpublish redraws the list in place; the button now offers Publish.
+    before = len(bot.slack.calls("response_url"))
+    click(bot, buttons_of(listing, "page-oncall")["Unpublish"])
+    redrawn = bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    assert redrawn["replace_original"] and "`page-oncall` is now a draft." in shown(redrawn)
+    assert list(buttons_of(redrawn, "page-oncall")) == ["Edit", "Test", "Publish", "Runs"]
+    assert not bot.runtime.catalog().action("page-oncall").published
+    # Runs: the history of that action.
+    bot.submit(bot.open_form("create-ticket"), {"title": "t"})
+    bot.slack.wait_for("chat.update")
+    before = len(bot.slack.calls("response_url"))
+    click(bot, buttons_of(listing, "create-ticket")["Runs"])
+    runs = shown(bot.slack.wait_for("response_url", count=before + 1)[-1].params)
+    assert "action:create-ticket" in runs and "*Create ticket* by <@U0DEV>" in runs
+    # Edit and Test open their forms.
+    modals = Modals.before(bot.slack)
+    click(bot, buttons_of(listing, "page-oncall")["Edit"])
+    edit = modals.opened()
+    assert edit["callback_id"] == "admin_edit" and "Editing `page-oncall`" in texts(edit["blocks"])
+    modals = Modals.before(bot.slack)
+    click(bot, buttons_of(listing, "create-ticket")["Test"])
+    test = modals.opened()
+    assert test["callback_id"] == "admin_test" and test["title"]["text"] == "Test Create ticket"
+    # Only admins.
+    before = len(bot.slack.calls("response_url"))
+    click(bot, buttons_of(listing, "page-oncall")["Edit"], user="U0DEV")
+    assert "only for the bot's admins" in shown(
+        bot.slack.wait_for("response_url", count=before + 1)[-1].params
+    )

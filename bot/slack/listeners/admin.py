@@ -47,6 +47,8 @@ def register(app: AsyncApp) -> None:
     app.action(views.RUNS_PAGE, **admins("admin_runs"))(older_runs)
     app.action(views.RUN_PICK, **admins("admin_run"))(pick_run)
     app.action(re.compile(f"^{views.HOME_BUTTON}:"), **admins("admin_home"))(home_button)
+    app.action(re.compile(f"^{views.LIST_BUTTON}:"), **admins("admin_list"))(list_button)
+    app.action(views.PUBLISH_BUTTON, **admins("admin_publish"))(publish_button)
 
 
 async def command(
@@ -95,18 +97,7 @@ async def saved(
     await ack()
     change = "edit" if editing else "create"
     await save(runtime, user_id, document, change, before)
-    state = "published" if document.get("published") else "a draft"
-    await dm(
-        client,
-        user_id,
-        f"Saved `{document['id']}` ({state}). "
-        + (
-            ""
-            if document.get("published")
-            else f"Publish it with `/actions-admin publish {document['id']}`."
-        )
-        + views.warnings_text(domain.document_warnings(document)),
-    )
+    await dm(client, user_id, *views.saved_message(document, domain.document_warnings(document)))
 
 
 async def delete(
@@ -303,6 +294,46 @@ async def home_button(
     )
 
 
+async def list_button(
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    """A button of `list`: Edit, Test, Publish, Unpublish, Runs, or the next page."""
+    await ack()
+    which = slack_request.action_id.partition(":")[2]
+    value = slack_request.value
+    call = Call(slack_request, respond, client, slack_request.user_id, [value])
+    if which == "page":
+        offset = int(value) if value.isdigit() else 0
+        found = await list_blocks(runtime, offset=offset)
+        await respond(replace_original=True, text="Actions", blocks=found)
+    elif which == "edit":
+        await _edit(runtime, call)
+    elif which == "test":
+        await _test(runtime, call)
+    elif which == "runs":
+        await _runs(
+            runtime, Call(slack_request, respond, client, call.user_id, [f"action:{value}"])
+        )
+    elif which in ("publish", "unpublish"):
+        said = await publish(runtime, call.user_id, value, which == "publish")
+        # The list is redrawn in place: the button now offers the opposite.
+        found = await list_blocks(runtime, note=said)
+        await respond(replace_original=True, text=said, blocks=found)
+
+
+async def publish_button(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    """Publish, offered under "Saved" in the DM: the message says what became of it."""
+    await ack()
+    said = await publish(runtime, slack_request.user_id, slack_request.value, True)
+    await respond(replace_original=True, text=said)
+
+
 def _with_secrets_encrypted(
     runtime: Runtime, action: Action, values: dict[str, Any]
 ) -> dict[str, Any]:
@@ -338,9 +369,11 @@ class Call:
         await self.respond(response_type="ephemeral", text=text, blocks=found)
 
 
-async def dm(client: AsyncWebClient, user_id: str, text: str) -> None:
+async def dm(
+    client: AsyncWebClient, user_id: str, text: str, found: list[dict[str, Any]] | None = None
+) -> None:
     try:
-        await client.chat_postMessage(channel=user_id, text=text)
+        await client.chat_postMessage(channel=user_id, text=text, blocks=found)
     except SlackApiError as exc:
         log.warning("could not DM %s: %s", user_id, exc)
 
@@ -359,9 +392,9 @@ async def save(
     await runtime.refresh_slack_actions(force=True)
 
 
-async def list_blocks(runtime: Runtime) -> list[dict[str, Any]]:
+async def list_blocks(runtime: Runtime, *, offset: int = 0, note: str = "") -> list[dict[str, Any]]:
     stats = await asyncio.to_thread(runtime.store.action_stats, utcnow() - timedelta(days=7))
-    return views.list_blocks(runtime.catalog(), stats)
+    return views.list_blocks(runtime.catalog(), stats, offset=offset, note=note)
 
 
 async def runs_page(
@@ -412,7 +445,10 @@ def _target(runtime: Runtime, call: Call) -> tuple[str, dict[str, Any] | None, s
     """(action id, its Slack document or None, a problem to report)."""
     if not call.words:
         return "", None, "Which action? Give its id."
-    action_id = call.words[0]
+    return _target_of(runtime, call.words[0])
+
+
+def _target_of(runtime: Runtime, action_id: str) -> tuple[str, dict[str, Any] | None, str | None]:
     stored = {a.id: a for a in runtime.store.slack_actions()}
     if action_id in stored:
         return action_id, stored[action_id].document, None
@@ -440,23 +476,25 @@ async def _edit(runtime: Runtime, call: Call) -> None:
     await open_editor(runtime, call.client, call.request.trigger_id, document)
 
 
+async def publish(runtime: Runtime, user_id: str, action_id: str, published: bool) -> str:
+    """Publish or unpublish an action created in Slack; what happened, in a sentence."""
+    action_id, document, problem = _target_of(runtime, action_id)
+    if problem or document is None:
+        return problem or ""
+    state = "published" if published else "a draft"
+    if bool(document.get("published")) == published:
+        return f"`{action_id}` is already {state}."
+    change = "publish" if published else "unpublish"
+    await save(runtime, user_id, {**document, "published": published}, change, document)
+    return f"`{action_id}` is now {state}."
+
+
 def _publishing(published: bool) -> Any:
     async def handler(runtime: Runtime, call: Call) -> None:
-        action_id, document, problem = _target(runtime, call)
-        if problem or document is None:
-            await call.say(problem or "")
+        if not call.words:
+            await call.say("Which action? Give its id.")
             return
-        if bool(document.get("published")) == published:
-            await call.say(f"`{action_id}` is already {'published' if published else 'a draft'}.")
-            return
-        await save(
-            runtime,
-            call.user_id,
-            {**document, "published": published},
-            "publish" if published else "unpublish",
-            document,
-        )
-        await call.say(f"`{action_id}` is now {'published' if published else 'a draft'}.")
+        await call.say(await publish(runtime, call.user_id, call.words[0], published))
 
     return handler
 

@@ -25,6 +25,8 @@ SEND_TEST = "admin_send_test"
 DELETE_BUTTON = "admin_delete"
 RUNS_PAGE = "admin_runs_page"
 RUN_PICK = "admin_run_pick"
+LIST_BUTTON = "admin_list"  # admin_list:edit | test | publish | unpublish | runs | page
+PUBLISH_BUTTON = "admin_publish"  # under "Saved" in the DM
 HOME_BUTTON = "admin_home"  # admin_home:list | admin_home:new | admin_home:runs
 
 HELP = (
@@ -68,28 +70,65 @@ def _chunks(lines: Sequence[str]) -> list[dict[str, Any]]:
     return blocks
 
 
+LIST_PAGE = 20  # actions per `list` message: a section and a row of buttons each
+
+
 def list_blocks(
-    catalog: Catalog, stats: Mapping[str, tuple[int, int]] | None = None
+    catalog: Catalog,
+    stats: Mapping[str, tuple[int, int]] | None = None,
+    *,
+    offset: int = 0,
+    note: str = "",
 ) -> list[dict[str, Any]]:
+    """Every action as a section with its buttons: Edit, Test, Publish or Unpublish, Runs."""
     stats = stats or {}
     actions = list(catalog.actions.values())
+    page = actions[offset : offset + LIST_PAGE]
+    where = f"From `{escape(catalog.source or 'the config file')}` and created in Slack"
+    if len(actions) > LIST_PAGE:
+        where += f" · {offset + 1}–{offset + len(page)} of {len(actions)}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(f"Actions ({len(actions)})", limits.HEADER_TEXT)},
-        context(f"From `{escape(catalog.source or 'the config file')}` and created in Slack"),
+        context(where, note),
     ]
-    lines = []
-    for action in actions:
-        state = "published" if action.published else "draft"
-        source = "Slack" if action.id in catalog.slack_ids else "file"
-        runs, failed = stats.get(action.id, (0, 0))
-        rate = f"{100 * failed / runs:.0f}% failed" if runs else "no runs"
-        owner = catalog.owner_of(action)
-        lines.append(
-            f"• *{escape(action.name)}* `{action.id}` · {state} · {source} · "
-            f"owner {escape(owner.name)} · access: {access_text(action)} · "
-            f"{runs} runs in 7 days, {rate}"
-        )
-    return (blocks + _chunks(lines))[: limits.MESSAGE_BLOCKS]
+    for action in page:
+        blocks += _list_entry(catalog, action, stats.get(action.id, (0, 0)))
+    if offset + LIST_PAGE < len(actions):
+        more = {"type": "button", "text": plain("More actions"), "action_id": f"{LIST_BUTTON}:page"}
+        more["value"] = str(offset + LIST_PAGE)
+        blocks.append({"type": "actions", "block_id": "list_pager", "elements": [more]})
+    return blocks[: limits.MESSAGE_BLOCKS]
+
+
+def _list_entry(catalog: Catalog, action: Action, stats: tuple[int, int]) -> list[dict[str, Any]]:
+    state = "published" if action.published else "draft"
+    made_in_slack = action.id in catalog.slack_ids
+    runs, failed = stats
+    rate = f"{100 * failed / runs:.0f}% failed" if runs else "no runs"
+    owner = catalog.owner_of(action)
+    text = (
+        f"*{escape(action.name)}* `{action.id}` · {state} · {'Slack' if made_in_slack else 'file'}"
+        f"\nowner {escape(owner.name)} · access: {access_text(action)} · "
+        f"{runs} runs in 7 days, {rate}"
+    )
+    buttons = [("test", "Test"), ("runs", "Runs")]
+    if made_in_slack:  # actions from the file are changed in the file
+        toggle = ("unpublish", "Unpublish") if action.published else ("publish", "Publish")
+        buttons = [("edit", "Edit"), buttons[0], toggle, buttons[1]]
+    elements = [
+        {
+            "type": "button",
+            "text": plain(label),
+            "action_id": f"{LIST_BUTTON}:{name}",
+            "value": action.id,
+            **({"style": "primary"} if name == "publish" else {}),
+        }
+        for name, label in buttons
+    ]
+    return [
+        section(text, block_id=f"action:{action.id}"),
+        {"type": "actions", "block_id": f"buttons:{action.id}", "elements": elements},
+    ]
 
 
 def home_section(catalog: Catalog, who: Principal) -> list[dict[str, Any]]:
@@ -487,6 +526,26 @@ def run_blocks(run: Run, action_name: str, events: Sequence[AuditEvent]) -> list
         note = f"{len(events) - len(shown)} more events not shown. " + note
     blocks.append(context(note))
     return blocks
+
+
+def saved_message(
+    document: Mapping[str, Any], warnings: Sequence[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The DM after saving an action made in Slack: a draft offers Publish as a button."""
+    action_id = str(document.get("id"))
+    state = "published" if document.get("published") else "a draft"
+    text = f"Saved `{escape(action_id)}` ({state})." + warnings_text(warnings)
+    found: list[dict[str, Any]] = [section(text)]
+    if not document.get("published"):
+        button = {
+            "type": "button",
+            "text": plain("Publish"),
+            "style": "primary",
+            "action_id": PUBLISH_BUTTON,
+            "value": action_id,
+        }
+        found.append({"type": "actions", "block_id": "publish", "elements": [button]})
+    return f"Saved {action_id} ({state}).", found
 
 
 def warnings_text(warnings: Sequence[str]) -> str:
