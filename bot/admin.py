@@ -256,12 +256,13 @@ def audit_rows(
 
 def format_rows(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "jsonl":
-        return "".join(json.dumps(row, default=str) + "\n" for row in rows)
+        return "".join(json.dumps(row, default=str, ensure_ascii=False) + "\n" for row in rows)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "detail": json.dumps(row["detail"], default=str)})
+        detail = json.dumps(row["detail"], default=str, ensure_ascii=False)  # unicode as is
+        writer.writerow({**row, "detail": detail})
     return out.getvalue()
 
 
@@ -275,7 +276,8 @@ def _row(event: AuditEvent, run: Run | None) -> dict[str, Any]:
     return {
         "at": event.at.isoformat(),
         "run_id": event.run_id,
-        "action_id": event.action_id,
+        # Every row names its action, also events written without one (the run knows it).
+        "action_id": event.action_id or (run.action_id if run else None),
         "kind": event.kind,
         "actor": event.actor,
         "status": run.status if run else None,

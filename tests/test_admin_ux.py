@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -232,3 +234,16 @@ def test_list_buttons_and_publish_after_saving(bot: Bot) -> None:
     assert "only for the bot's admins" in shown(
         bot.slack.wait_for("response_url", count=before + 1)[-1].params
     )
+
+
+def test_audit_csv_names_every_rows_action_and_keeps_unicode(bot: Bot) -> None:
+    bot.submit(bot.open_form("create-ticket"), {"title": "Café — ünïcode ✓"})
+    bot.slack.wait_for("chat.update")
+    assert "in your direct messages" in shown(admin_says(bot, "export since:1d format:csv"))
+    audit = next(f for f in bot.slack.files.values() if f["filename"] == "audit.csv")["content"]
+    rows = list(csv.DictReader(io.StringIO(audit)))
+    run_rows = [r for r in rows if r["run_id"]]
+    assert {"requested", "webhook_request", "finished"} <= {r["kind"] for r in run_rows}
+    assert all(r["action_id"] == "create-ticket" for r in run_rows)
+    requested = next(r for r in run_rows if r["kind"] == "requested")
+    assert "Café — ünïcode ✓" in requested["detail"] and "\\u" not in requested["detail"]
