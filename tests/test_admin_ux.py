@@ -40,6 +40,15 @@ EXTRA = """
     webhook: {url: "{receiver}/approved"}
     inputs:
       - {identifier: why, displayName: Why, type: text_input}
+  - id: grant-role
+    name: Grant a role
+    owner: payments
+    webhook: {url: "{receiver}/grant"}
+    expires: {after: 1h, webhook: {url: "{receiver}/revoke"}}
+    inputs:
+      - {identifier: who, displayName: For whom, type: user}
+      - {identifier: where, displayName: Announce in, type: channel}
+      - {identifier: note, displayName: Note, type: text_input}
 """
 
 
@@ -247,3 +256,42 @@ def test_audit_csv_names_every_rows_action_and_keeps_unicode(bot: Bot) -> None:
     assert all(r["action_id"] == "create-ticket" for r in run_rows)
     requested = next(r for r in run_rows if r["kind"] == "requested")
     assert "Café — ünïcode ✓" in requested["detail"] and "\\u" not in requested["detail"]
+
+
+def test_runs_read_like_slack_unicode_mentions_and_reverts(bot: Bot) -> None:
+    now = utcnow()
+    inputs = {"who": "U0ADA", "where": "C0OPS", "note": "café — ✓"}
+    with bot.store.session() as session:
+        session.add(
+            Run(
+                id="aa000000-0000-4000-8000-000000000001",
+                action_id="grant-role",
+                user_id="U0DEV",
+                status="SUCCESS",
+                inputs=inputs,
+                created_at=now - timedelta(minutes=5),
+            )
+        )
+        session.flush()
+        session.add(
+            Run(
+                id="bb000000-0000-4000-8000-000000000002",
+                action_id="grant-role",
+                user_id="U0DEV",
+                status="SUCCESS",
+                kind="revert",
+                parent_id="aa000000-0000-4000-8000-000000000001",
+                inputs=inputs,
+                created_at=now,
+            )
+        )
+        session.commit()
+    runs = shown(admin_says(bot, "runs action:grant-role"))
+    assert "For whom: <@U0ADA> · Announce in: <#C0OPS> · Note: café — ✓" in runs
+    assert "\\u" not in runs and '"who"' not in runs
+    assert "↩ *Revert of Grant a role* (run `aa000000`) by <@U0DEV>" in runs
+    assert runs.count("*Grant a role* by <@U0DEV>") == 1  # the original run, not a revert
+    # Home's recent runs label the revert too.
+    bot.requests.event({"type": "app_home_opened", "user": "U0DEV", "tab": "home"})
+    home = texts(bot.slack.wait_for("views.publish")[-1].params["view"]["blocks"])
+    assert "↩ Revert of Grant a role · success" in home

@@ -414,14 +414,13 @@ async def runs_page(
         before=cursor,
         limit=20,
     )
-    names = {a.id: a.name for a in runtime.catalog().actions.values()}
     next_value = None
     if len(runs) == 20:
         last = runs[-1]
         next_value = json.dumps(
             {"words": text.split(), "before": [last.created_at.isoformat(), last.id]}
         )
-    return views.runs_blocks(runs, names, query, next_value)
+    return views.runs_blocks(runs, runtime.catalog(), query, next_value)
 
 
 async def open_editor(

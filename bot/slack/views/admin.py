@@ -13,6 +13,7 @@ from typing import Any
 from bot.access import Principal, is_admin
 from bot.admin import RunsQuery, as_yaml
 from bot.catalog import Access, Action, Catalog
+from bot.kinds import RunKind
 from bot.mrkdwn import escape, truncate
 from bot.slack import limits
 from bot.slack.views.blocks import STATUS_ICONS, context, modal, plain, section
@@ -414,13 +415,40 @@ def _when(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short}} {{time}}|{moment:%Y-%m-%d %H:%M}>"
 
 
-def _inputs_text(inputs: Mapping[str, Any]) -> str:
-    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in inputs.items())
-    return escape(truncate(text, 300)) if text else "no inputs"
+def input_value(kind: str | None, value: Any) -> str:
+    """One input's value as a person reads it: people and channels as mentions, text as
+    written (escaped), lists joined."""
+    if isinstance(value, list):
+        return ", ".join(input_value(kind, v) for v in value) or "—"
+    if kind in ("user", "users") and isinstance(value, str) and value[:1] in ("U", "W"):
+        return f"<@{escape(value)}>"
+    if kind == "channel" and isinstance(value, str) and value[:1] in ("C", "G"):
+        return f"<#{escape(value)}>"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return escape(truncate(str(value), 200)) if value not in (None, "") else "—"
+
+
+def inputs_text(action: Action | None, inputs: Mapping[str, Any]) -> str:
+    """A run's inputs by label (`Title: Disk full · Who: @ada`), within a line's room."""
+    parts = []
+    for key, value in inputs.items():
+        item = action.input(key) if action else None
+        label = escape(item.displayName if item else key)
+        parts.append(f"{label}: {input_value(item.type if item else None, value)}")
+    text = " · ".join(parts)
+    return text if len(text) <= 600 else text[:600] + "…"
+
+
+def _run_label(run: Run, name: str) -> str:
+    """`*Grant access*`, or `↩ *Revert of Grant access*` for an expiry's undo."""
+    if run.kind == RunKind.REVERT:
+        return f"↩ *Revert of {name}*" + (f" (run `{run.parent_id[:8]}`)" if run.parent_id else "")
+    return f"*{name}*"
 
 
 def runs_blocks(
-    runs: Sequence[Run], names: Mapping[str, str], query: RunsQuery, next_value: str | None
+    runs: Sequence[Run], catalog: Catalog, query: RunsQuery, next_value: str | None
 ) -> list[dict[str, Any]]:
     filters = " ".join(
         f"{k}:{v}"
@@ -444,11 +472,13 @@ def runs_blocks(
         if run.finished_at:
             took = f" · {(run.finished_at - run.created_at).total_seconds():.1f} s"
         test = " · test" if run.is_test else ""
-        name = escape(names.get(run.action_id, run.action_id))
+        action = catalog.action(run.action_id)
+        name = escape(action.name if action else run.action_id)
+        status = run.status.lower().replace("_", " ")
         lines.append(
-            f"{STATUS_ICONS.get(run.status, '')} *{name}*"
-            f" by <@{run.user_id}> · {_when(run.created_at)} · {run.status.lower()}{took}{test}"
-            f"\n      `{run.id}` · {_inputs_text(run.inputs)}"
+            f"{STATUS_ICONS.get(run.status, '')} {_run_label(run, name)}"
+            f" by <@{run.user_id}> · {_when(run.created_at)} · {status}{took}{test}"
+            f"\n      `{run.id}` · {inputs_text(action, run.inputs) or 'no inputs'}"
         )
     blocks += _chunks(lines)
     if next_value:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.access import Decision
 from bot.catalog import Action, Service, Team
+from bot.kinds import RunKind
 from bot.mrkdwn import escape, truncate
 from bot.slack import limits
 from bot.slack.views.blocks import STATUS_ICONS, ask_owner, channel_ref, context, plain, section
@@ -298,6 +299,8 @@ def recent_runs(runs: Sequence[Run], names: dict[str, str]) -> list[dict[str, An
             f"<!date^{int(run.created_at.timestamp())}^{{date_short_pretty}} {{time}}|"
             f"{run.created_at:%Y-%m-%d %H:%M} UTC>"
         )
+        if run.kind == RunKind.REVERT:
+            name = f"↩ Revert of {name}"
         label = f"<{run.permalink}|{name}>" if run.permalink else name
         lines.append(f"{icon} {label} · {run.status.lower().replace('_', ' ')} · {when}")
     return [section("*Your recent runs*"), context(*lines[:10])]
