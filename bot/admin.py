@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.catalog import Action, parse_duration
-from bot.config import ConfigError, payload_warnings, validate
+from bot.config import ConfigError, payload_errors, payload_warnings, validate
 from bot.kinds import RunStatus
 from bot.redaction import Redactor
 from bot.store import AuditEvent, Run, Store
@@ -138,7 +138,9 @@ def check_document(
             elif "duplicate id" in error and document.get("id"):
                 errors["id"] = "An action with this id exists already."
         return errors or {"advanced": "; ".join(exc.errors)[:2000]}
-    return {}
+    # Refused now rather than at the first run: a payload that can never be valid JSON.
+    problems = payload_errors(Action.model_validate(document))
+    return {form_field(f"actions[0].{where}"): problem for where, problem in problems.items()}
 
 
 def document_warnings(document: Mapping[str, Any]) -> list[str]:

@@ -379,6 +379,32 @@ _JSON_SAFE_FILTERS = {
 }  # fmt: skip
 
 
+_TAG_OR_COMMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def json_shape_problem(source: str) -> str | None:
+    """Why a JSON payload template can never render valid JSON, with its line and column;
+    None when it can, or when tags (`{% if %}`, loops) make its shape depend on the values.
+
+    Each `{{ … }}` stands for one JSON value (as `| json` prints it) and keeps its place,
+    so the line and column are the template's own.
+    """
+    if _TAG_OR_COMMENT.search(source):
+        return None
+
+    def placeholder(match: re.Match[str]) -> str:
+        text = match.group(0)
+        return "0" + re.sub(r"[^\n]", " ", text[1:])
+
+    skeleton = _OUTPUT.sub(placeholder, source)
+    try:
+        json.loads(skeleton)
+    except ValueError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+        return f"Not valid JSON at {where}: {getattr(exc, 'msg', exc)}"
+    return None
+
+
 def inputs_without_json(source: str) -> list[str]:
     """The inputs a JSON payload template prints without `| json`, in order of use.
 

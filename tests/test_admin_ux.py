@@ -295,3 +295,33 @@ def test_runs_read_like_slack_unicode_mentions_and_reverts(bot: Bot) -> None:
     bot.requests.event({"type": "app_home_opened", "user": "U0DEV", "tab": "home"})
     home = texts(bot.slack.wait_for("views.publish")[-1].params["view"]["blocks"])
     assert "↩ Revert of Grant a role · success" in home
+
+
+def test_invalid_json_payload_is_refused_at_save_with_line_and_column(bot: Bot) -> None:
+    view = open_modal(bot, "new")
+    values = edit_values(
+        id="page-oncall",
+        name="Page on-call",
+        owner="payments",
+        scope="global",
+        access="everyone",
+        method="POST",
+        url=f"{bot.receiver.url}/page",
+        payload='{\n  "who": {{ user.id | json }},\n  "why": "{{ manualInputs.why }}"\n  "n": 1\n}',
+        inputs="- {identifier: why, displayName: Why, type: text_input}",
+    )
+    answer = json.loads(bot.requests.view_submission(view, values, user_id="U0ADMIN").text)
+    assert answer["response_action"] == "errors"
+    assert answer["errors"] == {
+        "payload": "Not valid JSON at line 4, column 3: Expecting ',' delimiter"
+    }
+    assert bot.runtime.catalog().action("page-oncall") is None
+    # Conditional templates depend on the values: they are left to the run's own check.
+    values["payload"] = {
+        "payload": {
+            "type": "plain_text_input",
+            "value": '{"who": {{ user.id | json }}{% if manualInputs.why %}, "why": 1{% endif %}}',
+        }
+    }
+    assert bot.requests.view_submission(view, values, user_id="U0ADMIN").text in ("", "null")
+    bot.slack.wait_for("chat.postMessage", lambda c: "Saved page-oncall" in c.params["text"])
