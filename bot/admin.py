@@ -45,6 +45,20 @@ FORM_FIELDS = {
     "response_template": "response_template",
 }
 YAML_FIELDS = {"headers", "inputs", "advanced", "access_list"}
+# Document keys the edit form shows one by one; anything else goes under "More settings".
+EDITED = (
+    "id",
+    "name",
+    "description",
+    "category",
+    "owner",
+    "scope",
+    "access",
+    "webhook",
+    "inputs",
+    "response_template",
+    "published",
+)
 STATUSES = {status.lower() for status in RunStatus}  # as written in `status:` filters
 
 
@@ -105,6 +119,37 @@ def document_from_form(values: Mapping[str, str | None]) -> tuple[dict[str, Any]
         document.update(advanced)
     document.setdefault("published", False)  # created in Slack: a draft until published
     return document, errors
+
+
+def yaml_texts(values: Mapping[str, str | None]) -> dict[str, str]:
+    """The YAML fields as the author wrote them, kept (in the audit event of the save) so
+    that `edit` shows their comments, order and quoting again."""
+    return {name: str(values[name]) for name in sorted(YAML_FIELDS) if values.get(name)}
+
+
+def written_texts(document: Mapping[str, Any], texts: Mapping[str, Any]) -> dict[str, str]:
+    """Of the texts an author wrote, those that still say exactly what the document holds
+    (a change made elsewhere, or a redacted text, falls back to a fresh dump)."""
+    access = document.get("access")
+    current = {
+        "headers": (document.get("webhook") or {}).get("headers"),
+        "inputs": document.get("inputs"),
+        "access_list": access if not isinstance(access, str) else None,
+        "advanced": {k: v for k, v in document.items() if k not in EDITED} or None,
+    }
+    kept = {}
+    for name, text in texts.items():
+        if name not in current or not isinstance(text, str):
+            continue
+        try:
+            parsed = _load_yaml(text)
+        except YAMLError:
+            continue
+        if name == "inputs" and isinstance(parsed, dict):
+            parsed = parsed.get("inputs")  # OpsLevel's wrapper, as document_from_form reads it
+        if parsed == current[name]:
+            kept[name] = text
+    return kept
 
 
 def form_field(path: str) -> str:

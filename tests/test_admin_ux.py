@@ -325,3 +325,45 @@ def test_invalid_json_payload_is_refused_at_save_with_line_and_column(bot: Bot) 
     }
     assert bot.requests.view_submission(view, values, user_id="U0ADMIN").text in ("", "null")
     bot.slack.wait_for("chat.postMessage", lambda c: "Saved page-oncall" in c.params["text"])
+
+
+def test_edit_keeps_the_authors_yaml_as_written(bot: Bot) -> None:
+    inputs = (
+        "# asked first\n"
+        "- identifier: why\n"
+        "  type: text_input   # free text\n"
+        "  displayName: 'Why?'\n"
+    )
+    advanced = 'retry: {attempts: 2}  # the receiver is flaky\nconfirm: "Page them?"\n'
+    view = open_modal(bot, "new")
+    values = edit_values(
+        id="page-oncall",
+        name="Page on-call",
+        owner="payments",
+        scope="global",
+        access="everyone",
+        method="POST",
+        url=f"{bot.receiver.url}/page",
+        inputs=inputs,
+        advanced=advanced,
+    )
+    assert bot.requests.view_submission(view, values, user_id="U0ADMIN").status_code == 200
+    bot.slack.wait_for("chat.postMessage", lambda c: "Saved page-oncall" in c.params["text"])
+    admin_says(bot, "publish page-oncall")  # a later change elsewhere keeps them too
+
+    def field(view: dict, block_id: str) -> str:
+        block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+        return block["element"].get("initial_value", "")
+
+    edit = open_modal(bot, "edit page-oncall")
+    assert field(edit, "inputs") == inputs
+    assert field(edit, "advanced") == advanced
+    # A document changed since (here: straight in the database) shows what it holds now.
+    stored = bot.store.slack_actions()[0].document
+    bot.store.save_slack_action(
+        "page-oncall", {**stored, "retry": {"attempts": 3}}, "U0ADMIN", {"change": "edit"}
+    )
+    edit = open_modal(bot, "edit page-oncall")
+    assert field(edit, "inputs") == inputs
+    assert "# the receiver is flaky" not in field(edit, "advanced")
+    assert "attempts: 3" in field(edit, "advanced")

@@ -96,7 +96,7 @@ async def saved(
         return
     await ack()
     change = "edit" if editing else "create"
-    await save(runtime, user_id, document, change, before)
+    await save(runtime, user_id, document, change, before, domain.yaml_texts(values))
     await dm(client, user_id, *views.saved_message(document, domain.document_warnings(document)))
 
 
@@ -384,8 +384,14 @@ async def save(
     document: dict[str, Any],
     change: str,
     before: dict[str, Any] | None,
+    written: dict[str, str] | None = None,
 ) -> None:
-    event = {"change": change, "diff": runtime.redactor(domain.diff(before, document))}
+    event: dict[str, Any] = {
+        "change": change,
+        "diff": runtime.redactor(domain.diff(before, document)),
+    }
+    if written:
+        event["written"] = runtime.redactor(written)
     await asyncio.to_thread(
         runtime.store.save_slack_action, str(document["id"]), document, user_id, event
     )
@@ -427,9 +433,20 @@ async def open_editor(
     runtime: Runtime, client: AsyncWebClient, trigger: str, document: dict[str, Any] | None
 ) -> None:
     meta = runtime.sealer.seal({"edit": document.get("id") if document else None})
+    written = await asyncio.to_thread(_written, runtime, document) if document else {}
     await client.views_open(
-        trigger_id=trigger, view=views.edit_modal(runtime.catalog(), document, meta)
+        trigger_id=trigger, view=views.edit_modal(runtime.catalog(), document, meta, written)
     )
+
+
+def _written(runtime: Runtime, document: dict[str, Any]) -> dict[str, str]:
+    """The author's own YAML texts, from the newest save that kept them."""
+    events = runtime.store.events(kind="admin")
+    for event in reversed(events):
+        texts = event.detail.get("written") if event.action_id == document.get("id") else None
+        if isinstance(texts, dict):
+            return domain.written_texts(document, texts)
+    return {}
 
 
 async def _list(runtime: Runtime, call: Call) -> None:

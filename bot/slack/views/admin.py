@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.access import Principal, is_admin
-from bot.admin import RunsQuery, as_yaml
+from bot.admin import EDITED, RunsQuery, as_yaml
 from bot.catalog import Access, Action, Catalog
 from bot.kinds import RunKind
 from bot.mrkdwn import escape, truncate
@@ -156,13 +156,16 @@ def _text(
     multiline: bool = False,
     optional: bool = True,
     hint: str | None = None,
+    written: str | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": block_id,
         "multiline": multiline,
     }
-    if value not in (None, ""):
+    if written:
+        element["initial_value"] = written[:3000]
+    elif value not in (None, ""):
         text = value if isinstance(value, str) else as_yaml(value).strip()
         element["initial_value"] = text[:3000]
     block = {
@@ -188,33 +191,22 @@ def _select(
     return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
 
 
-# The fields the edit form shows one by one; anything else goes under "More settings".
-EDITED = (
-    "id",
-    "name",
-    "description",
-    "category",
-    "owner",
-    "scope",
-    "access",
-    "webhook",
-    "inputs",
-    "response_template",
-    "published",
-)
-
-
 def edit_modal(
-    catalog: Catalog, document: Mapping[str, Any] | None, metadata: str
+    catalog: Catalog,
+    document: Mapping[str, Any] | None,
+    metadata: str,
+    written: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Create (document None) or edit an action created in Slack."""
+    """Create (document None) or edit an action created in Slack. ``written``: the author's
+    own text of YAML fields (comments, order, quoting), shown instead of a fresh dump."""
     doc = dict(document or {})
+    own = dict(written or {})
     if document is None:
         hint = "Lowercase letters, digits and dashes, e.g. restart-worker"
         first = _text("id", "Id", optional=False, hint=hint)
     else:
         first = context(f"Editing `{escape(str(doc.get('id')))}`")
-    blocks = [first, *_who_fields(catalog, doc), *_webhook_fields(doc)]
+    blocks = [first, *_who_fields(catalog, doc, own), *_webhook_fields(doc, own)]
     title = "New action" if document is None else "Edit action"
     return modal(
         title,
@@ -226,7 +218,9 @@ def edit_modal(
     )
 
 
-def _who_fields(catalog: Catalog, doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _who_fields(
+    catalog: Catalog, doc: dict[str, Any], written: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """Name, description, owner, scope and who may run it."""
     access = doc.get("access", "everyone")
     teams = [(t.id, t.name) for t in catalog.teams.values()][:100]
@@ -258,11 +252,12 @@ def _who_fields(catalog: Catalog, doc: dict[str, Any]) -> list[dict[str, Any]]:
             access if not isinstance(access, str) else None,
             multiline=True,
             hint="teams: [...], users: [...], usergroups: [...]",
+            written=written.get("access_list"),
         ),
     ]
 
 
-def _webhook_fields(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _webhook_fields(doc: dict[str, Any], written: Mapping[str, str]) -> list[dict[str, Any]]:
     """The request: method, URL, headers, payload; inputs, result and the rest."""
     hook = doc.get("webhook") or {}
     advanced = {k: v for k, v in doc.items() if k not in EDITED}
@@ -274,7 +269,13 @@ def _webhook_fields(doc: dict[str, Any]) -> list[dict[str, Any]]:
             str(hook.get("method", "POST")).upper(),
         ),
         _text("url", "URL", hook.get("url"), optional=False, hint="A Liquid template"),
-        _text("headers", "Headers (YAML)", hook.get("headers"), multiline=True),
+        _text(
+            "headers",
+            "Headers (YAML)",
+            hook.get("headers"),
+            multiline=True,
+            written=written.get("headers"),
+        ),
         _text(
             "payload",
             "Payload (Liquid)",
@@ -282,7 +283,13 @@ def _webhook_fields(doc: dict[str, Any]) -> list[dict[str, Any]]:
             multiline=True,
             hint='Use | json for every value: {"title": {{ manualInputs.title | json }}}',
         ),
-        _text("inputs", "Inputs (OpsLevel manual-inputs YAML)", doc.get("inputs"), multiline=True),
+        _text(
+            "inputs",
+            "Inputs (OpsLevel manual-inputs YAML)",
+            doc.get("inputs"),
+            multiline=True,
+            written=written.get("inputs"),
+        ),
         _text(
             "response_template",
             "Response template (Liquid, Markdown)",
@@ -295,6 +302,7 @@ def _webhook_fields(doc: dict[str, Any]) -> list[dict[str, Any]]:
             advanced or None,
             multiline=True,
             hint="retry, async, timeout_after, approval, expires, filter, channels, confirm",
+            written=written.get("advanced"),
         ),
     ]
 
