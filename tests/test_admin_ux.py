@@ -358,6 +358,12 @@ def test_edit_keeps_the_authors_yaml_as_written(bot: Bot) -> None:
     edit = open_modal(bot, "edit page-oncall")
     assert field(edit, "inputs") == inputs
     assert field(edit, "advanced") == advanced
+    # Code fields show the shape they take, and the saved action is shown in monospace.
+    blocks = {b.get("block_id"): b for b in edit["blocks"]}
+    assert blocks["payload"]["element"]["placeholder"]["text"].startswith('{"title": {{')
+    assert "line and column" in blocks["payload"]["hint"]["text"]
+    assert blocks["headers"]["hint"]["text"].startswith("YAML")
+    assert "*Saved as (YAML)*\n```id: page-oncall" in texts(edit["blocks"])
     # A document changed since (here: straight in the database) shows what it holds now.
     stored = bot.store.slack_actions()[0].document
     bot.store.save_slack_action(

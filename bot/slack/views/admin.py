@@ -157,12 +157,15 @@ def _text(
     optional: bool = True,
     hint: str | None = None,
     written: str | None = None,
+    placeholder: str | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": block_id,
         "multiline": multiline,
     }
+    if placeholder:  # Slack has no code input: an example in the empty field shows the shape
+        element["placeholder"] = plain(placeholder, limits.PLACEHOLDER)
     if written:
         element["initial_value"] = written[:3000]
     elif value not in (None, ""):
@@ -207,6 +210,8 @@ def edit_modal(
     else:
         first = context(f"Editing `{escape(str(doc.get('id')))}`")
     blocks = [first, *_who_fields(catalog, doc, own), *_webhook_fields(doc, own)]
+    if document is not None:  # the saved action, in monospace: how the fields add up
+        blocks.append(section("*Saved as (YAML)*\n" + _code(as_yaml(dict(document)), 2900)))
     title = "New action" if document is None else "Edit action"
     return modal(
         title,
@@ -275,13 +280,17 @@ def _webhook_fields(doc: dict[str, Any], written: Mapping[str, str]) -> list[dic
             hook.get("headers"),
             multiline=True,
             written=written.get("headers"),
+            placeholder="Content-Type: application/json",
+            hint="YAML: one `Name: value` per line; values are Liquid templates",
         ),
         _text(
             "payload",
             "Payload (Liquid)",
             hook.get("payload"),
             multiline=True,
-            hint='Use | json for every value: {"title": {{ manualInputs.title | json }}}',
+            hint="JSON with Liquid. Use | json for every value; an invalid JSON shape is refused "
+            "with its line and column",
+            placeholder='{"title": {{ manualInputs.title | json }}, "by": {{ user.id | json }}}',
         ),
         _text(
             "inputs",
@@ -289,20 +298,25 @@ def _webhook_fields(doc: dict[str, Any], written: Mapping[str, str]) -> list[dic
             doc.get("inputs"),
             multiline=True,
             written=written.get("inputs"),
+            placeholder="- {identifier: title, displayName: Title, type: text_input}",
+            hint="YAML: a list of inputs, or OpsLevel's {version, inputs} as exported",
         ),
         _text(
             "response_template",
             "Response template (Liquid, Markdown)",
             doc.get("response_template"),
             multiline=True,
+            placeholder="Created {{ response.body.key }}: {{ response.body.url }}",
+            hint="Liquid over `response.status`, `response.body`, `inputs`; Markdown for Slack",
         ),
         _text(
             "advanced",
             "More settings (YAML)",
             advanced or None,
             multiline=True,
-            hint="retry, async, timeout_after, approval, expires, filter, channels, confirm",
+            hint="YAML: retry, async, timeout_after, approval, expires, filter, channels, confirm",
             written=written.get("advanced"),
+            placeholder="retry: {attempts: 3}",
         ),
     ]
 
