@@ -373,3 +373,24 @@ def test_edit_keeps_the_authors_yaml_as_written(bot: Bot) -> None:
     assert field(edit, "inputs") == inputs
     assert "# the receiver is flaky" not in field(edit, "advanced")
     assert "attempts: 3" in field(edit, "advanced")
+
+
+def test_test_send_shows_what_users_will_see_beside_the_raw_response(bot: Bot) -> None:
+    bot.receiver.reply("/api/tickets", status=201, body={"key": "OPS-7", "url": "https://t/7"})
+    view = open_modal(bot, "test create-ticket")
+    values = bot.requests.values_for(view, {"input:title": "Test me"})
+    dry = json.loads(bot.requests.view_submission(view, values, user_id="U0ADMIN").text)["view"]
+    dry["id"] = view["id"]
+    bot.requests.block_action(
+        "admin_send_test", value="send", user_id="U0ADMIN", channel_id=None, view=dry
+    )
+    result = bot.slack.wait_for("views.update")[-1].params["view"]
+    shown_text = texts(result["blocks"])
+    assert "HTTP 201" in shown_text
+    seen = shown_text.index("What users will see")
+    raw = shown_text.index("The raw response")
+    # The response template, rendered and converted exactly as the thread reply shows it.
+    reply = shown_text[seen:raw]
+    assert "*Ticket created*" in reply and "Ticket *OPS-7* created: <https://t/7|open it>" in reply
+    assert '"key": "OPS-7"' in shown_text[raw:]  # and the body as the receiver sent it
+    assert "Run again" not in json.dumps(result)

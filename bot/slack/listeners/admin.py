@@ -237,12 +237,15 @@ async def send_test(
         await runtime.runner.refuse(action.id, user_id, verdict.decision, "admin_test_send")
         await show(blocks.notice_modal("Test", f"Not sent: {verdict.reason}."))
         return
-    _, response, error = await runtime.runner.send_test(
+    run, response, error, outcome = await runtime.runner.send_test(
         catalog,
         verdict.action,
         user=await form_user(runtime, slack_request),
         inputs=verdict.inputs,
         service=verdict.service,
+    )
+    seen = (
+        blocks.result_message(run, action, catalog.owner_of(action), outcome)[1] if outcome else []
     )
     await show(
         views.test_result_modal(
@@ -252,6 +255,7 @@ async def send_test(
             response.text if response else "",
             response.duration_ms if response else None,
             error,
+            [b for b in seen if b["type"] != "actions"],  # the thread reply, without Run again
         )
     )
 

@@ -413,13 +413,23 @@ def test_result_modal(
     body: str,
     duration_ms: float | None,
     error: str | None,
+    seen: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
+    """The receiver's answer, raw, beside the thread reply users would see for it."""
     if error:
         summary = f":x: *Not answered*: {escape(error)}"
     else:
         icon = ":white_check_mark:" if status and 200 <= status < 300 else ":x:"
         summary = f"{icon} *HTTP {status}* in {duration_ms or 0:.0f} ms"
     blocks = [section(f"*Test send of {escape(action.name)}*\n{summary}")]
+    if seen:
+        blocks += [
+            {"type": "divider"},
+            context("*What users will see* in the run's thread"),
+            *seen,
+            {"type": "divider"},
+            context("*The raw response*"),
+        ]
     if not error:
         head = "\n".join(f"{k}: {v}" for k, v in headers.items())
         blocks += [
