@@ -233,6 +233,12 @@ SERVICE_FIELDS = {*Service.model_fields, "slug", "href"}
 RESPONSE_FIELDS = {"status", "body", "headers"}
 
 
+def sender(user_id: str, user_name: str | None, profile: Mapping[str, Any]) -> dict[str, Any]:
+    """`user` as a request template sees it when the request is sent: the profile Slack
+    gives (name, email, …) over what the payload said. The dry run fills it the same way."""
+    return {"id": user_id, "name": profile.get("name") or user_name, **profile}
+
+
 def team_context(team: Team) -> dict[str, Any]:
     href = f"https://slack.com/app_redirect?channel={team.channel}" if team.channel else ""
     return {**team.model_dump(), "href": href}

@@ -40,6 +40,14 @@ EXTRA = """
     webhook: {url: "{receiver}/approved"}
     inputs:
       - {identifier: why, displayName: Why, type: text_input}
+  - id: whoami
+    name: Who am I
+    owner: payments
+    webhook:
+      url: "{receiver}/whoami"
+      payload: '{"email": {{ user.email | json }}, "name": {{ user.name | json }}, "n": {{ manualInputs.n | json }}}'
+    inputs:
+      - {identifier: n, displayName: N, type: number}
   - id: grant-role
     name: Grant a role
     owner: payments
@@ -394,3 +402,18 @@ def test_test_send_shows_what_users_will_see_beside_the_raw_response(bot: Bot) -
     assert "*Ticket created*" in reply and "Ticket *OPS-7* created: <https://t/7|open it>" in reply
     assert '"key": "OPS-7"' in shown_text[raw:]  # and the body as the receiver sent it
     assert "Run again" not in json.dumps(result)
+
+
+def test_dry_run_fills_the_sender_as_the_send_does(bot: Bot) -> None:
+    view = open_modal(bot, "test whoami")
+    values = bot.requests.values_for(view, {"input:n": "3"})
+    dry = json.loads(bot.requests.view_submission(view, values, user_id="U0ADMIN").text)["view"]
+    shown_text = texts(dry["blocks"])
+    preview = '{"email": "ada@example.com", "name": "Ada Admin", "n": 3.0}'
+    assert preview in shown_text
+    assert "Filled at send time: the run id" in shown_text
+    dry["id"] = view["id"]
+    bot.requests.block_action(
+        "admin_send_test", value="send", user_id="U0ADMIN", channel_id=None, view=dry
+    )
+    assert bot.receiver.wait(1)[0].body.decode() == preview  # exactly what the preview said

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import admin as domain
-from bot import inputs
+from bot import inputs, templates
 from bot.admission import Refused, Request, Via
 from bot.catalog import Action, Catalog, Service, parse_duration
 from bot.config import ConfigError, payload_warnings
@@ -135,8 +135,11 @@ async def dry_run(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) 
     if errors:
         await ack(response_action="errors", errors=errors)
         return
+    # The request as the send will make it: the sender's profile as sending fills it in.
+    profile = await runtime.directory.profile(slack_request.user_id)
+    sending_user = templates.sender(slack_request.user_id, slack_request.user_name, profile)
     try:
-        preview = await _preview(runtime, action, raw, user, values, service)
+        preview = await _preview(runtime, action, raw, sending_user, values, service)
     except render.RenderError as exc:
         note = f"Nothing would be sent: {exc}"
         await ack(response_action="update", view=blocks.notice_modal("Test", note))
@@ -240,7 +243,9 @@ async def send_test(
     run, response, error, outcome = await runtime.runner.send_test(
         catalog,
         verdict.action,
-        user=await form_user(runtime, slack_request),
+        user=templates.sender(
+            user_id, slack_request.user_name, await runtime.directory.profile(user_id)
+        ),
         inputs=verdict.inputs,
         service=verdict.service,
     )

@@ -361,6 +361,14 @@ def request_blocks(
     ]
 
 
+# What only the real send can know; everything else above is what it will send.
+SEND_TIME = (
+    "Filled at send time: the run id (`dry-run` here), the signature timestamp and "
+    "signatures, an async action's callback URL and token, and `approval.*` after approval. "
+    "`user.*` is filled from your Slack profile, as the send fills it."
+)
+
+
 def dry_run_modal(
     action: Action,
     method: str,
@@ -378,6 +386,7 @@ def dry_run_modal(
         ),
         *([context(warnings_text(warnings).strip())] if warnings else []),
         *request_blocks(method, url, headers, body),
+        context(SEND_TIME),
         {
             "type": "actions",
             "block_id": "send",
