@@ -417,3 +417,37 @@ def test_dry_run_fills_the_sender_as_the_send_does(bot: Bot) -> None:
         "admin_send_test", value="send", user_id="U0ADMIN", channel_id=None, view=dry
     )
     assert bot.receiver.wait(1)[0].body.decode() == preview  # exactly what the preview said
+
+
+TEAM_CONFIG = """
+teams:
+  - {id: payments, name: Payments, members: [U0OWNER], channel: C0PAY}
+services:
+  - {id: checkout-api, name: Checkout API, owner: payments, product: Checkout, channel: C0CHECKOUT}
+  - {id: ledger, name: Payments Ledger, owner: payments, system: money, channel: C0PAY}
+  - {id: refunds, name: Refunds, owner: payments}
+actions:
+  - {id: restart, name: Restart, owner: payments, scope: service, webhook: {url: "{receiver}/r"}}
+"""
+
+
+def test_team_channel_lists_every_service_and_product_reads_product(tmp_path: Path) -> None:
+    for bot in start_bot(tmp_path, TEAM_CONFIG):
+
+        def actions(text: str = "", channel: str = "C0CHAN") -> dict:
+            before = len(bot.slack.calls("response_url"))
+            bot.requests.command("/actions", text=text, channel_id=channel)
+            return bot.slack.wait_for("response_url", count=before + 1)[-1].params
+
+        every = ["Checkout API", "Payments Ledger", "Refunds", "All actions"]
+        for text, channel in (
+            ("#payments", "C0CHAN"),
+            ("<#C0PAY|payments>", "C0CHAN"),
+            ("", "C0PAY"),  # the team's channel, which is also the ledger's
+        ):
+            chooser = actions(text, channel)
+            buttons = [e["text"]["text"] for b in chooser["blocks"] for e in b.get("elements", [])]
+            assert buttons == every, (text, channel)
+        page = shown(actions("checkout-api"))
+        assert "*Product*\nCheckout" in page and "*System*" not in page
+        assert "*System*\nmoney" in shown(actions("ledger"))

@@ -217,7 +217,8 @@ def service_header(service: Service, owner: Team | None) -> list[dict[str, Any]]
         ("Tier", service.tier),
         ("Lifecycle", service.lifecycle),
         ("Language", service.language),
-        ("System", service.system or service.product),
+        ("System", service.system),
+        ("Product", service.product),
     ):
         if value not in (None, ""):
             facts.append(f"*{label}*\n{escape(str(value))}")
