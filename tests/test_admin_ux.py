@@ -431,23 +431,27 @@ actions:
 """
 
 
-def test_team_channel_lists_every_service_and_product_reads_product(tmp_path: Path) -> None:
-    for bot in start_bot(tmp_path, TEAM_CONFIG):
+@pytest.fixture
+def team_bot(tmp_path: Path) -> Iterator[Bot]:
+    yield from start_bot(tmp_path, TEAM_CONFIG)
 
-        def actions(text: str = "", channel: str = "C0CHAN") -> dict:
-            before = len(bot.slack.calls("response_url"))
-            bot.requests.command("/actions", text=text, channel_id=channel)
-            return bot.slack.wait_for("response_url", count=before + 1)[-1].params
 
-        every = ["Checkout API", "Payments Ledger", "Refunds", "All actions"]
-        for text, channel in (
-            ("#payments", "C0CHAN"),
-            ("<#C0PAY|payments>", "C0CHAN"),
-            ("", "C0PAY"),  # the team's channel, which is also the ledger's
-        ):
-            chooser = actions(text, channel)
-            buttons = [e["text"]["text"] for b in chooser["blocks"] for e in b.get("elements", [])]
-            assert buttons == every, (text, channel)
-        page = shown(actions("checkout-api"))
-        assert "*Product*\nCheckout" in page and "*System*" not in page
-        assert "*System*\nmoney" in shown(actions("ledger"))
+def browse(bot: Bot, text: str = "", channel: str = "C0CHAN") -> dict:
+    before = len(bot.slack.calls("response_url"))
+    bot.requests.command("/actions", text=text, channel_id=channel)
+    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
+
+
+def test_team_channel_lists_every_service_and_product_reads_product(team_bot: Bot) -> None:
+    every = ["Checkout API", "Payments Ledger", "Refunds", "All actions"]
+    for text, channel in (
+        ("#payments", "C0CHAN"),
+        ("<#C0PAY|payments>", "C0CHAN"),
+        ("", "C0PAY"),  # the team's channel, which is also the ledger's
+    ):
+        chooser = browse(team_bot, text, channel)
+        buttons = [e["text"]["text"] for b in chooser["blocks"] for e in b.get("elements", [])]
+        assert buttons == every, (text, channel)
+    page = shown(browse(team_bot, "checkout-api"))
+    assert "*Product*\nCheckout" in page and "*System*" not in page
+    assert "*System*\nmoney" in shown(browse(team_bot, "ledger"))
