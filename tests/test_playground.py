@@ -36,6 +36,7 @@ from bot.playground import Playground, build
 from bot.playground.config import BOT_TOKEN, rewrite_catalog
 from bot.settings import Settings
 from bot.testing.requests import sign as slack_signature
+from bot.testing.requests import values_for
 from bot.webhooks.delivery import build as build_request
 from tests.conftest import database_url, free_port
 
@@ -525,6 +526,75 @@ def test_every_url_of_an_action_goes_to_the_echo_receiver(async_playground: Runn
     info = running.http.get("/playground/info").json()["originals"]
     assert info["grant expires.webhook"] == "https://access.example.com/grants/{{ run.parent_id }}"
     assert info["grant inputs[0].values_from"].startswith("https://access.example.com/roles")
+
+
+def submit_form(running: Running, user: str, form: dict[str, Any], answers: dict[str, Any]) -> None:
+    values = values_for(form, answers, use_initial=True)
+    answer = running.http.post(
+        "/playground/submit", json={"user": user, "view_id": form["id"], "values": values}
+    ).json()
+    assert answer["ok"], answer
+
+
+def click_in(running: Running, user: str, channel: str, action_id: str) -> dict[str, Any]:
+    """Press the newest button ``action_id`` in a channel (or DM) as ``user``."""
+
+    def found(state: dict[str, Any]) -> Any:
+        for message in reversed(state["messages"].get(channel, [])):
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or []:
+                    if isinstance(element, dict) and element.get("action_id") == action_id:
+                        return message, {**element, "block_id": block.get("block_id")}
+        return None
+
+    message, button = running.until(found, user)
+    running.http.post(
+        "/playground/action",
+        json={
+            "user": user,
+            "source": {"type": "message", "channel": channel, "ts": message["ts"]},
+            "action": button,
+        },
+    )
+    return message
+
+
+def finished(running: Running, action_id: str, status: str = "SUCCESS") -> dict[str, Any]:
+    return running.until(
+        lambda s: next(
+            (r for r in s["runs"] if r["action_id"] == action_id and r["status"] == status), None
+        ),
+        timeout=20,
+    )
+
+
+def test_tour_async_pipeline_reports_progress_through_the_echo(playground: Running) -> None:
+    form = press_run(playground, "U0DEV", "run-ci-pipeline")
+    assert form is not None
+    submit_form(playground, "U0DEV", form, {"service": "checkout-api"})
+    run = finished(playground, "run-ci-pipeline")
+    kinds = [e["kind"] for e in playground.run_detail(run["id"])["events"]]
+    assert "accepted" in kinds and kinds.count("callback") == 2  # running, then success
+
+
+def test_tour_admin_access_waits_for_the_sre_approval(playground: Running) -> None:
+    form = press_run(playground, "U0DEV", "request-escalated-access")
+    assert form is not None
+    submit_form(
+        playground,
+        "U0DEV",
+        form,
+        {
+            "input:role": "prod-k8s-operator",
+            "input:justification": "INC-2291 checking the stuck payout workers",
+        },
+    )
+    finished(playground, "request-escalated-access", "PENDING_APPROVAL")
+    # The SRE team (Ada) is asked in a DM, and approves there.
+    click_in(playground, "U0ADMIN", "D0ADMIN", "approve_run")
+    run = finished(playground, "request-escalated-access")
+    sent = [e for e in playground.run_detail(run["id"])["events"] if e["kind"] == "approved"]
+    assert sent and sent[0]["actor"] == "U0ADMIN"
 
 
 def test_page_requests_are_signed_like_slack(playground: Running) -> None:

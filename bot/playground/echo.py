@@ -6,7 +6,8 @@ the way a real receiver would, then answers according to the behaviour chosen on
 or named in the path (`/playground/echo/slow`, `/fail`, `/async`) or query (`?mode=slow`):
 
 - `echo`  — 200 with a JSON body echoing the request, plus the fields the example
-  response templates read (`key`, `url`, `html_url`, `id`, `number`, …);
+  response templates read (`key`, `url`, `html_url`, `id`, `number`, …); a request that
+  carries a callback URL (an `async: true` action) is answered as `async` is;
 - `slow`  — the same after 5 seconds (`?seconds=` to change);
 - `fail`  — 500 with a JSON error body;
 - `async` — 202 at once; ~2 s later it reports `running`, then `success`, to the run's
@@ -115,6 +116,8 @@ class Echo:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         behaviour = self.behaviour(name, query)
+        if behaviour == "echo" and f"{self.prefix}-callback-url".lower() in headers:
+            behaviour = "async"  # an `async: true` action: accepted now, finished by callback
         action = self.catalog().action(name)
         configured = list(action.webhook.headers) if action else []
         n = next(self._numbers)
