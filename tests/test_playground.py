@@ -534,6 +534,12 @@ def submit_form(running: Running, user: str, form: dict[str, Any], answers: dict
         "/playground/submit", json={"user": user, "view_id": form["id"], "values": values}
     ).json()
     assert answer["ok"], answer
+    # The form became a notice; close it, as the person would, so the page is clear again.
+    top = running.until(lambda s: s["modals"] and s["modals"][-1]["view"]["id"], user)
+    closed = running.http.post(
+        "/playground/close", json={"user": user, "view_id": top, "all": True}
+    ).json()
+    assert closed["ok"], closed
 
 
 def click_in(running: Running, user: str, channel: str, action_id: str) -> dict[str, Any]:
