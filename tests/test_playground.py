@@ -542,18 +542,23 @@ def submit_form(running: Running, user: str, form: dict[str, Any], answers: dict
     assert closed["ok"], closed
 
 
-def click_in(running: Running, user: str, channel: str, action_id: str) -> dict[str, Any]:
-    """Press the newest button ``action_id`` in a channel (or DM) as ``user``."""
+def click_in(
+    running: Running, user: str, channel: str, action_id: str, has: str = ""
+) -> dict[str, Any]:
+    """Press the newest button ``action_id`` in a channel (or DM) as ``user``, in a message
+    that mentions ``has``."""
 
     def found(state: dict[str, Any]) -> Any:
         for message in reversed(state["messages"].get(channel, [])):
+            if has not in json.dumps(message):
+                continue
             for block in message.get("blocks") or []:
                 for element in block.get("elements") or []:
                     if isinstance(element, dict) and element.get("action_id") == action_id:
                         return message, {**element, "block_id": block.get("block_id")}
         return None
 
-    message, button = running.until(found, user)
+    message, button = running.until(found, user, timeout=30)
     running.http.post(
         "/playground/action",
         json={
@@ -597,7 +602,7 @@ def test_tour_admin_access_waits_for_the_sre_approval(playground: Running) -> No
     )
     finished(playground, "request-escalated-access", "PENDING_APPROVAL")
     # The SRE team (Ada) is asked in a DM, and approves there.
-    click_in(playground, "U0ADMIN", "D0ADMIN", "approve_run")
+    click_in(playground, "U0ADMIN", "D0ADMIN", "approve_run", "checking the stuck payout")
     run = finished(playground, "request-escalated-access")
     sent = [e for e in playground.run_detail(run["id"])["events"] if e["kind"] == "approved"]
     assert sent and sent[0]["actor"] == "U0ADMIN"
@@ -750,6 +755,10 @@ def card(page: Any, message: Any, action_id: str) -> Any:
 
 def shoot(page: Any, name: str) -> None:
     if os.environ.get("PLAYGROUND_SCREENSHOTS"):
+        from playwright.sync_api import expect
+
+        # A passing notice (they go after 9 s) is not part of the picture.
+        expect(page.locator(".toast")).to_have_count(0, timeout=12_000)
         DOCS.mkdir(exist_ok=True)
         page.screenshot(path=str(DOCS / name))
 
@@ -1220,3 +1229,56 @@ def test_screenshot_names_are_documented() -> None:
     for name in ("playground-channel.png", "playground-modal.png", "playground-home.png"):
         assert name in doc
         assert (DOCS / name).exists(), f"docs/{name} is missing: PLAYGROUND_SCREENSHOTS=1"
+
+
+def test_tour_request_approve_and_admin_list_buttons(
+    page_for: Callable[[str], Any], playground: Running
+) -> None:
+    """The tour in a browser: Dee asks for admin access, Ada approves it in her DM with the
+    app, then uses the admin list's buttons."""
+    from playwright.sync_api import expect
+
+    dee = page_for("U0DEV")
+    found = type_command(dee, "/actions admin access")
+    card(dee, found, "request-escalated-access").get_by_role("button", name="Run").click()
+    dialog = dee.get_by_role("dialog")
+    dialog.get_by_label("Access").select_option("prod-aws-admin")
+    dialog.get_by_label("Why do you need it?").fill("INC-2291: rotate the payout worker keys")
+    dialog.get_by_role("button", name=re.compile("^(Run|Request)$")).click()
+    expect(dialog).to_contain_text("Sent for approval")
+    dialog.get_by_role("button", name="Close", exact=True).click()
+
+    ada = page_for("U0ADMIN")
+    ada.click("#app-link")
+    ada.click("#tab-messages")
+    dm = ada.locator("#dm-messages")
+    request = dm.locator(".message", has_text="INC-2291: rotate the payout worker keys").last
+    expect(request).to_contain_text("Request admin access")
+    request.get_by_role("button", name="Approve").click()
+    expect(request).to_contain_text("Approved", timeout=15_000)
+    shoot(ada, "playground-approval.png")
+    playground.until(
+        lambda s: [
+            r
+            for r in s["runs"]
+            if r["action_id"] == "request-escalated-access"
+            and r["inputs"].get("role") == "prod-aws-admin"
+            and r["status"] == "SUCCESS"
+        ],
+        timeout=20,
+    )
+
+    # The admin list: a section per action, with buttons that work.
+    ada.locator("#channel-list a", has_text="general").click()
+    listing = type_command(ada, "/actions-admin list")
+    row = listing.locator('[data-block-id="buttons:request-escalated-access"]')
+    expect(row.get_by_role("button")).to_have_text(["Test", "Runs"])
+    shoot(ada, "playground-admin-list.png")
+    row.get_by_role("button", name="Runs").click()
+    runs = ada.locator("#messages .message.ephemeral", has_text="action:request-escalated-access")
+    expect(runs.last).to_contain_text("Request admin access")
+    unlock = listing.locator('[data-block-id="buttons:unlock-deploys"]')
+    unlock.get_by_role("button", name="Test").click()
+    test_form = ada.get_by_role("dialog")
+    expect(test_form).to_contain_text("Nothing is sent until you press")
+    test_form.get_by_role("button", name="Cancel", exact=True).click()
