@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.catalog import Action, parse_duration
-from bot.config import ConfigError, payload_warnings, validate
+from bot.config import ConfigError, payload_errors, payload_warnings, validate
 from bot.kinds import RunStatus
 from bot.redaction import Redactor
 from bot.store import AuditEvent, Run, Store
@@ -46,11 +46,32 @@ FORM_FIELDS = {
     "response_template": "response_template",
 }
 YAML_FIELDS = {"headers", "inputs", "advanced", "access_list"}
+# Document keys the edit form shows one by one; anything else goes under "More settings".
+EDITED = (
+    "id",
+    "name",
+    "description",
+    "category",
+    "owner",
+    "scope",
+    "access",
+    "webhook",
+    "inputs",
+    "response_template",
+    "published",
+)
 STATUSES = {status.lower() for status in RunStatus}  # as written in `status:` filters
 
 
 class QueryError(ValueError):
     """A `runs` filter that cannot be understood; the message says how to write it."""
+
+
+def run_id_prefix(word: str) -> str | None:
+    """A run id or the start of one, as typed or pasted (`ab12cd34`, in backticks);
+    None when it cannot be part of a run id."""
+    text = word.strip("`").lower()
+    return text if re.fullmatch(r"[0-9a-f-]{1,36}", text) else None
 
 
 def _load_yaml(text: str) -> Any:
@@ -101,6 +122,37 @@ def document_from_form(values: Mapping[str, str | None]) -> tuple[dict[str, Any]
     return document, errors
 
 
+def yaml_texts(values: Mapping[str, str | None]) -> dict[str, str]:
+    """The YAML fields as the author wrote them, kept (in the audit event of the save) so
+    that `edit` shows their comments, order and quoting again."""
+    return {name: str(values[name]) for name in sorted(YAML_FIELDS) if values.get(name)}
+
+
+def written_texts(document: Mapping[str, Any], texts: Mapping[str, Any]) -> dict[str, str]:
+    """Of the texts an author wrote, those that still say exactly what the document holds
+    (a change made elsewhere, or a redacted text, falls back to a fresh dump)."""
+    access = document.get("access")
+    current = {
+        "headers": (document.get("webhook") or {}).get("headers"),
+        "inputs": document.get("inputs"),
+        "access_list": access if not isinstance(access, str) else None,
+        "advanced": {k: v for k, v in document.items() if k not in EDITED} or None,
+    }
+    kept = {}
+    for name, text in texts.items():
+        if name not in current or not isinstance(text, str):
+            continue
+        try:
+            parsed = _load_yaml(text)
+        except YAMLError:
+            continue
+        if name == "inputs" and isinstance(parsed, dict):
+            parsed = parsed.get("inputs")  # OpsLevel's wrapper, as document_from_form reads it
+        if parsed == current[name]:
+            kept[name] = text
+    return kept
+
+
 def form_field(path: str) -> str:
     """`actions[3].webhook.payload: …` → the form field that holds it."""
     rest = re.sub(r"^actions\[\d+\]\.?", "", path.split(":", 1)[0])
@@ -135,7 +187,9 @@ def check_document(
             elif "duplicate id" in error and document.get("id"):
                 errors["id"] = "An action with this id exists already."
         return errors or {"advanced": "; ".join(exc.errors)[:2000]}
-    return {}
+    # Refused now rather than at the first run: a payload that can never be valid JSON.
+    problems = payload_errors(Action.model_validate(document))
+    return {form_field(f"actions[0].{where}"): problem for where, problem in problems.items()}
 
 
 def document_warnings(document: Mapping[str, Any]) -> list[str]:
@@ -285,12 +339,13 @@ def audit_rows(
 
 def format_rows(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "jsonl":
-        return "".join(json.dumps(row, default=str) + "\n" for row in rows)
+        return "".join(json.dumps(row, default=str, ensure_ascii=False) + "\n" for row in rows)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "detail": json.dumps(row["detail"], default=str)})
+        detail = json.dumps(row["detail"], default=str, ensure_ascii=False)  # unicode as is
+        writer.writerow({**row, "detail": detail})
     return out.getvalue()
 
 
@@ -304,7 +359,8 @@ def _row(event: AuditEvent, run: Run | None) -> dict[str, Any]:
     return {
         "at": event.at.isoformat(),
         "run_id": event.run_id,
-        "action_id": event.action_id,
+        # Every row names its action, also events written without one (the run knows it).
+        "action_id": event.action_id or (run.action_id if run else None),
         "kind": event.kind,
         "actor": event.actor,
         "status": run.status if run else None,

@@ -30,6 +30,10 @@ NOT_OVER_API = "this action is not available through the API"
 NOT_FOR_AGENTS = "this action is not offered to agents"
 SERVICE = "service"  # the key of a service problem in `Refused.errors`
 SERVICE_ERROR = "Choose one of the listed services."
+SOLE_APPROVER = (
+    "it needs approval, and you are its only approver: nobody else could approve it. "
+    "Ask an admin to add another approver"
+)
 
 
 class Via(StrEnum):
@@ -179,7 +183,11 @@ class Admission:
             reason = f"{action.name}'s approval rule could not be evaluated: {first}"
             return Refused(Refusal.APPROVAL, reason)
         if plan.waits and not policy.eligible(catalog, action, plan, request.user_id):
-            return Refused(Refusal.APPROVAL, policy.unapprovable(action, plan))
+            # Refused now rather than left waiting for a decision nobody can make.
+            alone = request.user_id in policy.candidates(catalog, action, plan)
+            return Refused(
+                Refusal.APPROVAL, SOLE_APPROVER if alone else policy.unapprovable(action, plan)
+            )
         return Admitted(action, service, values, plan.waits, plan)
 
     async def _access(

@@ -605,13 +605,30 @@ class Catalog:
         return starts[0] if len({s.id for s in starts}) == 1 else None
 
     def for_channel(self, channel_id: str | None) -> Service | Team | None:
-        """The service whose channel this is, else the team whose channel it is."""
+        """The team whose channel this is, else the service whose channel it is.
+
+        The team wins: a team's channel is often also one of its services' channels, and
+        there the team's whole list of services is what people expect.
+        """
         if not channel_id:
             return None
-        for service in self.services.values():
-            if service.channel == channel_id:
-                return service
-        return next((t for t in self.teams.values() if t.channel == channel_id), None)
+        team = next((t for t in self.teams.values() if t.channel == channel_id), None)
+        if team is not None:
+            return team
+        return next((s for s in self.services.values() if s.channel == channel_id), None)
+
+    def find_team(self, text: str) -> Team | None:
+        """A team by `#channel` as typed (`<#C0PAY|payments>`, `#payments`): its channel id,
+        or its id or name as a channel name would spell it."""
+        match = re.fullmatch(r"<#([A-Z0-9]+)(?:\|[^>]*)?>|#([\w.-]+)", text.strip())
+        if match is None:
+            return None
+        channel_id, name = match.groups()
+        for team in self.teams.values():
+            slug = "-".join(re.sub(r"[^\w]+", " ", team.name.lower()).split())
+            if (channel_id and team.channel == channel_id) or name in (team.id, slug):
+                return team
+        return None
 
     def services_of(self, team_id: str) -> list[Service]:
         return sorted(

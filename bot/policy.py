@@ -270,10 +270,15 @@ async def _bounded(call: Awaitable[list[str]]) -> list[str]:
         raise SourceError(f"no answer within {SOURCE_DEADLINE:g} s") from None
 
 
+def candidates(catalog: Catalog, action: Action, plan: Plan) -> set[str]:
+    """Everyone named or resolved as an approver of this run (user groups aside)."""
+    return set(approver_ids(catalog, action)) | set(plan.approvers)
+
+
 def eligible(catalog: Catalog, action: Action, plan: Plan, requester: str) -> bool:
     """Whether someone other than the requester (or the requester, if allowed) can decide."""
     assert action.approval is not None
-    people = set(approver_ids(catalog, action)) | set(plan.approvers)
+    people = candidates(catalog, action, plan)
     if not action.approval.allow_self_approval:
         people.discard(requester)
     return bool(people or action.approval.approvers.usergroups)

@@ -234,6 +234,12 @@ RESPONSE_FIELDS = {"status", "body", "headers"}
 CI_FIELDS = {"conclusion", "url", "run_id", "jobs", "duration", "status"}
 
 
+def sender(user_id: str, user_name: str | None, profile: Mapping[str, Any]) -> dict[str, Any]:
+    """`user` as a request template sees it when the request is sent: the profile Slack
+    gives (name, email, …) over what the payload said. The dry run fills it the same way."""
+    return {"id": user_id, "name": profile.get("name") or user_name, **profile}
+
+
 def team_context(team: Team) -> dict[str, Any]:
     href = f"https://slack.com/app_redirect?channel={team.channel}" if team.channel else ""
     return {**team.model_dump(), "href": href}
@@ -396,6 +402,32 @@ _JSON_SAFE_FILTERS = {
     "json", "jsonify", "plus", "minus", "times", "divided_by", "modulo", "round", "ceil",
     "floor", "abs", "at_least", "at_most", "size",
 }  # fmt: skip
+
+
+_TAG_OR_COMMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def json_shape_problem(source: str) -> str | None:
+    """Why a JSON payload template can never render valid JSON, with its line and column;
+    None when it can, or when tags (`{% if %}`, loops) make its shape depend on the values.
+
+    Each `{{ … }}` stands for one JSON value (as `| json` prints it) and keeps its place,
+    so the line and column are the template's own.
+    """
+    if _TAG_OR_COMMENT.search(source):
+        return None
+
+    def placeholder(match: re.Match[str]) -> str:
+        text = match.group(0)
+        return "0" + re.sub(r"[^\n]", " ", text[1:])
+
+    skeleton = _OUTPUT.sub(placeholder, source)
+    try:
+        json.loads(skeleton)
+    except ValueError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+        return f"Not valid JSON at {where}: {getattr(exc, 'msg', exc)}"
+    return None
 
 
 def inputs_without_json(source: str) -> list[str]:

@@ -86,10 +86,19 @@ def test_every_example_action_builds_valid_views_and_messages() -> None:
         view_ok(kit.result_modal(action, Outcome(True, "done"), "https://example.slack.com/p1"))
         view_ok(kit.result_modal(action, Outcome(False, "failed"), None))
         message_ok(browse.card_blocks(Card(action, owner, can_run(catalog, action, nobody))))
+        typed = {"number": "60", "date": "2026-12-24", "users": ["U0DEV"]}
         sent = {
-            i.identifier: i.static_values[0].value if i.static_values else "x"
+            i.identifier: i.static_values[0].value if i.static_values else typed.get(i.type, "x")
             for i in action.inputs
         }
+        # Options from a template: the first one the form offers, as a list for multi-selects.
+        for field in inputs.resolve(
+            catalog, action, values={}, service=services[0] if services else None
+        ):
+            if field.options and not field.input.static_values:
+                first = field.options[0].value
+                many = field.input.type == "multi_select"
+                sent[field.identifier] = [first] if many else first
         run = run_of(action, sent)
         # A re-run shows what was sent last time.
         fields = inputs.resolve(
@@ -110,7 +119,13 @@ def test_every_example_action_builds_valid_views_and_messages() -> None:
             element = prefilled.get(f"input:{item.identifier}")
             if element is None:  # hidden by its `visible` rule
                 continue
-            shown = element.get("initial_value") or element.get("initial_option", {}).get("value")
+            shown = (
+                element.get("initial_value")
+                or element.get("initial_option", {}).get("value")
+                or [o["value"] for o in element.get("initial_options", [])]
+                or element.get("initial_date")
+                or element.get("initial_users")
+            )
             assert shown == sent[item.identifier], item.identifier
         service = services[0] if action.scope == "service" else None
         for status in STATUSES:
@@ -238,10 +253,17 @@ def test_home_tab_pages_within_the_view_limit() -> None:
 
 def test_admin_list_of_two_hundred_actions_names_them_all() -> None:
     catalog = many_actions(200)
-    blocks = admin.list_blocks(catalog)
-    message_ok(blocks)
-    shown = texts(blocks)
-    assert "Actions (200)" in shown
+    shown, offset, pages = "", 0, 0
+    while True:
+        blocks = admin.list_blocks(catalog, offset=offset)
+        message_ok(blocks)
+        shown += texts(blocks)
+        pages += 1
+        pager = next((b for b in blocks if b.get("block_id") == "list_pager"), None)
+        if pager is None:
+            break
+        offset = int(pager["elements"][0]["value"])
+    assert "Actions (200)" in shown and pages == 10
     assert all(f"`{action_id}`" in shown for action_id in catalog.actions)
 
 

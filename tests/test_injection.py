@@ -21,7 +21,6 @@ from bot.mrkdwn import escape, inert, safe_url, to_mrkdwn
 from bot.runs.results import explain
 from bot.webhooks import delivery
 from tests.conftest import CONFIG, Bot, not_plain, start_bot
-from tests.samples import shown
 from tests.test_core_loop import texts
 
 HOSTILE = "<!channel> see <https://evil|docs> or [click](https://evil.example) @here <@U0BOSS>"
@@ -394,8 +393,7 @@ def test_saving_an_action_in_slack_warns_of_a_payload_without_json(bot: Bot) -> 
     values["method"] = {"method": {"type": "static_select", "selected_option": {"value": "POST"}}}
     assert bot.requests.view_submission(view, values, user_id="U0ADMIN").status_code == 200
     saved = bot.slack.wait_for(
-        "chat.postMessage", lambda c: "Saved `page-oncall`" in shown(c.params)
+        "chat.postMessage", lambda c: "Saved page-oncall" in c.params["text"]
     )
-    assert "webhook.payload: input 'why' is interpolated without `| json`" in shown(
-        saved[-1].params
-    )
+    said = saved[-1].params["blocks"][0]["text"]["text"]
+    assert "webhook.payload: input 'why' is interpolated without `| json`" in said

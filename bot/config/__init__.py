@@ -1,5 +1,12 @@
 """The actions config file: loading and validation."""
 
-from bot.config.loader import ConfigError, Loaded, load_file, payload_warnings, validate
+from bot.config.loader import (
+    ConfigError,
+    Loaded,
+    load_file,
+    payload_errors,
+    payload_warnings,
+    validate,
+)
 
-__all__ = ["ConfigError", "Loaded", "load_file", "payload_warnings", "validate"]
+__all__ = ["ConfigError", "Loaded", "load_file", "payload_errors", "payload_warnings", "validate"]

@@ -386,6 +386,23 @@ def payload_warnings(action: Action, path: str = "") -> list[str]:
     return warnings
 
 
+def payload_errors(action: Action) -> dict[str, str]:
+    """JSON payload templates that can never render valid JSON, by where they are
+    (`webhook.payload`, `expires.webhook.payload`), each with its line and column."""
+    hooks = [("webhook", action.webhook)]
+    if action.expires is not None:
+        hooks.append(("expires.webhook", action.expires.webhook))
+    errors = {}
+    for name, hook in hooks:
+        content_type = hook.header("Content-Type")
+        if not hook.payload or (content_type and not is_json(content_type)):
+            continue
+        problem = templates.json_shape_problem(hook.payload)
+        if problem:
+            errors[f"{name}.payload"] = problem
+    return errors
+
+
 def _check_input(item: Any, where: str, identifiers: list[str]) -> list[str]:
     errors = []
     kind = item.type

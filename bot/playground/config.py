@@ -6,7 +6,11 @@ import base64
 import re
 import secrets
 import urllib.parse
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel
 
 from bot import templates
 from bot.catalog import Action, Catalog
@@ -131,18 +135,22 @@ def _encode(source: str) -> str:
     return "".join(out)
 
 
-def echo_url(public_url: str, action: Action) -> str:
-    """The echo receiver's URL for an action, carrying the original URL in `to`.
+def echo_url(public_url: str, action: Action, url: str | None = None, answer: str = "") -> str:
+    """The echo receiver's URL for one of an action's URLs, carrying the original in `to`.
 
-    The result is still a valid URL template: when the original has Liquid in it, the
-    rendered original URL arrives in `to`. Should the encoded form not check cleanly, the
-    original text is sent as it is written, unrendered.
+    ``url`` defaults to the action's webhook URL; ``answer`` (e.g. `options`) tells the
+    receiver what shape to answer in. The result is still a valid URL template: when the
+    original has Liquid in it, the rendered original URL arrives in `to`. Should the
+    encoded form not check cleanly, the original text is sent as it is written, unrendered.
     """
-    base = f"{public_url}{ECHO_PATH}/{action.id}?to="
-    assert action.webhook is not None
-    encoded = base + _encode(action.webhook.url)
+    if url is None:
+        assert action.webhook is not None  # a CI backend has no URL of ours to rewrite
+        url = action.webhook.url
+    source = url
+    base = f"{public_url}{ECHO_PATH}/{action.id}?" + (f"as={answer}&" if answer else "") + "to="
+    encoded = base + _encode(source)
     if templates.check(encoded, action, response=False)[0]:
-        return base + urllib.parse.quote(action.webhook.url, safe="")
+        return base + urllib.parse.quote(source, safe="")
     return encoded
 
 
@@ -150,16 +158,53 @@ def points_at_echo(url: str, public_url: str) -> bool:
     return url.startswith(f"{public_url}{ECHO_PATH}")
 
 
+def _rewrite(node: Any, path: str, visit: Callable[[str, str], str]) -> Any:
+    """``node`` with every `url` of every model under it replaced by ``visit(path, url)``.
+
+    Walks the whole action, so a URL the config names anywhere (the webhook, the expiry's
+    revert, remote options, whatever is added later) cannot escape the playground.
+    """
+    if isinstance(node, list):
+        items = [_rewrite(item, f"{path}[{n}]", visit) for n, item in enumerate(node)]
+        return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+    if not isinstance(node, BaseModel):
+        return node
+    changes = {}
+    for name in type(node).model_fields:
+        value = getattr(node, name)
+        if name == "url" and isinstance(value, str):
+            new = visit(path, value)
+        else:
+            new = _rewrite(value, f"{path}.{name}".lstrip("."), visit)
+        if new is not value:
+            changes[name] = new
+    return node.model_copy(update=changes) if changes else node
+
+
+def rewrite_action(action: Action, public_url: str) -> tuple[Action, dict[str, str]]:
+    """The action with every URL it sends requests to pointed at the echo receiver; and the
+    originals by where they are (`webhook`, `expires.webhook`, `inputs[2].values_from`)."""
+    originals: dict[str, str] = {}
+
+    def visit(path: str, url: str) -> str:
+        if points_at_echo(url, public_url):
+            return url
+        originals[path] = url
+        answer = "options" if path.endswith("values_from") else ""
+        return echo_url(public_url, action, url, answer)
+
+    return _rewrite(action, "", visit), originals
+
+
 def rewrite_catalog(catalog: Catalog, public_url: str) -> tuple[Catalog, dict[str, str]]:
-    """The catalog with every webhook sent to the echo receiver; and the original URLs."""
+    """The catalog with every URL its actions send to pointed at the echo receiver; and the
+    original URLs: by action id for the webhook, `<action id> <where>` for the others."""
     originals: dict[str, str] = {}
     actions = []
     for action in catalog.document.actions:
-        # A CI backend is not a webhook: it goes to GITHUB_API_URL / GITLAB_API_URL.
-        if action.webhook is not None and not points_at_echo(action.webhook.url, public_url):
-            originals[action.id] = action.webhook.url
-            hook = action.webhook.model_copy(update={"url": echo_url(public_url, action)})
-            action = action.model_copy(update={"webhook": hook})
-        actions.append(action)
+        rewritten, found = rewrite_action(action, public_url)
+        for where, url in found.items():
+            originals[action.id if where == "webhook" else f"{action.id} {where}"] = url
+        actions.append(rewritten)
     document = catalog.document.model_copy(update={"actions": actions})
     return Catalog(document, source=catalog.source), originals

@@ -6,11 +6,13 @@ the way a real receiver would, then answers according to the behaviour chosen on
 or named in the path (`/playground/echo/slow`, `/fail`, `/async`) or query (`?mode=slow`):
 
 - `echo`  — 200 with a JSON body echoing the request, plus the fields the example
-  response templates read (`key`, `url`, `html_url`, `id`, `number`, …);
+  response templates read (`key`, `url`, `html_url`, `id`, `number`, …); a request that
+  carries a callback URL (an `async: true` action) is answered as `async` is;
 - `slow`  — the same after 5 seconds (`?seconds=` to change);
 - `fail`  — 500 with a JSON error body;
 - `async` — 202 at once; ~2 s later it reports `running`, then `success`, to the run's
-  callback URL with its callback token (for actions with `async: true`).
+  callback URL with its callback token (for actions with `async: true`);
+- `?as=options` — a form's remote options (`values_from`): three canned options.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class Echo:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         behaviour = self.behaviour(name, query)
+        if behaviour == "echo" and f"{self.prefix}-callback-url".lower() in headers:
+            behaviour = "async"  # an `async: true` action: accepted now, finished by callback
         action = self.catalog().action(name)
         configured = list(action.webhook.headers) if action and action.webhook else []
         n = next(self._numbers)
@@ -142,6 +146,8 @@ class Echo:
             except ValueError:
                 seconds = SLOW_SECONDS
             await asyncio.sleep(seconds)
+        if query.get("as") == "options":  # a form's remote options: a list to pick from
+            return JSONResponse({"options": _options(name), "echo": echoed})
         answer = _answer(n, name, echoed["body"], echoed)
         if behaviour == "async":
             callback = headers.get(f"{self.prefix}-callback-url".lower())
@@ -185,6 +191,13 @@ def _parsed(body: bytes) -> Any:
         return json.loads(text) if text else None
     except ValueError:
         return text
+
+
+def _options(action_id: str) -> list[dict[str, str]]:
+    return [
+        {"value": f"playground-{n}", "display": f"Playground option {n} ({action_id})"[:75]}
+        for n in (1, 2, 3)
+    ]
 
 
 def _answer(n: int, action_id: str, request: Any, echoed: dict[str, Any]) -> dict[str, Any]:

@@ -60,7 +60,7 @@ async def attempt(
 ) -> Attempted:
     """Attempt number ``number``; ``seen`` gets the template context used."""
     profile = await ctx.profiles(run.user_id)
-    user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
+    user = templates.sender(run.user_id, run.user_name, profile)
     hook = hook_for(action, run)
     try:
         rendered = await render.render(

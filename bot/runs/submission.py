@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot import redaction, tracing
+from bot import redaction, templates, tracing
 from bot.access import Decision
 from bot.catalog import Action, Catalog, Service
 from bot.kinds import JobKind, RunKind, RunStatus
@@ -21,6 +21,7 @@ from bot.redaction import REDACTED, redact_headers
 from bot.runs import ci
 from bot.runs.approvals import jobs_for
 from bot.runs.context import Context
+from bot.runs.results import render_result
 from bot.runs.sending import send
 from bot.store import Job, Run
 from bot.store.models import utcnow
@@ -28,7 +29,8 @@ from bot.webhooks import delivery, render
 
 log = logging.getLogger(__name__)
 
-TestResult = tuple[Run, delivery.Response | None, str | None]
+# (run, response, error, the result as the thread would say it: None for an async action)
+TestResult = tuple[Run, delivery.Response | None, str | None, Outcome | None]
 
 
 @dataclass
@@ -165,7 +167,8 @@ async def send_test(
 ) -> TestResult:
     """An admin's test: one real send, audited as a test run, posted nowhere.
 
-    Returns (run, response, error); the response is already redacted.
+    Returns (run, response, error, outcome); the response is already redacted, and the
+    outcome's message is the response template rendered as a real run renders it.
     """
     secret = secret_inputs(action, inputs)
     run = Run(
@@ -190,17 +193,24 @@ async def send_test(
             )
         except render.RenderError as exc:
             await _finish_test(ctx, run, False, str(exc))
-            return run, None, str(exc)
+            return run, None, str(exc), None
         timeout = action.webhook.timeout if action.webhook else 10.0  # render refuses a backend
         sent = await send(ctx, run, rendered, timeout, 1, test=True)
         if isinstance(sent, delivery.DeliveryError):
             await _finish_test(ctx, run, False, sent.message)
-            return run, None, redact(sent.message)
+            return run, None, redact(sent.message), None
         ok = 200 <= sent.status < 300
         await _finish_test(ctx, run, ok, f"test: HTTP {sent.status}")
         sent.headers = redact(redact_headers(sent.headers))
         sent.text = redact(sent.text)
-        return run, sent, None
+        outcome = None
+        if not (ok and action.is_async):  # an async result comes later, by callback
+            outcome = Outcome(ok, "", status=sent.status, duration_ms=sent.duration_ms)
+            body = templates.parse_body(sent.text)
+            outcome.message = await render_result(
+                ctx, action, rendered.shown_context, outcome, body, sent.headers, run
+            )
+        return run, sent, None, outcome
 
 
 async def _finish_test(ctx: Context, run: Run, ok: bool, summary: str) -> None:

@@ -181,6 +181,17 @@ class RunRepository(Database):
         with self.session() as session:
             return session.get(Run, run_id)
 
+    def runs_by_prefix(self, prefix: str, limit: int = 10) -> list[Run]:
+        """Runs whose id starts with ``prefix`` (messages show 8 characters), newest first."""
+        query = (
+            select(Run)
+            .where(col(Run.id).startswith(prefix, autoescape=True))
+            .order_by(col(Run.created_at).desc(), col(Run.id).desc())
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(session.exec(query))
+
     def runs(self, limit: int = 50) -> list[Run]:
         with self.session() as session:
             query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import admin as domain
-from bot import inputs, why
+from bot import inputs, templates, why
 from bot.admission import Refused, Request, Via
 from bot.catalog import Action, Catalog, Service, parse_duration
 from bot.config import ConfigError, payload_warnings
@@ -28,6 +28,7 @@ from bot.slack.views import admin as views
 from bot.slack.views import blocks, forms
 from bot.slack.views import tokens as token_views
 from bot.slack.views.fallback import fallback, text_message
+from bot.store import Run
 from bot.store.models import utcnow
 from bot.vault import VaultError
 from bot.webhooks import conformance, render
@@ -46,7 +47,10 @@ def register(app: AsyncApp) -> None:
     # A click inside the test modal: a refusal has no message to answer on.
     app.action(views.SEND_TEST, **admins("admin_test_send", quiet=True))(send_test)
     app.action(views.RUNS_PAGE, **admins("admin_runs"))(older_runs)
+    app.action(views.RUN_PICK, **admins("admin_run"))(pick_run)
     app.action(re.compile(f"^{views.HOME_BUTTON}:"), **admins("admin_home"))(home_button)
+    app.action(re.compile(f"^{views.LIST_BUTTON}:"), **admins("admin_list"))(list_button)
+    app.action(views.PUBLISH_BUTTON, **admins("admin_publish"))(publish_button)
 
 
 async def command(
@@ -93,19 +97,8 @@ async def saved(
         return
     await ack()
     change = "edit" if editing else "create"
-    await save(runtime, user_id, document, change, before)
-    state = "published" if document.get("published") else "a draft"
-    await dm(
-        client,
-        user_id,
-        f"Saved `{document['id']}` ({state}). "
-        + (
-            ""
-            if document.get("published")
-            else f"Publish it with `/actions-admin publish {document['id']}`."
-        )
-        + views.warnings_text(domain.document_warnings(document)),
-    )
+    await save(runtime, user_id, document, change, before, domain.yaml_texts(values))
+    await dm(client, user_id, *views.saved_message(document, domain.document_warnings(document)))
 
 
 async def delete(
@@ -143,8 +136,11 @@ async def dry_run(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) 
     if errors:
         await ack(response_action="errors", errors=errors)
         return
+    # The request as the send will make it: the sender's profile as sending fills it in.
+    profile = await runtime.directory.profile(slack_request.user_id)
+    sending_user = templates.sender(slack_request.user_id, slack_request.user_name, profile)
     try:
-        preview = await _preview(runtime, action, raw, user, values, service)
+        preview = await _preview(runtime, action, raw, sending_user, values, service)
     except render.RenderError as exc:
         note = f"Nothing would be sent: {exc}"
         await ack(response_action="update", view=blocks.notice_modal("Test", note))
@@ -245,12 +241,17 @@ async def send_test(
         await runtime.runner.refuse(action.id, user_id, verdict.decision, "admin_test_send")
         await show(blocks.notice_modal("Test", f"Not sent: {verdict.reason}."))
         return
-    _, response, error = await runtime.runner.send_test(
+    run, response, error, outcome = await runtime.runner.send_test(
         catalog,
         verdict.action,
-        user=await form_user(runtime, slack_request),
+        user=templates.sender(
+            user_id, slack_request.user_name, await runtime.directory.profile(user_id)
+        ),
         inputs=verdict.inputs,
         service=verdict.service,
+    )
+    seen = (
+        blocks.result_message(run, action, catalog.owner_of(action), outcome)[1] if outcome else []
     )
     await show(
         views.test_result_modal(
@@ -260,6 +261,7 @@ async def send_test(
             response.text if response else "",
             response.duration_ms if response else None,
             error,
+            [b for b in seen if b["type"] != "actions"],  # the thread reply, without Run again
         )
     )
 
@@ -302,6 +304,46 @@ async def home_button(
     )
 
 
+async def list_button(
+    ack: AsyncAck,
+    runtime: Runtime,
+    slack_request: SlackRequest,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    """A button of `list`: Edit, Test, Publish, Unpublish, Runs, or the next page."""
+    await ack()
+    which = slack_request.action_id.partition(":")[2]
+    value = slack_request.value
+    call = Call(slack_request, respond, client, slack_request.user_id, [value])
+    if which == "page":
+        offset = int(value) if value.isdigit() else 0
+        found = await list_blocks(runtime, offset=offset)
+        await respond(replace_original=True, text="Actions", blocks=found)
+    elif which == "edit":
+        await _edit(runtime, call)
+    elif which == "test":
+        await _test(runtime, call)
+    elif which == "runs":
+        await _runs(
+            runtime, Call(slack_request, respond, client, call.user_id, [f"action:{value}"])
+        )
+    elif which in ("publish", "unpublish"):
+        said = await publish(runtime, call.user_id, value, which == "publish")
+        # The list is redrawn in place: the button now offers the opposite.
+        found = await list_blocks(runtime, note=said)
+        await respond(replace_original=True, text=said, blocks=found)
+
+
+async def publish_button(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    """Publish, offered under "Saved" in the DM: the message says what became of it."""
+    await ack()
+    said = await publish(runtime, slack_request.user_id, slack_request.value, True)
+    await respond(replace_original=True, text=said)
+
+
 def _with_secrets_encrypted(
     runtime: Runtime, action: Action, values: dict[str, Any]
 ) -> dict[str, Any]:
@@ -340,9 +382,14 @@ class Call:
             await self.respond(response_type="ephemeral", text=fallback(text), blocks=found)
 
 
-async def dm(client: AsyncWebClient, user_id: str, text: str) -> None:
+async def dm(
+    client: AsyncWebClient, user_id: str, text: str, found: list[dict[str, Any]] | None = None
+) -> None:
     try:
-        await client.chat_postMessage(channel=user_id, **text_message(text))
+        if found is None:
+            await client.chat_postMessage(channel=user_id, **text_message(text))
+        else:
+            await client.chat_postMessage(channel=user_id, text=fallback(text), blocks=found)
     except SlackApiError as exc:
         log.warning("could not DM %s: %s", user_id, exc)
 
@@ -353,17 +400,23 @@ async def save(
     document: dict[str, Any],
     change: str,
     before: dict[str, Any] | None,
+    written: dict[str, str] | None = None,
 ) -> None:
-    event = {"change": change, "diff": runtime.redactor(domain.diff(before, document))}
+    event: dict[str, Any] = {
+        "change": change,
+        "diff": runtime.redactor(domain.diff(before, document)),
+    }
+    if written:
+        event["written"] = runtime.redactor(written)
     await asyncio.to_thread(
         runtime.store.save_slack_action, str(document["id"]), document, user_id, event
     )
     await runtime.refresh_slack_actions(force=True)
 
 
-async def list_blocks(runtime: Runtime) -> list[dict[str, Any]]:
+async def list_blocks(runtime: Runtime, *, offset: int = 0, note: str = "") -> list[dict[str, Any]]:
     stats = await asyncio.to_thread(runtime.store.action_stats, utcnow() - timedelta(days=7))
-    return views.list_blocks(runtime.catalog(), stats)
+    return views.list_blocks(runtime.catalog(), stats, offset=offset, note=note)
 
 
 async def runs_page(
@@ -383,23 +436,33 @@ async def runs_page(
         before=cursor,
         limit=20,
     )
-    names = {a.id: a.name for a in runtime.catalog().actions.values()}
     next_value = None
     if len(runs) == 20:
         last = runs[-1]
         next_value = json.dumps(
             {"words": text.split(), "before": [last.created_at.isoformat(), last.id]}
         )
-    return views.runs_blocks(runs, names, query, next_value)
+    return views.runs_blocks(runs, runtime.catalog(), query, next_value)
 
 
 async def open_editor(
     runtime: Runtime, client: AsyncWebClient, trigger: str, document: dict[str, Any] | None
 ) -> None:
     meta = runtime.sealer.seal({"edit": document.get("id") if document else None})
+    written = await asyncio.to_thread(_written, runtime, document) if document else {}
     await client.views_open(
-        trigger_id=trigger, view=views.edit_modal(runtime.catalog(), document, meta)
+        trigger_id=trigger, view=views.edit_modal(runtime.catalog(), document, meta, written)
     )
+
+
+def _written(runtime: Runtime, document: dict[str, Any]) -> dict[str, str]:
+    """The author's own YAML texts, from the newest save that kept them."""
+    events = runtime.store.events(kind="admin")
+    for event in reversed(events):
+        texts = event.detail.get("written") if event.action_id == document.get("id") else None
+        if isinstance(texts, dict):
+            return domain.written_texts(document, texts)
+    return {}
 
 
 async def _list(runtime: Runtime, call: Call) -> None:
@@ -414,7 +477,10 @@ def _target(runtime: Runtime, call: Call) -> tuple[str, dict[str, Any] | None, s
     """(action id, its Slack document or None, a problem to report)."""
     if not call.words:
         return "", None, "Which action? Give its id."
-    action_id = call.words[0]
+    return _target_of(runtime, call.words[0])
+
+
+def _target_of(runtime: Runtime, action_id: str) -> tuple[str, dict[str, Any] | None, str | None]:
     stored = {a.id: a for a in runtime.store.slack_actions()}
     if action_id in stored:
         return action_id, stored[action_id].document, None
@@ -442,23 +508,25 @@ async def _edit(runtime: Runtime, call: Call) -> None:
     await open_editor(runtime, call.client, call.request.trigger_id, document)
 
 
+async def publish(runtime: Runtime, user_id: str, action_id: str, published: bool) -> str:
+    """Publish or unpublish an action created in Slack; what happened, in a sentence."""
+    action_id, document, problem = _target_of(runtime, action_id)
+    if problem or document is None:
+        return problem or ""
+    state = "published" if published else "a draft"
+    if bool(document.get("published")) == published:
+        return f"`{action_id}` is already {state}."
+    change = "publish" if published else "unpublish"
+    await save(runtime, user_id, {**document, "published": published}, change, document)
+    return f"`{action_id}` is now {state}."
+
+
 def _publishing(published: bool) -> Any:
     async def handler(runtime: Runtime, call: Call) -> None:
-        action_id, document, problem = _target(runtime, call)
-        if problem or document is None:
-            await call.say(problem or "")
+        if not call.words:
+            await call.say("Which action? Give its id.")
             return
-        if bool(document.get("published")) == published:
-            await call.say(f"`{action_id}` is already {'published' if published else 'a draft'}.")
-            return
-        await save(
-            runtime,
-            call.user_id,
-            {**document, "published": published},
-            "publish" if published else "unpublish",
-            document,
-        )
-        await call.say(f"`{action_id}` is now {'published' if published else 'a draft'}.")
+        await call.say(await publish(runtime, call.user_id, call.words[0], published))
 
     return handler
 
@@ -508,16 +576,12 @@ async def _test(runtime: Runtime, call: Call) -> None:
         catalog.owner_of(action),
         fields,
         channel_id=None,
-        metadata=runtime.sealer.seal({"action": action.id}),
+        metadata=runtime.sealer.seal({"action": action.id, "test": True}),
         services=catalog.services_for(action),
     )
-    view.update(
-        callback_id=views.TEST_MODAL,
-        title=blocks.plain("Test " + action.name, 24),
-        submit=blocks.plain("Preview"),
+    await call.client.views_open(
+        trigger_id=call.request.trigger_id, view=views.as_test_form(view, action)
     )
-    view["blocks"][-1] = blocks.context("Nothing is sent until you press *Send it for real*.")
-    await call.client.views_open(trigger_id=call.request.trigger_id, view=view)
 
 
 async def _runs(runtime: Runtime, call: Call) -> None:
@@ -525,17 +589,49 @@ async def _runs(runtime: Runtime, call: Call) -> None:
 
 
 async def _run(runtime: Runtime, call: Call) -> None:
-    run = await asyncio.to_thread(runtime.store.get_run, call.words[0]) if call.words else None
-    if run is None:
-        await call.say("No such run. `/actions-admin runs` lists them with their ids.")
+    """One run by its id or any unique prefix of it; an ambiguous prefix offers the runs."""
+    prefix = domain.run_id_prefix(call.words[0]) if call.words else None
+    if prefix is None:
+        await call.say("Which run? `/actions-admin run <id>`: the id, or its first characters.")
         return
+    found = await asyncio.to_thread(runtime.store.runs_by_prefix, prefix, RUN_CHOICES + 1)
+    if not found:
+        await call.say(f"No run starts with `{prefix}`. `/actions-admin runs` lists them.")
+        return
+    exact = [r for r in found if r.id == prefix]
+    if len(found) > 1 and not exact:
+        names = {a.id: a.name for a in runtime.catalog().actions.values()}
+        await call.say(
+            "Which run?",
+            views.run_choices(prefix, found[:RUN_CHOICES], names, more=len(found) > RUN_CHOICES),
+        )
+        return
+    await call.say("Run", await run_detail(runtime, (exact or found)[0]))
+
+
+RUN_CHOICES = 10
+
+
+async def run_detail(runtime: Runtime, run: Run) -> list[dict[str, Any]]:
     events = await asyncio.to_thread(runtime.store.events, run.id)
     # The run's callback tokens are credentials: not shown, even from an event stored before
     # they were redacted.
     redact = runtime.runner.run_redactor(run.id, {})
     events = [e.model_copy(update={"detail": redact(e.detail)}) for e in events]
     action = runtime.catalog().action(run.action_id)
-    await call.say("Run", views.run_blocks(run, action.name if action else run.action_id, events))
+    return views.run_blocks(run, action.name if action else run.action_id, events)
+
+
+async def pick_run(
+    ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest, respond: AsyncRespond
+) -> None:
+    """A run chosen from an ambiguous prefix's list."""
+    await ack()
+    run = await asyncio.to_thread(runtime.store.get_run, slack_request.value)
+    if run is None:
+        await respond(replace_original=True, text="That run no longer exists.")
+        return
+    await respond(replace_original=True, text="Run", blocks=await run_detail(runtime, run))
 
 
 async def _export(runtime: Runtime, call: Call) -> None:

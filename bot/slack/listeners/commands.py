@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -51,10 +52,14 @@ async def actions(
         return
     who = await runtime.directory.principal(user_id, catalog)
     state = Page(query=text)
-    if text and (service := catalog.find_service(text)):
+    by_channel = not text or text.startswith(("#", "<#"))
+    if not by_channel and (service := catalog.find_service(text)):
         state = Page(service=service.id)
-    elif not text:
-        owner = catalog.for_channel(channel)
+    elif by_channel:
+        # `/actions` in a channel, or `/actions #payments`: that channel's team or service.
+        owner = catalog.find_team(text) if text else catalog.for_channel(channel)
+        if text and owner is None:
+            owner = catalog.for_channel(_channel_id(text)) or catalog.find_service(text[1:])
         if isinstance(owner, Team):
             services = catalog.services_of(owner.id)
             if len(services) > 1:
@@ -75,3 +80,9 @@ async def actions(
             hint = ", ".join(f"`/actions {escape(n)}`" for n in near)
             blocks.append(browse.context(f"Looking for a service? Try {hint}."))
     await respond(response_type="ephemeral", text="Self-service actions", blocks=blocks)
+
+
+def _channel_id(text: str) -> str | None:
+    """The channel id in Slack's `<#C0PAY|payments>`, if that is what was typed."""
+    match = re.fullmatch(r"<#([A-Z0-9]+)(?:\|[^>]*)?>", text)
+    return match.group(1) if match else None

@@ -20,6 +20,7 @@ from bot.runs import Submission
 from bot.runtime import Runtime
 from bot.slack import guards
 from bot.slack.request import SlackRequest
+from bot.slack.views import admin as admin_views
 from bot.slack.views import approvals, blocks, forms
 from bot.slack.views.fallback import text_message
 from bot.store import Run
@@ -27,6 +28,7 @@ from bot.store import Run
 log = logging.getLogger(__name__)
 
 OPTIONS_ERROR = "__options_error__"
+TEST_ONLY = "This was a test form: nothing was sent. Start again with `/actions-admin test`."
 STALE = "This form is out of date: the action changed or no longer exists."
 
 
@@ -163,6 +165,9 @@ async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest
         await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
         return
     meta, action, service = found
+    if meta.get("test"):  # a test form never starts a real run, whatever its callback_id
+        await ack(response_action="update", view=blocks.notice_modal("Test", TEST_ONLY))
+        return
     raw = forms.read_inputs(action, slack_request.state)
     channel_id = meta.get("channel")
     verdict = await runtime.admission.admit(
@@ -237,6 +242,8 @@ async def redraw(
         service_fixed=bool(meta.get("fixed")),
         approvers=approvers_of(catalog, action),
     )
+    if meta.get("test"):  # the admin's test form stays a test through every redraw
+        updated = admin_views.as_test_form(updated, action)
     try:
         await client.views_update(
             view_id=slack_request.view_id, hash=slack_request.view.get("hash"), view=updated

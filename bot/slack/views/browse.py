@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.access import Decision
 from bot.catalog import Action, Service, Team
+from bot.kinds import RunKind
 from bot.mrkdwn import escape, local_time, truncate
 from bot.slack import limits
 from bot.slack.views.blocks import (
@@ -301,7 +302,8 @@ def service_header(service: Service, owner: Team | None) -> list[dict[str, Any]]
         ("Tier", service.tier),
         ("Lifecycle", service.lifecycle),
         ("Language", service.language),
-        ("System", service.system or service.product),
+        ("System", service.system),
+        ("Product", service.product),
     ):
         if value not in (None, ""):
             facts.append(f"*{label}*\n{escape(str(value))}")
@@ -383,6 +385,8 @@ def run_line(run: Run, names: dict[str, str], who: bool = False) -> str:
     """One run at a glance: status, name (linked to its thread), by whom, when."""
     icon = STATUS_ICONS.get(run.status, "")
     name = escape(names.get(run.action_id, run.action_id))
+    if run.kind == RunKind.REVERT:
+        name = f"↩ Revert of {name}"
     label = f"<{run.permalink}|{name}>" if run.permalink else name
     by = f" by <@{run.user_id}>" if who else ""
     status = run.status.lower().replace("_", " ")
