@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from bot import inputs, options, templates
 from bot.access import Decision, Principal, can_control, decide_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
-from bot.runs import expiry
+from bot.runs import expiry, locks
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.models import utcnow
@@ -78,6 +78,7 @@ class Refusal(StrEnum):
     FORM = "form"  # the action needs its form
     INPUTS = "inputs"  # see `errors`
     RATE_LIMIT = "rate_limit"  # see `retry_after`
+    BUSY = "busy"  # its concurrency key is taken and the action refuses to queue
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,42 @@ class Admission:
         errors.update(problems)
         if errors:
             return Refused(Refusal.INPUTS, _summary(action, errors), errors)
+        busy = await self._busy(catalog, action, request, values, in_scope)
+        if busy is not None:
+            return busy
         return Admitted(action, in_scope, values, action.needs_approval)
+
+    async def _busy(
+        self,
+        catalog: Catalog,
+        action: Action,
+        request: Request,
+        values: Mapping[str, Any],
+        service: Service | None,
+    ) -> Refused | None:
+        """`when_busy: refuse`: say at once who holds the key (the delivery checks again:
+        two replicas may admit one run each in the same moment)."""
+        rule = action.concurrency
+        if rule is None or rule.when_busy != "refuse" or request.via == Via.TEST:
+            return None
+        user = {"id": request.user_id}
+        try:
+            key, label = await locks.key_of(
+                self.settings.template_secrets,
+                catalog,
+                action,
+                rule,
+                user=user,
+                inputs=values,
+                service=service,
+            )
+        except templates.TemplateError:
+            return None  # the delivery reports it in the thread
+        holders = await asyncio.to_thread(self.store.lock_holders, key)
+        if len(holders) < rule.limit:
+            return None
+        who = locks.busy_text(holders, f"@{holders[0].user_name or holders[0].user_id}", label)
+        return Refused(Refusal.BUSY, f"{label} is busy with {who}")
 
     async def _access(
         self,

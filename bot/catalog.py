@@ -348,6 +348,19 @@ class Access(Model):
 AccessRule = Literal["everyone", "admins", "service_owners"]
 
 
+class Concurrency(Model):
+    """At most `limit` runs with the same rendered key in flight, across all replicas."""
+
+    key: str = Field(min_length=1, max_length=200)  # Liquid, rendered with the request
+    limit: int = Field(1, ge=1, le=100)
+    when_busy: Literal["queue", "refuse"] = "queue"
+    group: Slug | None = None  # actions of one group share their keys (deploy, rollback)
+
+    def scope(self, action_id: str) -> str:
+        """The namespace of this action's keys."""
+        return f"group:{self.group}" if self.group else f"action:{action_id}"
+
+
 class Action(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
@@ -371,6 +384,7 @@ class Action(Model):
     approval: Approval | None = None
     expires: Expiry | None = None
     rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
+    concurrency: Concurrency | None = None
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
 

@@ -255,6 +255,23 @@ def _cross_references(doc: CatalogFile) -> list[str]:
                 for t in action.access.teams
                 if t not in teams
             ]
+    return errors + _group_limits(doc)
+
+
+def _group_limits(doc: CatalogFile) -> list[str]:
+    """Actions sharing a concurrency group share its slots: they must agree on how many."""
+    first: dict[str, tuple[int, int]] = {}
+    errors: list[str] = []
+    for i, action in enumerate(doc.actions):
+        rule = action.concurrency
+        if rule is None or rule.group is None:
+            continue
+        j, limit = first.setdefault(rule.group, (i, rule.limit))
+        if limit != rule.limit:
+            errors.append(
+                f"actions[{i}].concurrency.limit: group {rule.group!r} has limit {limit} "
+                f"in actions[{j}]"
+            )
     return errors
 
 
@@ -301,6 +318,8 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     fields += [(f"webhook.headers.{k}", v, False) for k, v in hook.headers.items()]
     if action.response_template:
         fields.append(("response_template", action.response_template, True))
+    if action.concurrency is not None:
+        fields.append(("concurrency.key", action.concurrency.key, False))
     if action.expires is not None:
         revert = action.expires.webhook
         fields += [

@@ -2,8 +2,8 @@
 
 Each repository lives in its own module and shares the engine through `Database`:
 runs (`runs`), the job queue (`queue`), the audit log (`audit`) and its hash chain
-(`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`) and actions created
-in Slack (`slack_actions`). Callers keep using one `Store`.
+(`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`), actions created
+in Slack (`slack_actions`) and concurrency locks (`locks`). Callers keep using one `Store`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.store.approvals import ApprovalRepository
 from bot.store.audit import AuditLog
 from bot.store.engine import alembic_config
+from bot.store.locks import LockRepository
 from bot.store.queue import JobQueue
 from bot.store.runs import RunRepository
 from bot.store.sinks import SinkCursors
@@ -22,7 +23,13 @@ from bot.store.slack_actions import SlackActionRepository
 
 
 class Store(
-    RunRepository, JobQueue, AuditLog, SinkCursors, ApprovalRepository, SlackActionRepository
+    RunRepository,
+    JobQueue,
+    AuditLog,
+    SinkCursors,
+    ApprovalRepository,
+    SlackActionRepository,
+    LockRepository,
 ):
     """Sessions and the run/audit queries. Synchronous: async callers use a thread."""
 

@@ -196,3 +196,23 @@ class ApprovalDecision(SQLModel, table=True):
     approved: bool
     comment: str = Field(default="", max_length=3000)
     at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class RunLock(SQLModel, table=True):
+    """A run's place for a concurrency key: holding a slot, or waiting (no slot).
+
+    The unique (key, slot) pair is the lock: two replicas cannot take one slot, so at most
+    `limit` runs hold a key. A holder's lease is renewed while its jobs run; a run that
+    ends deletes its row in the same transaction, and an expired lease (a crashed holder)
+    is taken over by the next run that asks.
+    """
+
+    __tablename__ = "run_lock"
+    __table_args__ = (UniqueConstraint("key", "slot"),)
+
+    run_id: str = Field(foreign_key="run.id", primary_key=True, max_length=36)
+    key: str = Field(max_length=300, index=True)
+    slot: int | None = None  # 0 ≤ slot < limit while holding; None while waiting
+    label: str = Field(default="", max_length=200)  # the rendered key, as people read it
+    queued_at: datetime = _timestamp(nullable=False, default=utcnow)
+    expires_at: datetime | None = _timestamp(nullable=True)  # the holder's lease

@@ -1,0 +1,36 @@
+"""concurrency locks: a run's place for a key, holding a slot or waiting for one
+
+Revision ID: 0012
+Revises: 0009
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
+from alembic import op
+
+revision = "0012"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "run_lock",
+        sa.Column("run_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=True),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["run_id"], ["run.id"], name=op.f("fk_run_lock_run_id_run")),
+        sa.PrimaryKeyConstraint("run_id", name=op.f("pk_run_lock")),
+        sa.UniqueConstraint("key", "slot", name=op.f("uq_run_lock_key_slot")),
+    )
+    op.create_index(op.f("ix_run_lock_key"), "run_lock", ["key"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_run_lock_key"), table_name="run_lock")
+    op.drop_table("run_lock")
