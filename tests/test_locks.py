@@ -267,3 +267,67 @@ def test_lease_renewed_while_the_worker_holds_the_job(tmp_path: Path) -> None:
     [holder] = store.take_lock(other.id, "k", "k", 1, utcnow() + timedelta(seconds=1), 30) or []
     assert holder.run_id == run.id
     store.close()
+
+
+def replica_world(tmp_path: Path, receiver: Receiver, when_busy: str) -> tuple[str, Path, Store]:
+    config = tmp_path / "actions.yml"
+    text = REPLICA_CONFIG.replace("{receiver}", receiver.url)
+    config.write_text(text.replace("when_busy: queue", f"when_busy: {when_busy}"))
+    db = database_url(tmp_path)
+    migrate(db)
+    return db, config, Store(db)
+
+
+def test_two_replicas_racing_with_refuse_send_only_the_limit(tmp_path: Path) -> None:
+    with FakeSlack() as slack, Receiver() as receiver:
+        db, config, store = replica_world(tmp_path, receiver, "refuse")
+        receiver.reply("/deploy", delay=3)
+        # Admitted on both replicas in the same instant: the database decides.
+        for n in range(6):
+            run = Run(
+                action_id="deploy", user_id="U0DEV", channel_id="C0CHAN", idempotency_key=f"r{n}"
+            )
+            assert store.create_run(run, {}, [Job(kind="announce"), Job(kind="deliver")])
+        bots = [BotProcess(db, config, slack), BotProcess(db, config, slack)]
+        try:
+            runs = wait_final(store, count=6, timeout=60)
+            statuses = sorted(r.status for r in runs)
+            assert len(receiver.requests("/deploy")) == 2  # limit 2
+            assert statuses == ["FAILURE"] * 4 + ["SUCCESS"] * 2
+            refused = [r for r in runs if r.status == "FAILURE"]
+            assert all("prod is busy with the run by" in r.summary for r in refused)
+        finally:
+            for bot in bots:
+                bot.stop()
+            store.close()
+
+
+def test_a_killed_holders_slot_is_released(tmp_path: Path) -> None:
+    with FakeSlack() as slack, Receiver() as receiver:
+        db, config, store = replica_world(tmp_path, receiver, "queue")
+        receiver.reply("/deploy", delay=8, times=2)  # two holders, stuck in flight
+        first = BotProcess(db, config, slack)
+        for n in range(3):
+            run = Run(
+                action_id="deploy", user_id="U0DEV", channel_id="C0CHAN", idempotency_key=f"r{n}"
+            )
+            assert store.create_run(run, {}, [Job(kind="announce"), Job(kind="deliver")])
+        first.requests.close()
+        receiver.wait(2, timeout=15)
+        first.kill()  # the holders' replica dies with both slots taken
+        second = BotProcess(db, config, slack)
+        try:
+            runs = wait_final(store, count=3, timeout=60)
+            # The dead replica's runs end (their POSTs' results are unknown), which frees
+            # the slots; the third run, queued behind them, is sent.
+            assert sorted(r.status for r in runs) == ["FAILURE", "FAILURE", "SUCCESS"]
+            assert len(receiver.requests("/deploy")) == 3
+            with store.session() as session:
+                from sqlmodel import select
+
+                from bot.store.models import RunLock
+
+                assert list(session.exec(select(RunLock))) == []
+        finally:
+            second.stop()
+            store.close()
