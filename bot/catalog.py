@@ -385,6 +385,8 @@ class Action(Model):
     expires: Expiry | None = None
     rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
     concurrency: Concurrency | None = None
+    # Started from a Slack message: input identifier → Liquid over `message.*`.
+    from_message: dict[str, str] | None = None
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
 

@@ -320,6 +320,10 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         fields.append(("response_template", action.response_template, True))
     if action.concurrency is not None:
         fields.append(("concurrency.key", action.concurrency.key, False))
+    for key, source in (action.from_message or {}).items():
+        if key not in identifiers and not (key == "service" and action.scope == "service"):
+            errors.append(f"{path}.from_message.{key}: not an input of this action")
+        errors += [f"{path}.from_message.{key}: {p}" for p in templates.check_message(source)]
     if action.expires is not None:
         revert = action.expires.webhook
         fields += [

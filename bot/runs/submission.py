@@ -42,6 +42,7 @@ class Submission:
     parent_id: str | None = None  # "Run again" of this run; the run an extension extends
     kind: RunKind = RunKind.RUN  # or EXTEND
     thread_of: Run | None = None  # an extension is discussed in its run's thread
+    thread_ts: str | None = None  # started from a message: reply in its thread
 
 
 def secret_inputs(action: Action, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +68,7 @@ def _run_of(
         parent_id=submission.parent_id,
         kind=submission.kind,
         sealed=sealed,
+        thread_ts=submission.thread_ts,
     )
     if submission.thread_of is not None:
         thread = submission.thread_of

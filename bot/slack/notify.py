@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
+def thread_of(run: Run) -> str | None:
+    """Where a run's replies go: the thread of the message it was started from, if any
+    (Slack threads are one level deep), else its status message's own thread."""
+    return run.thread_ts or run.message_ts
+
+
 class SlackNotifier:
     def __init__(
         self,
@@ -50,7 +56,9 @@ class SlackNotifier:
         text, body = blocks.status_message(run, action, service)
         channel = run.channel_id or run.user_id
         try:
-            response = await self.client.chat_postMessage(channel=channel, text=text, blocks=body)
+            response = await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=body, thread_ts=run.thread_ts
+            )
         except SlackApiError as exc:
             if channel == run.user_id or exc.response.get("error") not in CANNOT_POST:
                 raise
@@ -79,7 +87,7 @@ class SlackNotifier:
 
     async def progress(self, run: Run, text: str) -> None:
         await self.client.chat_postMessage(
-            channel=run.channel_id or run.user_id, thread_ts=run.message_ts, text=text
+            channel=run.channel_id or run.user_id, thread_ts=thread_of(run), text=text
         )
 
     async def running(
@@ -105,7 +113,7 @@ class SlackNotifier:
             body = [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
-            channel=channel, thread_ts=run.message_ts, text=text, blocks=body
+            channel=channel, thread_ts=thread_of(run), text=text, blocks=body
         )
         if run.message_ts and run.kind == "run":
             text, body = blocks.status_message(
@@ -182,7 +190,7 @@ class SlackNotifier:
         body = approvals.expiry_blocks(run, action, run.expires_at)
         await self.client.chat_postMessage(
             channel=run.channel_id or run.user_id,
-            thread_ts=run.message_ts,
+            thread_ts=thread_of(run),
             text=f"{action.name} expires at {clock(run.expires_at)}",
             blocks=body,
         )

@@ -83,6 +83,8 @@ class Run(SQLModel, table=True):
     summary: str = Field(default="", max_length=3000)
     parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
     permalink: str | None = Field(default=None, max_length=500)  # of the status message
+    # Started from a message: the status message is a reply in that message's thread.
+    thread_ts: str | None = Field(default=None, max_length=32)
     is_test: bool = False  # an admin's `test` send: never posted to a channel
     kind: str = Field(default=RunKind.RUN, max_length=16)
     # Time-limited actions: when the revert is due (moved by Extend and Revoke now).

@@ -7,9 +7,9 @@ listener is decided by the guards it is wired with (bot.slack.guards).
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import admin, approvals, catalog, commands, runs
+from bot.slack.listeners import admin, approvals, catalog, commands, runs, shortcuts
 
 
 def register(app: AsyncApp) -> None:
-    for module in (commands, catalog, runs, admin, approvals):
+    for module in (commands, catalog, runs, admin, approvals, shortcuts):
         module.register(app)

@@ -75,11 +75,19 @@ async def open_form(
     channel: str | None,
     parent: str | None = None,
     values: dict[str, Any] | None = None,
+    thread: str | None = None,
+    replace: str | None = None,
 ) -> None:
-    """Open an action's modal, or say why not. Within the trigger's 3 seconds."""
+    """Open an action's modal, or say why not. Within the trigger's 3 seconds.
+
+    ``thread``: the run replies in that message's thread. ``replace``: the modal to turn
+    into the form (the message shortcut's list), instead of opening a new one.
+    """
     catalog = runtime.catalog()
     user_id = slack_request.user_id
     trigger = slack_request.trigger_id
+    if replace:
+        client = _Shown(client, replace)  # type: ignore[assignment]
     action = catalog.action(action_id)
     service = catalog.service(service_id) if service_id else None
     if action is None or (service_id and service is None):
@@ -109,7 +117,8 @@ async def open_form(
         "channel": channel,
         "service": service_id,
         "parent": parent,
-        "fixed": bool(service_id and not parent),
+        "fixed": bool(service_id and not parent and not thread),
+        "thread": thread,
     }
     view = forms.run_modal(
         action,
@@ -122,6 +131,17 @@ async def open_form(
         service_fixed=bool(seal["fixed"]),
     )
     await client.views_open(trigger_id=trigger, view=view)
+
+
+class _Shown:
+    """A client whose views_open updates a modal already open (a click inside it)."""
+
+    def __init__(self, client: AsyncWebClient, view_id: str) -> None:
+        self.client = client
+        self.view_id = view_id
+
+    async def views_open(self, *, trigger_id: str | None, view: dict[str, Any]) -> Any:
+        return await self.client.views_update(view_id=self.view_id, view=view)
 
 
 def _context(
@@ -181,6 +201,7 @@ async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest
             idempotency_key=f"view:{slack_request.view_id}",
             view_id=slack_request.view_id,
             parent_id=meta.get("parent"),
+            thread_ts=meta.get("thread"),
         )
     )
     if run is None:  # Slack redelivered a submission we already have

@@ -1,4 +1,5 @@
-"""concurrency locks: a run's place for a key, holding a slot or waiting for one
+"""concurrency locks (a run's place for a key, holding a slot or waiting for one), and
+the thread of the message a run was started from
 
 Revision ID: 0012
 Revises: 0009
@@ -29,8 +30,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", "slot", name=op.f("uq_run_lock_key_slot")),
     )
     op.create_index(op.f("ix_run_lock_key"), "run_lock", ["key"], unique=False)
+    with op.batch_alter_table("run", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("thread_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("run", schema=None) as batch_op:
+        batch_op.drop_column("thread_ts")
     op.drop_index(op.f("ix_run_lock_key"), table_name="run_lock")
     op.drop_table("run_lock")
