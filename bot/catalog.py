@@ -348,6 +348,14 @@ class Access(Model):
 AccessRule = Literal["everyone", "admins", "service_owners"]
 
 
+class Next(Model):
+    """A chain's next step: an action started after this one, with inputs rendered from
+    the finished run's context (its request and `response`)."""
+
+    action: Slug
+    inputs: dict[str, str] = {}
+
+
 class Concurrency(Model):
     """At most `limit` runs with the same rendered key in flight, across all replicas."""
 
@@ -387,12 +395,22 @@ class Action(Model):
     concurrency: Concurrency | None = None
     # Started from a Slack message: input identifier → Liquid over `message.*`.
     from_message: dict[str, str] | None = None
+    on_success: Next | None = None
+    on_failure: Next | None = None  # also a run that timed out
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
 
     @property
     def needs_approval(self) -> bool:
         return self.approval is not None and self.approval.required
+
+    def next_after(self, status: str) -> Next | None:
+        """The chain's next step after a run that ended with ``status``, if any."""
+        if status == "SUCCESS":
+            return self.on_success
+        if status in ("FAILURE", "TIMED_OUT"):
+            return self.on_failure
+        return None
 
     def input(self, identifier: str) -> Input | None:
         return next((i for i in self.inputs if i.identifier == identifier), None)

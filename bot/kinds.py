@@ -57,6 +57,7 @@ class JobKind(StrEnum):
     ESCALATE = "escalate"  # a revert failed: tell the owner team
     EXTEND_APPLY = "extend_apply"  # an approved extension takes effect
     AUDIT_SINK = "audit_sink"  # stream the audit chain to one sink
+    CHAIN = "chain"  # start a finished run's on_success / on_failure action
 
 
 class JobStatus(StrEnum):

@@ -33,6 +33,7 @@ from bot.slack.metadata import Sealer
 from bot.slack.notify import SlackNotifier
 from bot.store import Store, migrate
 from bot.store.models import utcnow
+from bot.triggers.chains import Chains
 from bot.webhooks.transport import build_client
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,18 @@ class Runtime:
             lookups=self.directory,
             options=self.options,
         )
+        self.chains = Chains(
+            settings=settings,
+            catalog=self.catalog,
+            store=self.store,
+            admission=self.admission,
+            runner=self.runner,
+        )
         self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
         self.audit_stream = self._audit_stream(settings)
         self.worker = Worker(
             self.store,
-            merge_handlers(self.runner.handlers, self.audit_stream.handlers),
+            merge_handlers(self.runner.handlers, self.audit_stream.handlers, self.chains.handlers),
             concurrency=settings.WORKER_CONCURRENCY,
             lease=settings.JOB_LEASE_SECONDS,
         )

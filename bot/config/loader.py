@@ -255,7 +255,48 @@ def _cross_references(doc: CatalogFile) -> list[str]:
                 for t in action.access.teams
                 if t not in teams
             ]
-    return errors + _group_limits(doc)
+    return errors + _group_limits(doc) + _chains(doc)
+
+
+MAX_CHAIN = 5  # steps after the first
+
+
+def _chains(doc: CatalogFile) -> list[str]:
+    """Each next step names an action, fills only its inputs, and no chain loops or goes
+    deeper than MAX_CHAIN steps."""
+    actions = {a.id: a for a in doc.actions}
+    errors: list[str] = []
+    for i, action in enumerate(doc.actions):
+        for name in ("on_success", "on_failure"):
+            step = getattr(action, name)
+            if step is None:
+                continue
+            where = f"actions[{i}].{name}"
+            target = actions.get(step.action)
+            if target is None:
+                errors.append(f"{where}.action: unknown action {step.action!r}")
+                continue
+            for key in step.inputs:
+                if target.input(key) is None:
+                    errors.append(f"{where}.inputs.{key}: not an input of {target.id!r}")
+            problem = _chain_problem(actions, [action.id, step.action])
+            if problem:
+                errors.append(f"{where}: {problem}")
+    return errors
+
+
+def _chain_problem(actions: Mapping[str, Action], path: list[str]) -> str | None:
+    if path[-1] in path[:-1]:
+        return "the chain loops: " + " → ".join(path)
+    if len(path) - 1 > MAX_CHAIN:
+        return f"the chain is deeper than {MAX_CHAIN} steps: " + " → ".join(path)
+    current = actions.get(path[-1])
+    for step in (current.on_success, current.on_failure) if current else ():
+        if step is not None and step.action in actions:
+            problem = _chain_problem(actions, [*path, step.action])
+            if problem:
+                return problem
+    return None
 
 
 def _group_limits(doc: CatalogFile) -> list[str]:
@@ -320,6 +361,10 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         fields.append(("response_template", action.response_template, True))
     if action.concurrency is not None:
         fields.append(("concurrency.key", action.concurrency.key, False))
+    for name in ("on_success", "on_failure"):
+        step = getattr(action, name)
+        for key, source in (step.inputs if step else {}).items():
+            fields.append((f"{name}.inputs.{key}", source, True))
     for key, source in (action.from_message or {}).items():
         if key not in identifiers and not (key == "service" and action.scope == "service"):
             errors.append(f"{path}.from_message.{key}: not an input of this action")
