@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -422,6 +423,21 @@ class Admins(Model):
     workspace_admins: bool = False  # Slack workspace admins and owners are admins here too
 
 
+class ScheduleSpec(Model):
+    """A run started by the clock, as its owner (`as`): recurring (`cron`) or once (`at`)."""
+
+    id: Slug
+    action: Slug
+    cron: str | None = Field(None, min_length=1, max_length=100)  # five fields
+    at: datetime | None = None  # once; without a zone, in `timezone`
+    timezone: str = "UTC"
+    inputs: dict[str, Any] = {}
+    service: Slug | None = None
+    owner: SlackId = Field(alias="as")
+    channel: SlackId | None = None  # where runs and notices go; none: the owner's DM
+    misfire_grace: Duration = 600.0  # a firing missed by more than this is skipped
+
+
 class CatalogFile(Model):
     """The whole config file."""
 
@@ -431,6 +447,7 @@ class CatalogFile(Model):
     teams: list[Team] = []
     services: list[Service] = []
     actions: list[Action] = []
+    schedules: list[ScheduleSpec] = []
 
 
 class Catalog:

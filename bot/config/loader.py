@@ -24,6 +24,7 @@ from bot.catalog import (
     parse_duration,
 )
 from bot.config import backstage
+from bot.triggers import cron
 from bot.webhooks.render import is_json
 
 
@@ -255,7 +256,40 @@ def _cross_references(doc: CatalogFile) -> list[str]:
                 for t in action.access.teams
                 if t not in teams
             ]
-    return errors + _group_limits(doc) + _chains(doc)
+    return errors + _group_limits(doc) + _chains(doc) + _schedules(doc)
+
+
+def _schedules(doc: CatalogFile) -> list[str]:
+    """Each schedule names an action and its inputs, and a valid time: cron or at."""
+    actions = {a.id: a for a in doc.actions}
+    services = {s.id for s in doc.services}
+    errors = _duplicates([s.id for s in doc.schedules], "schedules")
+    for i, spec in enumerate(doc.schedules):
+        where = f"schedules[{i}]"
+        action = actions.get(spec.action)
+        if action is None:
+            errors.append(f"{where}.action: unknown action {spec.action!r}")
+        else:
+            errors += [
+                f"{where}.inputs.{key}: not an input of {action.id!r}"
+                for key in spec.inputs
+                if action.input(key) is None
+            ]
+            if action.scope == "service" and spec.service is None:
+                errors.append(f"{where}.service: {action.id!r} runs on a service; name one")
+        if spec.service is not None and spec.service not in services:
+            errors.append(f"{where}.service: unknown service {spec.service!r}")
+        if (spec.cron is None) == (spec.at is None):
+            errors.append(f"{where}.cron: give either cron (recurring) or at (once)")
+        try:
+            if spec.cron is not None:
+                cron.trigger(spec.cron, spec.timezone)
+            else:
+                cron.zone(spec.timezone)
+        except cron.CronError as exc:
+            field = "timezone" if "time zone" in str(exc) else "cron"
+            errors.append(f"{where}.{field}: {exc}")
+    return errors
 
 
 MAX_CHAIN = 5  # steps after the first

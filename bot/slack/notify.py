@@ -85,6 +85,10 @@ class SlackNotifier:
             run = await asyncio.to_thread(self.store.update_run, run.id, permalink=link)
         return run
 
+    async def say(self, channel: str, text: str) -> None:
+        """A notice in a channel, not about one run (a schedule that paused itself)."""
+        await self.client.chat_postMessage(channel=channel, text=text)
+
     async def progress(self, run: Run, text: str) -> None:
         await self.client.chat_postMessage(
             channel=run.channel_id or run.user_id, thread_ts=thread_of(run), text=text

@@ -3,7 +3,8 @@
 Each repository lives in its own module and shares the engine through `Database`:
 runs (`runs`), the job queue (`queue`), the audit log (`audit`) and its hash chain
 (`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`), actions created
-in Slack (`slack_actions`) and concurrency locks (`locks`). Callers keep using one `Store`.
+in Slack (`slack_actions`), concurrency locks (`locks`) and
+schedules (`schedules`). Callers keep using one `Store`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.store.engine import alembic_config
 from bot.store.locks import LockRepository
 from bot.store.queue import JobQueue
 from bot.store.runs import RunRepository
+from bot.store.schedules import ScheduleRepository
 from bot.store.sinks import SinkCursors
 from bot.store.slack_actions import SlackActionRepository
 
@@ -30,6 +32,7 @@ class Store(
     ApprovalRepository,
     SlackActionRepository,
     LockRepository,
+    ScheduleRepository,
 ):
     """Sessions and the run/audit queries. Synchronous: async callers use a thread."""
 

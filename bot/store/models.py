@@ -218,3 +218,29 @@ class RunLock(SQLModel, table=True):
     label: str = Field(default="", max_length=200)  # the rendered key, as people read it
     queued_at: datetime = _timestamp(nullable=False, default=utcnow)
     expires_at: datetime | None = _timestamp(nullable=True)  # the holder's lease
+
+
+class Schedule(SQLModel, table=True):
+    """Runs started by the clock as their owner: from the config file or created in Slack.
+
+    `next_at` is the next firing (None: a one-off that fired). Replicas claim a firing by
+    moving `next_at` on with a conditional update, so each firing happens once.
+    """
+
+    __tablename__ = "schedule"
+
+    id: str = Field(primary_key=True, max_length=80)
+    action_id: str = Field(max_length=64)
+    owner: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    service_id: str | None = Field(default=None, max_length=64)
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    cron: str | None = Field(default=None, max_length=100)
+    timezone: str = Field(default="UTC", max_length=64)
+    misfire_grace: float = 600.0
+    next_at: datetime | None = _timestamp(nullable=True, index=True)
+    paused: bool = False
+    note: str = Field(default="", max_length=500)  # why it paused itself
+    from_config: bool = False
+    last_fired_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
