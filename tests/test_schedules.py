@@ -17,6 +17,7 @@ from bot.store.models import utcnow
 from bot.triggers import cron
 from bot.triggers.schedules import Schedules
 from tests.conftest import Bot, start_bot
+from tests.test_core_loop import texts
 
 CONFIG = """
 admins: {users: [U0ADMIN]}
@@ -199,3 +200,86 @@ def test_schedules_are_checked_at_load() -> None:
 def test_next_firings_follow_the_time_zone() -> None:
     start = cron.following("0 6 * * MON", "Europe/Berlin", datetime(2026, 7, 1, tzinfo=UTC))
     assert [t.hour for t in cron.upcoming("0 6 * * MON", "Europe/Berlin", start, 3)] == [4, 4, 4]
+
+
+def answer(bot: Bot, send: object) -> dict:
+    """What the user sees after a command or click: the next response_url post."""
+    before = len(bot.slack.calls("response_url"))
+    response = send() if callable(send) else send
+    assert response.status_code == 200
+    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
+
+
+def click(bot: Bot, shown: dict, action_id: str, name: str, user: str) -> dict:
+    value = next(
+        e["value"]
+        for b in shown["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id and e["value"].endswith(name)
+    )
+    return answer(bot, lambda: bot.requests.block_action(action_id, value=value, user_id=user))
+
+
+def test_actions_schedules_lists_your_own_with_next_firings(scheduled: Bot) -> None:
+    shown = answer(
+        scheduled, lambda: scheduled.requests.command("/actions", "schedules", "U0OWNER")
+    )
+    text = texts(shown["blocks"])
+    assert "weekly-rotate" in text and "once" in text and "nightly-purge" not in text
+    first = schedule(scheduled, "weekly-rotate").next_at
+    assert first is not None
+    nexts = [first + timedelta(minutes=5 * i) for i in range(3)]
+    for moment in nexts:
+        local = moment.astimezone(cron.zone("Europe/Berlin"))
+        assert f"{local:%H:%M} Europe/Berlin" in text
+    # Pause, resume and run now, as its owner.
+    shown = click(scheduled, shown, "schedule_pause", "weekly-rotate", "U0OWNER")
+    assert schedule(scheduled, "weekly-rotate").paused and "Resume" in texts(shown["blocks"])
+    shown = click(scheduled, shown, "schedule_resume", "weekly-rotate", "U0OWNER")
+    assert not schedule(scheduled, "weekly-rotate").paused
+    click(scheduled, shown, "schedule_run_now", "weekly-rotate", "U0OWNER")
+    assert json.loads(scheduled.receiver.wait(1)[0].body) == {"env": "staging", "by": "U0OWNER"}
+    # Someone else's click on a crafted button is refused.
+    crafted = answer(
+        scheduled,
+        lambda: scheduled.requests.block_action(
+            "schedule_pause", value="own|config:weekly-rotate", user_id="U0DEV"
+        ),
+    )
+    assert "Only the schedule's owner and admins" in crafted["text"]
+    assert not schedule(scheduled, "weekly-rotate").paused
+
+
+def test_admins_see_every_schedule(scheduled: Bot) -> None:
+    shown = answer(
+        scheduled, lambda: scheduled.requests.command("/actions-admin", "schedules", "U0ADMIN")
+    )
+    text = texts(shown["blocks"])
+    assert "weekly-rotate" in text and "nightly-purge" in text and "once" in text
+    shown = click(scheduled, shown, "schedule_pause", "nightly-purge", "U0ADMIN")
+    assert schedule(scheduled, "nightly-purge").paused
+    assert "nightly-purge" in texts(shown["blocks"]) and "weekly-rotate" in texts(shown["blocks"])
+    refused = answer(
+        scheduled, lambda: scheduled.requests.command("/actions-admin", "schedules", "U0DEV")
+    )
+    assert "weekly-rotate" not in str(refused)
+
+
+def test_the_schedule_list_and_the_shortcut_modal_are_valid_block_kit() -> None:
+    from bot.catalog import Action
+    from bot.slack.views import schedules as views
+    from bot.slack.views.shortcut import picker_modal
+    from bot.store.models import Schedule
+    from tests.samples import action, message_ok, view_ok
+
+    rows = [
+        Schedule(id="config:a", action_id="x", owner="U0OWNER", cron="0 6 * * MON", paused=True),
+        Schedule(id="b", action_id="y", owner="U0DEV", channel_id="C0SRE", timezone="Asia/Tokyo"),
+    ]
+    soon = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+    found = views.schedule_blocks(rows, {"config:a": [soon], "b": []}, "own")
+    message_ok(found)
+    assert "Wed 01 Jan 2030" not in texts(found)  # the first is shown in its own zone: UTC
+    assert "Tue 01 Jan 2030 08:00 UTC" in texts(found) and "no more firings" in texts(found)
+    view_ok(picker_modal([Action.model_validate(action("a-" + str(i))) for i in range(60)], "m"))

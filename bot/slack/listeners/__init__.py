@@ -7,9 +7,17 @@ listener is decided by the guards it is wired with (bot.slack.guards).
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import admin, approvals, catalog, commands, runs, shortcuts
+from bot.slack.listeners import (
+    admin,
+    approvals,
+    catalog,
+    commands,
+    runs,
+    schedules,
+    shortcuts,
+)
 
 
 def register(app: AsyncApp) -> None:
-    for module in (commands, catalog, runs, admin, approvals, shortcuts):
+    for module in (commands, catalog, runs, admin, approvals, shortcuts, schedules):
         module.register(app)

@@ -22,6 +22,7 @@ from bot.config import ConfigError, payload_warnings
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
 from bot.slack import guards
+from bot.slack.listeners import schedules
 from bot.slack.listeners.runs import form_fields, form_user
 from bot.slack.request import SlackRequest
 from bot.slack.views import admin as views
@@ -644,6 +645,10 @@ async def _check_receiver(runtime: Runtime, call: Call) -> None:
     await call.say(views.check_text(card))
 
 
+async def _schedules(runtime: Runtime, call: Call) -> None:
+    await schedules.show(runtime, call.user_id, call.respond, "all")
+
+
 USAGE_CHECK = "Usage: `/actions-admin check-receiver <id> [--service s] [key=value …] [--force]`"
 
 
@@ -661,4 +666,5 @@ SUBCOMMANDS = {
     "export": _export,
     "reload": _reload,
     "check-receiver": _check_receiver,
+    "schedules": _schedules,
 }

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.catalog import Team
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
+from bot.slack.listeners import schedules
 from bot.slack.listeners.cards import catalog_blocks
 from bot.slack.request import SlackRequest
 from bot.slack.views import browse
@@ -17,7 +18,8 @@ from bot.slack.views.browse import Page
 USAGE = (
     "`/actions` — the actions for this channel's service, or the whole catalog\n"
     "`/actions <service>` — a service's page, by id or name\n"
-    "`/actions <words>` — search action names and descriptions"
+    "`/actions <words>` — search action names and descriptions\n"
+    "`/actions schedules` — your schedules: pause, resume, delete, run now"
 )
 
 
@@ -34,6 +36,9 @@ async def actions(
     text = " ".join(slack_request.value.split())[:100]
     if text.lower() == "help":
         await respond(response_type="ephemeral", text=USAGE)
+        return
+    if text.lower() == "schedules":
+        await schedules.show(runtime, user_id, respond, "own")
         return
     who = await runtime.directory.principal(user_id, catalog)
     state = Page(query=text)

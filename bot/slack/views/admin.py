@@ -37,6 +37,7 @@ HELP = (
     "`export [since:30d] [format:csv|jsonl]` — Slack-created actions as YAML and the audit "
     "log, as files in your DM\n"
     "`reload` — re-read the config file (the running config stays if it is invalid)\n"
+    "`schedules` — every schedule: pause, resume, delete, run now, next firings\n"
     "`check-receiver <id> [--service s] [key=value …] [--force]` — send the action's receiver "
     "six requests (valid, forged, stale, replayed, retried, altered) and grade its answers"
 )
