@@ -41,6 +41,11 @@ class ScheduleRepository(Database):
                 session.add(old)
             session.commit()
 
+    def add_schedule(self, schedule: Schedule) -> None:
+        with self.session() as session:
+            session.add(schedule)
+            session.commit()
+
     def schedules(self, owner: str | None = None) -> list[Schedule]:
         query = select(Schedule).order_by(col(Schedule.next_at), col(Schedule.id))
         if owner is not None:

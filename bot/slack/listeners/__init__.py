@@ -14,10 +14,11 @@ from bot.slack.listeners import (
     commands,
     runs,
     schedules,
+    scheduling,
     shortcuts,
 )
 
 
 def register(app: AsyncApp) -> None:
-    for module in (commands, catalog, runs, admin, approvals, shortcuts, schedules):
+    for module in (commands, catalog, runs, admin, approvals, shortcuts, schedules, scheduling):
         module.register(app)

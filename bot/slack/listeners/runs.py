@@ -129,6 +129,7 @@ async def open_form(
         services=catalog.services_for(action),
         service=service,
         service_fixed=bool(seal["fixed"]),
+        schedulable=not (parent or thread or any(i.type == "secret" for i in action.inputs)),
     )
     await client.views_open(trigger_id=trigger, view=view)
 
@@ -144,7 +145,7 @@ class _Shown:
         return await self.client.views_update(view_id=self.view_id, view=view)
 
 
-def _context(
+def form_context(
     runtime: Runtime, slack_request: SlackRequest
 ) -> tuple[dict[str, Any], Action, Service | None] | None:
     """The sealed metadata of a run form, its action, and its service (fixed or chosen)."""
@@ -170,7 +171,7 @@ def register(app: AsyncApp) -> None:
 async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
     catalog = runtime.catalog()
     user_id = slack_request.user_id
-    found = _context(runtime, slack_request)
+    found = form_context(runtime, slack_request)
     if found is None:
         await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
         return
@@ -221,7 +222,7 @@ async def redraw(
 ) -> None:
     """A parent input changed: redraw the form, keeping what was typed."""
     await ack()
-    found = _context(runtime, slack_request)
+    found = form_context(runtime, slack_request)
     if found is None:
         return
     meta, action, service = found
@@ -255,7 +256,7 @@ async def redraw(
 
 async def suggest(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
     """Type-ahead for external selects: services, catalog bindings, long or remote lists."""
-    found = _context(runtime, slack_request)
+    found = form_context(runtime, slack_request)
     if found is None:
         await ack(options=[])
         return

@@ -25,6 +25,7 @@ from bot.slack.views.blocks import (
     plain,
     section,
 )
+from bot.slack.views.schedule_form import schedule_button
 
 TEXT_ELEMENTS = {
     "text_input": "plain_text_input",
@@ -269,6 +270,7 @@ def run_modal(
     services: Sequence[Service] = (),
     service: Service | None = None,
     service_fixed: bool = False,
+    schedulable: bool = False,
 ) -> dict[str, Any]:
     """The form for one action.
 
@@ -290,6 +292,8 @@ def run_modal(
     refresh = needs_refresh(action)
     blocks += [input_block(f, f.identifier in refresh) for f in fields if f.visible]
     where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
+    if schedulable:  # "Schedule…" beside Run: the same inputs, later
+        blocks.append(schedule_button())
     blocks.append(context(f"The result will be posted in {where}."))
     return modal(
         action.name,
