@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from bot import inputs, options, policy, templates
 from bot.access import Decision, Principal, can_control, decide_run, is_admin
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
-from bot.runs import expiry
+from bot.runs import expiry, locks
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.models import utcnow
@@ -91,6 +91,7 @@ class Refusal(StrEnum):
     INPUTS = "inputs"  # see `errors`
     RATE_LIMIT = "rate_limit"  # see `retry_after`
     APPROVAL = "approval"  # nobody could approve it
+    BUSY = "busy"  # its concurrency key is taken and the action refuses to queue
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ class Admission:
         errors.update(problems)
         if errors:
             return Refused(Refusal.INPUTS, _summary(action, errors), errors)
+        busy = await self._busy(catalog, action, request, values, in_scope)
+        if busy is not None:
+            return busy
         if request.via == Via.TEST or self.policy is None:  # a test asks nobody
             return Admitted(
                 action, in_scope, values, action.needs_approval_for(request.via == Via.MCP)
@@ -189,6 +193,38 @@ class Admission:
                 Refusal.APPROVAL, SOLE_APPROVER if alone else policy.unapprovable(action, plan)
             )
         return Admitted(action, service, values, plan.waits, plan)
+
+    async def _busy(
+        self,
+        catalog: Catalog,
+        action: Action,
+        request: Request,
+        values: Mapping[str, Any],
+        service: Service | None,
+    ) -> Refused | None:
+        """`when_busy: refuse`: say at once who holds the key (the delivery checks again:
+        two replicas may admit one run each in the same moment)."""
+        rule = action.concurrency
+        if rule is None or rule.when_busy != "refuse" or request.via == Via.TEST:
+            return None
+        user = {"id": request.user_id}
+        try:
+            key, label = await locks.key_of(
+                self.settings.template_secrets,
+                catalog,
+                action,
+                rule,
+                user=user,
+                inputs=values,
+                service=service,
+            )
+        except templates.TemplateError:
+            return None  # the delivery reports it in the thread
+        holders = await asyncio.to_thread(self.store.lock_holders, key)
+        if len(holders) < rule.limit:
+            return None
+        who = locks.busy_text(holders, f"@{holders[0].user_name or holders[0].user_id}", label)
+        return Refused(Refusal.BUSY, f"{label} is busy with {who}")
 
     async def _access(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -472,6 +473,27 @@ class Confirm(Model):
     deny: str | None = Field(None, min_length=1, max_length=30)
 
 
+class Next(Model):
+    """A chain's next step: an action started after this one, with inputs rendered from
+    the finished run's context (its request and `response`)."""
+
+    action: Slug
+    inputs: dict[str, str] = {}
+
+
+class Concurrency(Model):
+    """At most `limit` runs with the same rendered key in flight, across all replicas."""
+
+    key: str = Field(min_length=1, max_length=200)  # Liquid, rendered with the request
+    limit: int = Field(1, ge=1, le=100)
+    when_busy: Literal["queue", "refuse"] = "queue"
+    group: Slug | None = None  # actions of one group share their keys (deploy, rollback)
+
+    def scope(self, action_id: str) -> str:
+        """The namespace of this action's keys."""
+        return f"group:{self.group}" if self.group else f"action:{action_id}"
+
+
 class Action(Model):
     id: Slug
     name: str = Field(min_length=1, max_length=75)
@@ -499,6 +521,11 @@ class Action(Model):
     rate_limit: Rate | None = None  # runs per user; None: the RUN_RATE_LIMIT default
     api: bool = True  # may run through the REST API (tokens)
     agents: bool = False  # offered to agents over MCP: admins opt actions in deliberately
+    concurrency: Concurrency | None = None
+    # Started from a Slack message: input identifier → Liquid over `message.*`.
+    from_message: dict[str, str] | None = None
+    on_success: Next | None = None
+    on_failure: Next | None = None  # also a run that timed out
     # Its receiver may get the receiver check's requests (`receiver-check`) without --force.
     conformance_ok: bool = False
 
@@ -526,6 +553,14 @@ class Action(Model):
             return True
         return self.needs_approval
 
+    def next_after(self, status: str) -> Next | None:
+        """The chain's next step after a run that ended with ``status``, if any."""
+        if status == "SUCCESS":
+            return self.on_success
+        if status in ("FAILURE", "TIMED_OUT"):
+            return self.on_failure
+        return None
+
     def input(self, identifier: str) -> Input | None:
         return next((i for i in self.inputs if i.identifier == identifier), None)
 
@@ -534,6 +569,21 @@ class Admins(Model):
     users: list[SlackId] = []
     usergroups: list[SlackId] = []
     workspace_admins: bool = False  # Slack workspace admins and owners are admins here too
+
+
+class ScheduleSpec(Model):
+    """A run started by the clock, as its owner (`as`): recurring (`cron`) or once (`at`)."""
+
+    id: Slug
+    action: Slug
+    cron: str | None = Field(None, min_length=1, max_length=100)  # five fields
+    at: datetime | None = None  # once; without a zone, in `timezone`
+    timezone: str = "UTC"
+    inputs: dict[str, Any] = {}
+    service: Slug | None = None
+    owner: SlackId = Field(alias="as")
+    channel: SlackId | None = None  # where runs and notices go; none: the owner's DM
+    misfire_grace: Duration = 600.0  # a firing missed by more than this is skipped
 
 
 class CatalogFile(Model):
@@ -545,6 +595,7 @@ class CatalogFile(Model):
     teams: list[Team] = []
     services: list[Service] = []
     actions: list[Action] = []
+    schedules: list[ScheduleSpec] = []
 
 
 class Catalog:

@@ -68,6 +68,8 @@ class JobKind(StrEnum):
     EXTEND_APPLY = "extend_apply"  # an approved extension takes effect
     AUDIT_SINK = "audit_sink"  # stream the audit chain to one sink
     CI_FOLLOW = "ci_follow"  # poll a dispatched CI run until it completes
+    CHAIN = "chain"  # start a finished run's on_success / on_failure action
+    SCHEDULE_FIRE = "schedule_fire"  # one firing of a schedule: a run as its owner
 
 
 class JobStatus(StrEnum):

@@ -37,6 +37,8 @@ from bot.slack.notify import SlackNotifier
 from bot.store import Store, migrate
 from bot.store.models import utcnow
 from bot.tokens import Tokens
+from bot.triggers.chains import Chains
+from bot.triggers.schedules import Schedules
 from bot.webhooks.transport import build_client
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class CountingWebClient(AsyncWebClient):
 
 SLACK_ACTIONS_POLL = 5.0  # seconds: how soon other replicas see an admin's change
 RETENTION_EVERY = 24 * 3600.0
+SCHEDULE_TICK = 5.0  # seconds: how late a firing may start
 
 
 class Runtime:
@@ -121,11 +124,30 @@ class Runtime:
             policy=self.policy,
         )
         self.tokens = Tokens(settings, self.store, self.directory.profile)
+        self.chains = Chains(
+            settings=settings,
+            catalog=self.catalog,
+            store=self.store,
+            admission=self.admission,
+            runner=self.runner,
+        )
+        self.schedules = Schedules(
+            catalog=self.catalog,
+            store=self.store,
+            admission=self.admission,
+            runner=self.runner,
+            channels=self.notifier,
+        )
         self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
         self.audit_stream = self._audit_stream(settings)
         self.worker = Worker(
             self.store,
-            merge_handlers(self.runner.handlers, self.audit_stream.handlers),
+            merge_handlers(
+                self.runner.handlers,
+                self.audit_stream.handlers,
+                self.chains.handlers,
+                self.schedules.handlers,
+            ),
             concurrency=settings.WORKER_CONCURRENCY,
             lease=settings.JOB_LEASE_SECONDS,
         )
@@ -186,6 +208,7 @@ class Runtime:
         self._document = fresh.document
         self._catalog = self._adjust(loaded.catalog)
         loaded.warnings = fresh.warnings + loaded.warnings
+        await self.schedules.sync()
         return loaded
 
     async def purge_old(self) -> int:
@@ -199,7 +222,10 @@ class Runtime:
         """Migrate, then serve. Failing to reach the database fails start-up."""
         await asyncio.to_thread(migrate, self.settings.DATABASE_URL)
         await self.refresh_slack_actions(force=True)
+        await self.schedules.sync()
         await self.worker.start()  # picks up whatever a previous process left due
+        await self.schedules.tick()  # firings missed while down: once, within their grace
+        self.worker.every(SCHEDULE_TICK, self.schedules.tick, "schedules")
         self.worker.every(SLACK_ACTIONS_POLL, self.refresh_slack_actions, "slack-actions")
         self.worker.every(RETENTION_EVERY, self.purge_old, "retention", first_in=60.0)
         await self.audit_stream.start(self.worker)

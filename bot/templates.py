@@ -204,6 +204,29 @@ class _SlackCycle(CycleTag):
     node_class = _SlackCycleNode
 
 
+SCAN_LIMIT = 20_000  # characters of text a `scan` reads: the text may be anyone's
+
+
+@lru_cache(maxsize=256)
+def _pattern(source: str) -> re.Pattern[str]:
+    try:
+        return re.compile(source)
+    except re.error as exc:
+        raise TemplateError(f"scan: invalid regular expression {source!r}: {exc}") from None
+
+
+def _scan(value: object, pattern: object) -> list[str]:
+    """Every match of a regular expression in the text: its first group if it has one.
+
+    `{{ message.text | scan: 'svc:([a-z0-9-]+)' | first }}`
+    """
+    if value is None:
+        return []
+    compiled = _pattern(str(pattern))
+    found = compiled.finditer(str(value)[:SCAN_LIMIT])
+    return [m.group(1) if compiled.groups else m.group(0) for m in found]
+
+
 def build_environment(*, slack: bool = False) -> Environment:
     """The one environment's configuration; ``slack`` escapes output for Slack messages."""
     env = ActionsEnvironment()
@@ -212,6 +235,7 @@ def build_environment(*, slack: bool = False) -> Environment:
     env.filters["secret"] = _secret
     env.filters["tag_value"] = _tag_value
     env.filters["trusted"] = trusted
+    env.filters["scan"] = _scan
     if slack:
         for tag in (_SlackOutput, _SlackEcho, _SlackCapture, _SlackCycle):
             env.add_tag(tag)
@@ -389,6 +413,26 @@ def check(
         elif segments[0] == "secrets" and len(segments) > 1 and isinstance(segments[1], str):
             secrets.add(segments[1])
     return sorted(set(errors)), secrets
+
+
+MESSAGE_FIELDS = {"text", "user", "ts", "permalink", "files", "attachments"}
+
+
+def check_message(source: str) -> list[str]:
+    """A `from_message` template: Liquid that sees only `message` and its known fields."""
+    try:
+        template = _parse(source)
+        paths = template.global_variable_segments()
+        filters = template.filter_names()
+    except LiquidError as exc:
+        return [f"Liquid syntax error: {exc}"]
+    errors = [f"unknown filter {name!r}" for name in filters if name not in ENV.filters]
+    for segments in paths:
+        if segments[0] != "message":
+            errors.append(f"unknown variable {segments[0]!r}: only message.* is known here")
+        elif len(segments) > 1 and segments[1] not in MESSAGE_FIELDS:
+            errors.append(f"unknown field message.{segments[1]}")
+    return sorted(set(errors))
 
 
 _OUTPUT = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)

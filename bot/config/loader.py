@@ -28,6 +28,7 @@ from bot.catalog import (
 )
 from bot.config import backstage
 from bot.config.words import pattern_words, plain_words
+from bot.triggers import cron
 from bot.webhooks.render import is_json
 
 
@@ -273,6 +274,97 @@ def _cross_references(doc: CatalogFile) -> list[str]:
                 for t in action.access.teams
                 if t not in teams
             ]
+    return errors + _group_limits(doc) + _chains(doc) + _schedules(doc)
+
+
+def _schedules(doc: CatalogFile) -> list[str]:
+    """Each schedule names an action and its inputs, and a valid time: cron or at."""
+    actions = {a.id: a for a in doc.actions}
+    services = {s.id for s in doc.services}
+    errors = _duplicates([s.id for s in doc.schedules], "schedules")
+    for i, spec in enumerate(doc.schedules):
+        where = f"schedules[{i}]"
+        action = actions.get(spec.action)
+        if action is None:
+            errors.append(f"{where}.action: unknown action {spec.action!r}")
+        else:
+            errors += [
+                f"{where}.inputs.{key}: not an input of {action.id!r}"
+                for key in spec.inputs
+                if action.input(key) is None
+            ]
+            if action.scope == "service" and spec.service is None:
+                errors.append(f"{where}.service: {action.id!r} runs on a service; name one")
+        if spec.service is not None and spec.service not in services:
+            errors.append(f"{where}.service: unknown service {spec.service!r}")
+        if (spec.cron is None) == (spec.at is None):
+            errors.append(f"{where}.cron: give either cron (recurring) or at (once)")
+        try:
+            if spec.cron is not None:
+                cron.trigger(spec.cron, spec.timezone)
+            else:
+                cron.zone(spec.timezone)
+        except cron.CronError as exc:
+            field = "timezone" if "time zone" in str(exc) else "cron"
+            errors.append(f"{where}.{field}: {exc}")
+    return errors
+
+
+MAX_CHAIN = 5  # steps after the first
+
+
+def _chains(doc: CatalogFile) -> list[str]:
+    """Each next step names an action, fills only its inputs, and no chain loops or goes
+    deeper than MAX_CHAIN steps."""
+    actions = {a.id: a for a in doc.actions}
+    errors: list[str] = []
+    for i, action in enumerate(doc.actions):
+        for name in ("on_success", "on_failure"):
+            step = getattr(action, name)
+            if step is None:
+                continue
+            where = f"actions[{i}].{name}"
+            target = actions.get(step.action)
+            if target is None:
+                errors.append(f"{where}.action: unknown action {step.action!r}")
+                continue
+            for key in step.inputs:
+                if target.input(key) is None:
+                    errors.append(f"{where}.inputs.{key}: not an input of {target.id!r}")
+            problem = _chain_problem(actions, [action.id, step.action])
+            if problem:
+                errors.append(f"{where}: {problem}")
+    return errors
+
+
+def _chain_problem(actions: Mapping[str, Action], path: list[str]) -> str | None:
+    if path[-1] in path[:-1]:
+        return "the chain loops: " + " → ".join(path)
+    if len(path) - 1 > MAX_CHAIN:
+        return f"the chain is deeper than {MAX_CHAIN} steps: " + " → ".join(path)
+    current = actions.get(path[-1])
+    for step in (current.on_success, current.on_failure) if current else ():
+        if step is not None and step.action in actions:
+            problem = _chain_problem(actions, [*path, step.action])
+            if problem:
+                return problem
+    return None
+
+
+def _group_limits(doc: CatalogFile) -> list[str]:
+    """Actions sharing a concurrency group share its slots: they must agree on how many."""
+    first: dict[str, tuple[int, int]] = {}
+    errors: list[str] = []
+    for i, action in enumerate(doc.actions):
+        rule = action.concurrency
+        if rule is None or rule.group is None:
+            continue
+        j, limit = first.setdefault(rule.group, (i, rule.limit))
+        if limit != rule.limit:
+            errors.append(
+                f"actions[{i}].concurrency.limit: group {rule.group!r} has limit {limit} "
+                f"in actions[{j}]"
+            )
     return errors
 
 
@@ -315,6 +407,16 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
         fields.append(("response_template", action.response_template, True))
     if action.backend is not None and action.is_async:
         errors.append(f"{path}.async: a backend's run is followed by the bot; remove async")
+    if action.concurrency is not None:
+        fields.append(("concurrency.key", action.concurrency.key, False))
+    for name in ("on_success", "on_failure"):
+        step = getattr(action, name)
+        for key, source in (step.inputs if step else {}).items():
+            fields.append((f"{name}.inputs.{key}", source, True))
+    for key, source in (action.from_message or {}).items():
+        if key not in identifiers and not (key == "service" and action.scope == "service"):
+            errors.append(f"{path}.from_message.{key}: not an input of this action")
+        errors += [f"{path}.from_message.{key}: {p}" for p in templates.check_message(source)]
     if action.expires is not None:
         expires = action.expires
         fields.append(("expires.after", expires.after, False))

@@ -19,7 +19,7 @@ from bot import logs, metrics, redaction
 from bot.backends.follower import CiClients
 from bot.catalog import Action, Catalog, Service
 from bot.jobs import Retry
-from bot.kinds import JobKind, RunStatus
+from bot.kinds import JobKind, RunKind, RunStatus
 from bot.outcomes import Outcome, RequestPreview
 from bot.redaction import Redactor
 from bot.settings import Settings
@@ -200,6 +200,9 @@ class Context:
         )
         if run.approval_refs:  # the approval request shows how it ended, too
             jobs = [*(jobs or []), Job(kind=JobKind.APPROVAL_UPDATE)]
+        action = self.catalog().action(run.action_id)
+        if action and not run.is_test and run.kind == RunKind.RUN and action.next_after(status):
+            jobs = [*(jobs or []), Job(kind=JobKind.CHAIN, data={"status": status.value})]
         finished = await self.db(
             self.store.finish_run,
             run.id,

@@ -16,7 +16,7 @@ from bot.catalog import Action
 from bot.jobs import MAX_ATTEMPTS, Blueprint, Retry
 from bot.kinds import DeliveryErrorKind, JobKind, RunKind, RunStatus
 from bot.outcomes import Outcome, seconds_text
-from bot.runs import ci
+from bot.runs import ci, locks
 from bot.runs.context import Context, Loaded
 from bot.runs.expiry import after_success
 from bot.runs.lifecycle import accepted
@@ -49,6 +49,8 @@ async def deliver(ctx: Context, job: Job) -> None:
         outcome = Outcome(False, "This action was removed from the catalog.", error="gone")
         await ctx.finish(run, outcome, RunStatus.FAILURE, view_id)
         return
+    if not await locks.gate(ctx, job, loaded, loaded.action):
+        return
     with redaction.scoped(run.id, ctx.run_redactor(run.id, secret)):
         backend = ci.backend_for(loaded.action, run)
         try:
@@ -56,7 +58,9 @@ async def deliver(ctx: Context, job: Job) -> None:
                 await ci.dispatch(ctx, loaded, loaded.action, backend, secret, view_id)
             else:
                 await _deliver_once(ctx, job, loaded, loaded.action, secret)
-        except Retry:
+        except Retry as retry:
+            if loaded.action.concurrency is not None:
+                await locks.keep_through(ctx, run.id, retry.delay)
             raise
         except Exception as exc:
             if job.attempts < MAX_ATTEMPTS:

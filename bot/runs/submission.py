@@ -49,6 +49,7 @@ class Submission:
     needs_approval: bool | None = None  # None: as the plan, else the action, says
     origin: dict[str, Any] | None = None  # not asked in Slack: API or MCP, token, agent
     plan: Plan | None = None  # the approval resolved at admission; None: the action's own
+    thread_ts: str | None = None  # started from a message: reply in its thread
 
     @property
     def approval(self) -> bool:
@@ -89,6 +90,7 @@ def _run_of(
         kind=submission.kind,
         sealed=sealed,
         origin=submission.origin,
+        thread_ts=submission.thread_ts,
     )
     if submission.thread_of is not None:
         thread = submission.thread_of

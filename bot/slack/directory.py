@@ -42,6 +42,7 @@ class Directory:
             "username": user.get("name"),
             "deleted": bool(user.get("deleted")),
             "workspace_admin": bool(user.get("is_admin") or user.get("is_owner")),
+            "tz": user.get("tz"),  # the user's IANA time zone, for schedules
         }
         self._profiles[user_id] = (time.monotonic() + PROFILE_TTL, found)
         return found

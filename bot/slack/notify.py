@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
+def thread_of(run: Run) -> str | None:
+    """Where a run's replies go: the thread of the message it was started from, if any
+    (Slack threads are one level deep), else its status message's own thread."""
+    return run.thread_ts or run.message_ts
+
+
 class SlackNotifier:
     def __init__(
         self,
@@ -57,7 +63,7 @@ class SlackNotifier:
         channel = run.channel_id or run.user_id
         try:
             response = await self.client.chat_postMessage(
-                channel=channel, text=fallback(text), blocks=body
+                channel=channel, text=fallback(text), blocks=body, thread_ts=run.thread_ts
             )
         except SlackApiError as exc:
             if channel == run.user_id or exc.response.get("error") not in CANNOT_POST:
@@ -87,6 +93,10 @@ class SlackNotifier:
             run = await asyncio.to_thread(self.store.update_run, run.id, permalink=link)
         return run
 
+    async def say(self, channel: str, text: str) -> None:
+        """A notice in a channel, not about one run (a schedule that paused itself)."""
+        await self.client.chat_postMessage(channel=channel, **text_message(text))
+
     async def progress(self, run: Run, text: str, edit: str | None = None) -> str | None:
         channel = run.channel_id or run.user_id
         if edit:
@@ -96,7 +106,7 @@ class SlackNotifier:
             except SlackApiError as exc:  # deleted meanwhile: post it afresh
                 log.info("run %s: note not edited (%s)", run.id, exc.response.get("error"))
         response = await self.client.chat_postMessage(
-            channel=channel, thread_ts=run.message_ts, **text_message(text)
+            channel=channel, thread_ts=thread_of(run), **text_message(text)
         )
         return response.get("ts")
 
@@ -125,7 +135,7 @@ class SlackNotifier:
             body = self._child_result(run, body, outcome)
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
-            channel=channel, thread_ts=run.message_ts, text=fallback(text), blocks=body
+            channel=channel, thread_ts=thread_of(run), text=fallback(text), blocks=body
         )
         if run.message_ts and run.kind == RunKind.RUN:
             status = outcome.final_status or run.status
@@ -272,7 +282,7 @@ class SlackNotifier:
         line = f"*{escape(action.name)}* expires {local_time(run.expires_at)}"
         await self.client.chat_postMessage(
             channel=run.channel_id or run.user_id,
-            thread_ts=run.message_ts,
+            thread_ts=thread_of(run),
             text=fallback(
                 f"{action.name} expires at {clock(run.expires_at)}: it will be undone then."
             ),

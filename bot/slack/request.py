@@ -51,6 +51,7 @@ class SlackRequest:
     action_ts: str | None = None
     container: str | None = None  # "message" or "view" (Home and modals)
     event: Mapping[str, Any] = field(default_factory=dict)
+    message: Mapping[str, Any] = field(default_factory=dict)  # a message shortcut's message
 
     @property
     def from_home(self) -> bool:
@@ -136,6 +137,7 @@ def _interaction(kind: str, body: Mapping[str, Any]) -> SlackRequest:
         value=(_optional(action, "value", "value") or _optional(picked, "value", "value") or ""),
         action_ts=_optional(action, "action_ts", "action_ts"),
         container=_optional(_mapping(body, "container", "container"), "type", "container.type"),
+        message=_mapping(body, "message", "message"),
     )
 
 

@@ -3,8 +3,9 @@
 Each repository lives in its own module and shares the engine through `Database`:
 runs (`runs`), the job queue (`queue`), the audit log (`audit`) and its hash chain
 (`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`), actions created
-in Slack (`slack_actions`), API tokens (`tokens`) and users' favourite actions
-(`favourites`). Callers keep using one `Store`.
+in Slack (`slack_actions`), API tokens (`tokens`), users' favourite actions
+(`favourites`), concurrency locks (`locks`) and schedules (`schedules`). Callers keep using
+one `Store`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from bot.store.approvals import ApprovalRepository
 from bot.store.audit import AuditLog
 from bot.store.engine import alembic_config
 from bot.store.favourites import FavouriteRepository
+from bot.store.locks import LockRepository
 from bot.store.queue import JobQueue
 from bot.store.runs import RunRepository
+from bot.store.schedules import ScheduleRepository
 from bot.store.sinks import SinkCursors
 from bot.store.slack_actions import SlackActionRepository
 from bot.store.tokens import TokenRepository
@@ -33,6 +36,8 @@ class Store(
     SlackActionRepository,
     TokenRepository,
     FavouriteRepository,
+    LockRepository,
+    ScheduleRepository,
 ):
     """Sessions and the run/audit queries. Synchronous: async callers use a thread."""
 

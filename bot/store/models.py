@@ -84,6 +84,8 @@ class Run(SQLModel, table=True):
     summary: str = Field(default="", max_length=3000)
     parent_id: str | None = Field(default=None, max_length=36)  # the run this one re-runs
     permalink: str | None = Field(default=None, max_length=500)  # of the status message
+    # Started from a message: the status message is a reply in that message's thread.
+    thread_ts: str | None = Field(default=None, max_length=32)
     is_test: bool = False  # an admin's `test` send: never posted to a channel
     kind: str = Field(default=RunKind.RUN, max_length=16)
     # Time-limited actions: when the revert is due (moved by Extend and Revoke now).
@@ -232,4 +234,50 @@ class Favourite(SQLModel, table=True):
 
     user_id: str = Field(primary_key=True, max_length=32)
     action_id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class RunLock(SQLModel, table=True):
+    """A run's place for a concurrency key: holding a slot, or waiting (no slot).
+
+    The unique (key, slot) pair is the lock: two replicas cannot take one slot, so at most
+    `limit` runs hold a key. A holder's lease is renewed while its jobs run; a run that
+    ends deletes its row in the same transaction, and an expired lease (a crashed holder)
+    is taken over by the next run that asks.
+    """
+
+    __tablename__ = "run_lock"
+    __table_args__ = (UniqueConstraint("key", "slot"),)
+
+    run_id: str = Field(foreign_key="run.id", primary_key=True, max_length=36)
+    key: str = Field(max_length=300, index=True)
+    slot: int | None = None  # 0 ≤ slot < limit while holding; None while waiting
+    label: str = Field(default="", max_length=200)  # the rendered key, as people read it
+    queued_at: datetime = _timestamp(nullable=False, default=utcnow)
+    expires_at: datetime | None = _timestamp(nullable=True)  # the holder's lease
+
+
+class Schedule(SQLModel, table=True):
+    """Runs started by the clock as their owner: from the config file or created in Slack.
+
+    `next_at` is the next firing (None: a one-off that fired). Replicas claim a firing by
+    moving `next_at` on with a conditional update, so each firing happens once.
+    """
+
+    __tablename__ = "schedule"
+
+    id: str = Field(primary_key=True, max_length=80)
+    action_id: str = Field(max_length=64)
+    owner: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    service_id: str | None = Field(default=None, max_length=64)
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    cron: str | None = Field(default=None, max_length=100)
+    timezone: str = Field(default="UTC", max_length=64)
+    misfire_grace: float = 600.0
+    next_at: datetime | None = _timestamp(nullable=True, index=True)
+    paused: bool = False
+    note: str = Field(default="", max_length=500)  # why it paused itself
+    from_config: bool = False
+    last_fired_at: datetime | None = _timestamp(nullable=True)
     created_at: datetime = _timestamp(nullable=False, default=utcnow)

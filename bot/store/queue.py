@@ -10,6 +10,7 @@ from sqlalchemy import case, func, update
 from sqlmodel import col, select
 
 from bot.kinds import JobKind, JobStatus
+from bot.store import locks
 from bot.store.audit_chain import AuditChainRepository
 from bot.store.models import Job, utcnow
 
@@ -71,6 +72,7 @@ class JobQueue(AuditChainRepository):
                 .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
                 .values(claimed_until=utcnow() + timedelta(seconds=lease))
             )
+            locks.renew(session, ids, owner, lease)
             session.commit()
 
     def complete(

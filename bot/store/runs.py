@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.kinds import JobStatus, RunKind, RunStatus
+from bot.store import locks
 from bot.store.engine import Database
 from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
 
@@ -145,6 +146,8 @@ class RunRepository(Database):
                     detail={"status": status, **detail},
                 )
             )
+            if status in FINAL:  # ended in any way: its concurrency slot is free
+                locks.release(session, run_id)
             if close:
                 session.exec(  # type: ignore[call-overload]
                     update(Job)

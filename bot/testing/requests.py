@@ -479,6 +479,29 @@ class SlackRequests:
         payload.update(extra)
         return self._interactive(payload)
 
+    def message_shortcut(
+        self,
+        callback_id: str,
+        on: Mapping[str, Any],
+        user_id: str = "U0DEV",
+        channel_id: str = "C0CHAN",
+        **extra: Any,
+    ) -> httpx.Response:
+        """Post a ``message_action`` payload: a message shortcut chosen on the message ``on``
+        (Slack's message object: type, user or bot_id, ts, text, attachments, files)."""
+        payload = interaction(self.team, "message_action", self._user(user_id))
+        payload.update(
+            callback_id=callback_id,
+            trigger_id=self._trigger_id(),
+            action_ts=f"{time.time():.6f}",
+            channel={"id": channel_id, "name": self._channel_name(channel_id)},
+            message_ts=on.get("ts"),
+            message={"type": "message", **on},
+            response_url=self._response_url(),
+        )
+        payload.update(extra)
+        return self._interactive(payload)
+
     def _latest_ts(self, channel_id: str | None) -> str:
         """The newest top-level bot message in the channel (what a user would click on)."""
         if self.fake is not None and channel_id:

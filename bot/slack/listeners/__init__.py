@@ -15,10 +15,14 @@ from bot.slack.listeners import (
     details,
     grants,
     runs,
+    schedules,
+    scheduling,
+    shortcuts,
     tokens,
 )
 
 
 def register(app: AsyncApp) -> None:
-    for module in (commands, catalog, runs, admin, approvals, grants, details, tokens):
+    listeners = (commands, catalog, runs, admin, approvals, grants, details, tokens)
+    for module in (*listeners, shortcuts, schedules, scheduling):
         module.register(app)

@@ -22,6 +22,7 @@ from bot.config import ConfigError, payload_warnings
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
 from bot.slack import guards
+from bot.slack.listeners import schedules
 from bot.slack.listeners.runs import form_fields, form_user
 from bot.slack.request import SlackRequest
 from bot.slack.views import admin as views
@@ -765,6 +766,10 @@ async def _why(runtime: Runtime, call: Call) -> None:
     await call.say("\n".join(found.lines()))
 
 
+async def _schedules(runtime: Runtime, call: Call) -> None:
+    await schedules.show(runtime, call.user_id, call.respond, "all")
+
+
 USAGE_CHECK = "Usage: `/actions-admin check-receiver <id> [--service s] [key=value …] [--force]`"
 
 
@@ -790,4 +795,5 @@ SUBCOMMANDS = {
     "reload": _reload,
     "check-receiver": _check_receiver,
     "why": _why,
+    "schedules": _schedules,
 }

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalog import Team
 from bot.mrkdwn import escape
 from bot.runtime import Runtime
-from bot.slack.listeners import tokens
+from bot.slack.listeners import schedules, tokens
 from bot.slack.listeners.cards import catalog_blocks
 from bot.slack.request import SlackRequest
 from bot.slack.views import browse
@@ -22,7 +22,8 @@ USAGE = (
     "`/actions` — the actions for this channel's service, or the whole catalog\n"
     "`/actions <service>` — a service's page, by id or name\n"
     "`/actions <words>` — search action names and descriptions\n"
-    "`/actions token` — make a personal API token · `/actions tokens` — yours, to revoke"
+    "`/actions token` — make a personal API token · `/actions tokens` — yours, to revoke\n"
+    "`/actions schedules` — your schedules: pause, resume, delete, run now"
 )
 
 
@@ -49,6 +50,9 @@ async def actions(
         return
     if text.lower() == "tokens":
         await tokens.show_mine(runtime, slack_request, respond)
+        return
+    if text.lower() == "schedules":
+        await schedules.show(runtime, user_id, respond, "own")
         return
     who = await runtime.directory.principal(user_id, catalog)
     state = Page(query=text)

@@ -78,11 +78,19 @@ async def open_form(
     channel: str | None,
     parent: str | None = None,
     values: dict[str, Any] | None = None,
+    thread: str | None = None,
+    replace: str | None = None,
 ) -> bool:
-    """Open an action's modal, or say why not (False). Within the trigger's 3 seconds."""
+    """Open an action's modal, or say why not (False). Within the trigger's 3 seconds.
+
+    ``thread``: the run replies in that message's thread. ``replace``: the modal to turn
+    into the form (the message shortcut's list), instead of opening a new one.
+    """
     catalog = runtime.catalog()
     user_id = slack_request.user_id
     trigger = slack_request.trigger_id
+    if replace:
+        client = _Shown(client, replace)  # type: ignore[assignment]
     action = catalog.action(action_id)
     service = catalog.service(service_id) if service_id else None
     if action is None or (service_id and service is None):
@@ -112,7 +120,8 @@ async def open_form(
         "channel": channel,
         "service": service_id,
         "parent": parent,
-        "fixed": bool(service_id and not parent),
+        "fixed": bool(service_id and not parent and not thread),
+        "thread": thread,
     }
     view = forms.run_modal(
         action,
@@ -124,6 +133,7 @@ async def open_form(
         service=service,
         service_fixed=bool(seal["fixed"]),
         approvers=approvers_of(catalog, action),
+        schedulable=not (parent or thread or any(i.type == "secret" for i in action.inputs)),
     )
     await client.views_open(trigger_id=trigger, view=view)
     return True
@@ -134,7 +144,18 @@ def approvers_of(catalog: Catalog, action: Action) -> str:
     return approvals.approvers_text(catalog, action) if action.needs_approval else ""
 
 
-def _context(
+class _Shown:
+    """A client whose views_open updates a modal already open (a click inside it)."""
+
+    def __init__(self, client: AsyncWebClient, view_id: str) -> None:
+        self.client = client
+        self.view_id = view_id
+
+    async def views_open(self, *, trigger_id: str | None, view: dict[str, Any]) -> Any:
+        return await self.client.views_update(view_id=self.view_id, view=view)
+
+
+def form_context(
     runtime: Runtime, slack_request: SlackRequest
 ) -> tuple[dict[str, Any], Action, Service | None] | None:
     """The sealed metadata of a run form, its action, and its service (fixed or chosen)."""
@@ -160,7 +181,7 @@ def register(app: AsyncApp) -> None:
 async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
     catalog = runtime.catalog()
     user_id = slack_request.user_id
-    found = _context(runtime, slack_request)
+    found = form_context(runtime, slack_request)
     if found is None:
         await ack(response_action="update", view=blocks.notice_modal("Cannot run", STALE))
         return
@@ -195,6 +216,7 @@ async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest
             view_id=slack_request.view_id,
             parent_id=meta.get("parent"),
             plan=verdict.plan,
+            thread_ts=meta.get("thread"),
         )
     )
     if run is None:  # Slack redelivered a submission we already have
@@ -217,7 +239,7 @@ async def redraw(
 ) -> None:
     """A parent input changed: redraw the form, keeping what was typed."""
     await ack()
-    found = _context(runtime, slack_request)
+    found = form_context(runtime, slack_request)
     if found is None:
         return
     meta, action, service = found
@@ -254,7 +276,7 @@ async def redraw(
 
 async def suggest(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
     """Type-ahead for external selects: services, catalog bindings, long or remote lists."""
-    found = _context(runtime, slack_request)
+    found = form_context(runtime, slack_request)
     if found is None:
         await ack(options=[])
         return

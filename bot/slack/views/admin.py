@@ -42,6 +42,7 @@ HELP = (
     "log, as files in your DM\n"
     "`tokens` — every API token, with its last use; revoke any\n"
     "`reload` — re-read the config file (the running config stays if it is invalid)\n"
+    "`schedules` — every schedule: pause, resume, delete, run now, next firings\n"
     "`check-receiver <id> [--service s] [key=value …] [--force]` — send the action's receiver "
     "six requests (valid, forged, stale, replayed, retried, altered) and grade its answers\n"
     "`why @user <action> [service]` — the rules that let them run it or refuse, in order: "

@@ -25,6 +25,7 @@ from bot.slack.views.blocks import (
     plain,
     section,
 )
+from bot.slack.views.schedule_form import schedule_button
 
 TEXT_ELEMENTS = {
     "text_input": "plain_text_input",
@@ -279,6 +280,7 @@ def run_modal(
     service: Service | None = None,
     service_fixed: bool = False,
     approvers: str = "",
+    schedulable: bool = False,
 ) -> dict[str, Any]:
     """The form for one action.
 
@@ -303,6 +305,8 @@ def run_modal(
     refresh = needs_refresh(action)
     blocks += [input_block(f, f.identifier in refresh) for f in fields if f.visible]
     where = f"<#{channel_id}>" if channel_id else "your direct messages with me"
+    if schedulable:  # "Schedule…" beside Run: the same inputs, later
+        blocks.append(schedule_button())
     if action.needs_approval:
         blocks.append(context(f"Nothing is sent until it is approved. Updates go to {where}."))
     else:
