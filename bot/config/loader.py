@@ -77,7 +77,7 @@ def validate(
     try:
         parsed = CatalogFile.model_validate(document)
     except ValidationError as exc:
-        errors = _first_per_path(_describe(error) for error in exc.errors())
+        found: list[str] = _first_per_path(_describe(error) for error in exc.errors())
         # Report template and reference problems of the actions that did parse, too, so an
         # author fixes everything in one round.
         for index, raw in enumerate(document.get("actions") or []):
@@ -85,8 +85,8 @@ def validate(
                 action = Action.model_validate(raw)
             except ValidationError:
                 continue
-            errors += _check_action(action, f"actions[{index}]")[0]
-        raise ConfigError(errors) from None
+            found += _check_action(action, f"actions[{index}]")[0]
+        raise ConfigError(found) from None
     errors: list[str] = []
     if parsed.catalog:
         parsed, errors = _with_descriptors(parsed, source)

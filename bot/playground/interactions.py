@@ -243,7 +243,9 @@ class Interactions:
         elif action == "clear":
             self.ws.close_views(user_id)
         elif action == "errors":
-            errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+            errors = body.get("errors")
+            if not isinstance(errors, dict):
+                errors = {}
             inputs = {
                 b.get("block_id")
                 for b in self.ws.views[view_id].get("blocks") or []

@@ -85,7 +85,7 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     stand_ins = config.stand_in_secrets(loaded.catalog, from_env)
     settings = config.playground_settings(base, port=port, stand_ins=stand_ins)
     public = settings.PUBLIC_URL
-    catalog, originals = loaded.catalog, {}
+    catalog, originals = loaded.catalog, dict[str, str]()
     if echo:
         catalog, originals = config.rewrite_catalog(loaded.catalog, public)
     runtime = Runtime(

@@ -162,10 +162,10 @@ async def update(ctx: Context, job: Job) -> None:
     if loaded is None or loaded.action is None:
         return
     run = loaded.run
-    if not run.approval_refs and await ctx.db(
-        ctx.store.pending_jobs, run.id, JobKind.APPROVAL_REQUEST
-    ):
-        raise Retry(0.2, "waiting for the request to be posted", counts=False)
+    if not run.approval_refs:
+        pending = await ctx.db(ctx.store.pending_jobs, run.id, JobKind.APPROVAL_REQUEST)
+        if pending:
+            raise Retry(0.2, "waiting for the request to be posted", counts=False)
     decisions = await ctx.db(ctx.store.decisions, run.id)
     await ctx.notifier.update_approval(run, loaded.action, decisions)
 

@@ -33,7 +33,7 @@ from bot.store import Run, Store
 from bot.vault import Vault
 
 # Every job kind of the run lifecycle, each handled by the module it belongs to.
-JOBS: Blueprint[Context] = Blueprint().add_from(
+JOBS: Blueprint[Context] = Blueprint[Context]().add_from(
     lifecycle.jobs, delivery.jobs, approvals.jobs, expiry.jobs
 )
 

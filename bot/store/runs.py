@@ -10,9 +10,9 @@ from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.kinds import JobStatus, RunKind
+from bot.kinds import FINAL, JobStatus, RunKind
 from bot.store.engine import Database
-from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
+from bot.store.models import AuditEvent, Job, Run, utcnow
 
 
 class RunRepository(Database):
@@ -117,7 +117,7 @@ class RunRepository(Database):
                 query = query.where(col(Run.status).in_(list(allowed_from)))
             if status in FINAL:  # the secret inputs have done their job
                 fields["sealed"] = None
-            result = session.exec(query.values(status=status, **fields))  # type: ignore[call-overload]
+            result = session.exec(query.values(status=status, **fields))
             if result.rowcount != 1:
                 session.rollback()
                 return None
@@ -133,7 +133,7 @@ class RunRepository(Database):
                 )
             )
             if close:
-                session.exec(  # type: ignore[call-overload]
+                session.exec(
                     update(Job)
                     .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
                     .where(col(Job.kind).in_(list(close)))
@@ -146,7 +146,7 @@ class RunRepository(Database):
                     )
                 )
             for kind, when in (due or {}).items():
-                session.exec(  # type: ignore[call-overload]
+                session.exec(
                     update(Job)
                     .where(
                         col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None)
@@ -166,7 +166,9 @@ class RunRepository(Database):
 
     def runs(self, limit: int = 50) -> list[Run]:
         with self.session() as session:
-            query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+            query = (
+                select(Run).order_by(col(Run.created_at).desc(), col(Run.id).desc()).limit(limit)
+            )
             return list(session.exec(query))
 
     def runs_of(self, user_id: str, limit: int = 5) -> list[Run]:

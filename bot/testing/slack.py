@@ -302,7 +302,7 @@ class FakeSlack(HTTPDouble):
 
     def _authorized(self, headers: Headers) -> bool:
         match = _AUTH_RE.match(headers.get("Authorization") or "")
-        return bool(match) and match.group(1).startswith(self.ACCEPTED_TOKEN_PREFIXES)
+        return match is not None and match.group(1).startswith(self.ACCEPTED_TOKEN_PREFIXES)
 
     @staticmethod
     def _parse_params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:

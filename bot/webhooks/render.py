@@ -120,12 +120,14 @@ async def render(
         try:
             json.loads(payload)
         except ValueError as exc:
-            shown = await _shown(settings, action, hook, context, (url, headers, payload))
+            _, _, shown_body, _ = await _shown(
+                settings, action, hook, context, (url, headers, payload)
+            )
             raise RenderError(
                 "invalid_payload",
                 "The request was not sent: the payload template did not produce valid JSON "
                 f"({exc}). The action's owners can see the details in the audit log.",
-                shown[2],
+                shown_body,
             ) from None
     timestamp = int(time.time()) if timestamp is None else timestamp
     request = delivery.build(

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admission import Refused, Request, Via
 from bot.catalog import Action, parse_duration
+from bot.kinds import RunKind
 from bot.runs import Submission
 from bot.runtime import Runtime
 from bot.slack import guards
@@ -25,19 +26,23 @@ from bot.store import Run
 
 
 def register(app: AsyncApp) -> None:
-    def guarded(rule: guards.RunRule) -> dict[str, list[guards.Middleware]]:
-        return {"middleware": [guards.run_guard(rule)]}
+    def guarded(rule: guards.RunRule) -> list[guards.Middleware]:
+        return [guards.run_guard(rule)]
 
-    app.action(views.APPROVE, **guarded(guards.APPROVE))(approve)
-    app.action(views.DENY, **guarded(guards.DENY))(ask_reason)
+    app.action(views.APPROVE, middleware=guarded(guards.APPROVE))(approve)
+    app.action(views.DENY, middleware=guarded(guards.DENY))(ask_reason)
     menu = "approval_menu"
-    app.action(menu, matchers=[guards.picked("approve")], **guarded(guards.MENU_APPROVE))(approve)
-    app.action(menu, matchers=[guards.picked("deny")], **guarded(guards.MENU_DENY))(ask_reason)
+    app.action(menu, matchers=[guards.picked("approve")], middleware=guarded(guards.MENU_APPROVE))(
+        approve
+    )
+    app.action(menu, matchers=[guards.picked("deny")], middleware=guarded(guards.MENU_DENY))(
+        ask_reason
+    )
     app.action(menu)(ignore)  # any other choice: a forged value, nothing to do
-    app.view(views.DENY_MODAL, **guarded(guards.DENY_FORM))(denied)
-    app.action(views.WITHDRAW, **guarded(guards.WITHDRAW))(withdraw)
-    app.action(views.REVOKE, **guarded(guards.REVOKE))(revoke)
-    app.action(views.EXTEND, **guarded(guards.EXTEND))(extend)
+    app.view(views.DENY_MODAL, middleware=guarded(guards.DENY_FORM))(denied)
+    app.action(views.WITHDRAW, middleware=guarded(guards.WITHDRAW))(withdraw)
+    app.action(views.REVOKE, middleware=guarded(guards.REVOKE))(revoke)
+    app.action(views.EXTEND, middleware=guarded(guards.EXTEND))(extend)
     app.view(views.EXTEND_MODAL)(extended)
 
 
@@ -203,7 +208,7 @@ async def _extend(
             user_name=slack_request.user_name,
             channel_id=run.channel_id,
             inputs={"seconds": seconds},
-            kind="extend",
+            kind=RunKind.EXTEND,
             parent_id=run.id,
             thread_of=run,
             idempotency_key=f"extend:{slack_request.view_id}",

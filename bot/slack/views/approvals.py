@@ -37,7 +37,7 @@ ENDINGS = {
 def approvers_text(catalog: Catalog, action: Action) -> str:
     assert action.approval is not None
     rule = action.approval.approvers
-    names = [f"*{escape(catalog.team(t).name if catalog.team(t) else t)}*" for t in rule.teams]
+    names = [f"*{escape(team.name if (team := catalog.team(t)) else t)}*" for t in rule.teams]
     names += [f"<@{u}>" for u in rule.users]
     names += [f"<!subteam^{g}>" for g in rule.usergroups]
     return ", ".join(names) or "the approvers"
