@@ -131,8 +131,8 @@ class Modals:
     """What a fake Slack showed before a click, to wait for the modal that click opens.
 
     Reading the newest `views.open` or `last_view()` at once can see the previous modal
-    under load: the click's call may not have arrived yet, and the fake records a call just
-    before it stores the view. Take this before the click, then ask for what it opened.
+    under load: the click's call may not have arrived yet (the fake records a call once it
+    has stored what the call made). Take this before the click, then ask for what it opened.
     """
 
     slack: FakeSlack

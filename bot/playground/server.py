@@ -31,7 +31,7 @@ from bot.playground.echo import Echo
 from bot.playground.guard import LocalOnly
 from bot.playground.interactions import Interactions
 from bot.playground.routes import routes
-from bot.playground.workspace import Workspace
+from bot.playground.workspace import PageWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -95,7 +95,7 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     )
     bolt = build_app(runtime)
     web = create_web_app(runtime, bolt)
-    workspace = Workspace(
+    workspace = PageWorkspace(
         bot_token=settings.SLACK_BOT_TOKEN,
         public_url=public,
         channels=channels_of(catalog),
