@@ -18,11 +18,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot import inputs, options, templates
-from bot.access import Decision, Principal, can_control, decide_run, is_admin
+from bot.access import Decision, Principal, can_control, decide_run, is_admin, sees_inputs
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
 from bot.runs import expiry
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Run, Store
 from bot.store.models import utcnow
 
 GONE = "This action no longer exists. Type `/actions` to see the current list."
@@ -135,6 +135,22 @@ class Admission:
         if errors:
             return Refused(Refusal.INPUTS, _summary(action, errors), errors)
         return Admitted(action, in_scope, values, action.needs_approval)
+
+    async def may_open(
+        self, action: Action, user_id: str, *, service: Service | None, channel: str | None
+    ) -> Decision:
+        """Whether ``user_id`` may open ``action``'s form here. Only a courtesy: what the
+        form submits goes through `admit` again."""
+        catalog = self.catalog()
+        who = await self.lookups.principal(user_id, catalog)
+        return decide_run(catalog, action, who, service=service, channel=channel)
+
+    async def rerun_values(self, run: Run, user_id: str) -> dict[str, Any] | None:
+        """The inputs a Run again form starts from: the run's own, if ``user_id`` may see
+        them (see `access.sees_inputs`); otherwise none."""
+        catalog = self.catalog()
+        who = await self.lookups.principal(user_id, catalog)
+        return dict(run.inputs) if sees_inputs(catalog, who, run.user_id) else None
 
     async def _access(
         self,

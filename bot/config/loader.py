@@ -258,6 +258,22 @@ def _cross_references(doc: CatalogFile) -> list[str]:
     return errors
 
 
+def _check_filter(action: Action, path: str) -> list[str]:
+    if action.filter is None:
+        return []
+    errors = []
+    if action.scope != "service":
+        errors.append(f"{path}.filter: only scope: service actions have a filter")
+    errors += [
+        f"{path}.filter.{key}: unknown service field"
+        for key in action.filter
+        if key not in FILTER_FIELDS
+    ]
+    if not isinstance(action.filter.get("tags", {}), dict):
+        errors.append(f"{path}.filter.tags: expected a mapping of tag to value(s)")
+    return errors
+
+
 def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     errors = _duplicates_inputs(action, path)
     secrets: set[str] = set()
@@ -282,16 +298,7 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
                 problems, used = templates.check(text, action, form=True)
                 errors += [f"{where}.values_from.{name}: {problem}" for problem in problems]
                 secrets |= used
-    if action.filter is not None:
-        if action.scope != "service":
-            errors.append(f"{path}.filter: only scope: service actions have a filter")
-        errors += [
-            f"{path}.filter.{key}: unknown service field"
-            for key in action.filter
-            if key not in FILTER_FIELDS
-        ]
-        if not isinstance(action.filter.get("tags", {}), dict):
-            errors.append(f"{path}.filter.tags: expected a mapping of tag to value(s)")
+    errors += _check_filter(action, path)
     hook = action.webhook
     if hook.payload and hook.method == "GET":
         errors.append(f"{path}.webhook.payload: a GET request has no body; use POST or the URL")

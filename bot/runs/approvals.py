@@ -14,6 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.access import Principal, can_approve
 from bot.catalog import Action
 from bot.jobs import Blueprint, Retry, backoff
 from bot.kinds import JobKind, RunStatus
@@ -179,3 +180,17 @@ async def expire(ctx: Context, job: Job) -> None:
     waited = action.approval.expires_after if action and action.approval else 0
     text = f"No decision within {seconds_text(waited)}: the request expired."
     await close(ctx, loaded.run, RunStatus.EXPIRED, text, "expired")
+
+
+async def awaiting(ctx: Context, who: Principal) -> list[Run]:
+    """Requests ``who`` may decide and has not decided yet."""
+    catalog = ctx.catalog()
+    found = []
+    for run in await ctx.db(ctx.store.awaiting_approval):
+        action = catalog.action(run.action_id)
+        if action is None or not can_approve(catalog, action, who, run.user_id):
+            continue
+        decided = await ctx.db(ctx.store.decisions, run.id)
+        if all(d.approver != who.user_id for d in decided):
+            found.append(run)
+    return found

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approver_ids
 from bot.catalog import Action, Catalog, Service
+from bot.kinds import RunKind
 from bot.outcomes import Outcome
 from bot.runs.expiry import clock
 from bot.slack.views import approvals, blocks
@@ -100,14 +101,14 @@ class SlackNotifier:
         owner = self.catalog().owner_of(action)
         channel = run.channel_id or run.user_id
         text, body = blocks.result_message(run, action, owner, outcome)
-        if run.kind != "run":  # a revert or an extension: its parent's thread tells the story
-            label = "Revert" if run.kind == "revert" else "Extension"
+        if run.kind != RunKind.RUN:  # a revert or an extension: its parent's thread tells the story
+            label = "Revert" if run.kind == RunKind.REVERT else "Extension"
             body = [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
             channel=channel, thread_ts=run.message_ts, text=text, blocks=body
         )
-        if run.message_ts and run.kind == "run":
+        if run.message_ts and run.kind == RunKind.RUN:
             text, body = blocks.status_message(
                 run,
                 action,
@@ -171,7 +172,7 @@ class SlackNotifier:
                 )
             except SlackApiError as exc:
                 log.warning("run %s: approval request not updated: %s", run.id, exc)
-        if run.message_ts and run.kind == "run":
+        if run.message_ts and run.kind == RunKind.RUN:
             text, body = blocks.status_message(run, action, service)
             await self.client.chat_update(
                 channel=run.channel_id or run.user_id, ts=run.message_ts, text=text, blocks=body

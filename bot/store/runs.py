@@ -132,27 +132,7 @@ class RunRepository(Database):
                     detail={"status": status, **detail},
                 )
             )
-            if close:
-                session.exec(
-                    update(Job)
-                    .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
-                    .where(col(Job.kind).in_(list(close)))
-                    .values(
-                        done_at=utcnow(),
-                        claimed_until=None,
-                        last_error=f"run {status}",
-                        data={},
-                        status=JobStatus.DONE,
-                    )
-                )
-            for kind, when in (due or {}).items():
-                session.exec(
-                    update(Job)
-                    .where(
-                        col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None)
-                    )
-                    .values(due_at=when)
-                )
+            _settle_jobs(session, run_id, status, close, due or {})
             for job in jobs:
                 job.run_id = job.run_id or run_id
                 session.add(job)
@@ -253,3 +233,32 @@ class RunRepository(Database):
         )
         with self.session() as session:
             return {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.exec(query)}
+
+
+def _settle_jobs(
+    session: Session,
+    run_id: str,
+    status: str,
+    close: Iterable[str],
+    due: Mapping[str, datetime],
+) -> None:
+    """Close the run's pending jobs of the kinds in ``close``; move those in ``due``."""
+    if close:
+        session.exec(
+            update(Job)
+            .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
+            .where(col(Job.kind).in_(list(close)))
+            .values(
+                done_at=utcnow(),
+                claimed_until=None,
+                last_error=f"run {status}",
+                data={},
+                status=JobStatus.DONE,
+            )
+        )
+    for kind, when in due.items():
+        session.exec(
+            update(Job)
+            .where(col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None))
+            .values(due_at=when)
+        )

@@ -6,12 +6,11 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from bot.access import Principal, can_approve, can_run, is_admin
+from bot.access import Principal, browsable
 from bot.catalog import Action, Service
 from bot.runtime import Runtime
 from bot.slack.views import admin, approvals, browse
 from bot.slack.views.browse import Card, Page
-from bot.store import Run
 
 
 async def cards_for(
@@ -23,21 +22,14 @@ async def cards_for(
     actions: Iterable[Action] | None = None,
 ) -> list[Card]:
     catalog = runtime.catalog()
-    admin = is_admin(catalog, who)
     chosen = (
         actions
         if actions is not None
         else (catalog.actions_for(service) if service else catalog.actions.values())
     )
     return [
-        Card(
-            action,
-            catalog.owner_of(action),
-            can_run(catalog, action, who, service=service, channel=channel),
-            service,
-        )
-        for action in chosen
-        if action.published or admin  # drafts are for admins' eyes only
+        Card(action, catalog.owner_of(action), decision, service)
+        for action, decision in browsable(catalog, who, chosen, service=service, channel=channel)
     ]
 
 
@@ -65,22 +57,8 @@ async def publish_home(runtime: Runtime, user_id: str, state: Page | None = None
         cards = browse.search(cards, state.query)
     runs = await asyncio.to_thread(runtime.store.runs_of, user_id, 5)
     names = {a.id: a.name for a in catalog.actions.values()}
-    waiting = await _awaiting(runtime, who)
+    waiting = await runtime.runner.awaiting(who)
     extra = admin.home_section(catalog, who) + approvals.pending_for_home(catalog, waiting)
     view = browse.home_view(cards, state, runs=runs, names=names, extra=extra)
     await runtime.slack.views_publish(user_id=user_id, view=view)
     runtime.home_users.add(user_id)
-
-
-async def _awaiting(runtime: Runtime, who: Principal) -> list[Run]:
-    """Requests this user may decide and has not decided yet."""
-    catalog = runtime.catalog()
-    found = []
-    for run in await asyncio.to_thread(runtime.store.awaiting_approval):
-        action = catalog.action(run.action_id)
-        if action is None or not can_approve(catalog, action, who, run.user_id):
-            continue
-        decided = await asyncio.to_thread(runtime.store.decisions, run.id)
-        if all(d.approver != who.user_id for d in decided):
-            found.append(run)
-    return found

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import Action, Catalog, Service
+from bot.kinds import RunKind
 from bot.mrkdwn import escape
 from bot.outcomes import seconds_text
 from bot.runs.expiry import clock
@@ -45,7 +46,7 @@ def approvers_text(catalog: Catalog, action: Action) -> str:
 
 def _what(run: Run, action: Action, service: Service | None) -> str:
     on = f" on *{escape(service.name)}*" if service else ""
-    if run.kind == "extend":
+    if run.kind == RunKind.EXTEND:
         seconds = float(run.inputs.get("seconds") or 0)
         return (
             f"<@{run.user_id}> wants to extend *{escape(action.name)}*{on} by "
@@ -76,7 +77,7 @@ def request_blocks(
         for i in action.inputs
         if run.inputs.get(i.identifier) not in (None, "", [])
     ][:SECTION_FIELDS]
-    if fields and run.kind == "run":
+    if fields and run.kind == RunKind.RUN:
         blocks.append({"type": "section", "fields": fields})
     need = action.approval.count
     blocks.append(
