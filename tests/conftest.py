@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from ruamel.yaml import YAML
 from sqlalchemy import create_engine, text
 
 from bot.config import load_file
@@ -247,3 +248,19 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
+
+
+@pytest.fixture(scope="module")
+def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The example catalog plus one every-input action, on the test database."""
+    from tests.support import EVERY_INPUT, serve  # support builds on this module
+
+    tmp = tmp_path_factory.mktemp("playground")
+    yaml = YAML(typ="safe", pure=True)
+    document = yaml.load((Path(__file__).parents[1] / "examples" / "actions.yml").read_text())
+    document["actions"].append(yaml.load(EVERY_INPUT))
+    config = tmp / "actions.yml"
+    with config.open("w") as out:
+        yaml.dump(document, out)
+    base = Settings(DATABASE_URL=database_url(tmp), ACTIONS_CONFIG=str(config))
+    yield from serve(base, free_port())

@@ -13,7 +13,7 @@ import pytest
 
 from bot.testing import User
 from tests.conftest import Bot, Modals, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

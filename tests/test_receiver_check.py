@@ -18,7 +18,7 @@ from bot.receiver import Replays, VerificationError, verify
 from bot.webhooks.conformance import DOCS, PROBES, Result, parse_words, tamper
 from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot
 from tests.fakes import Headers, verify_opslevel_style, verify_standard
-from tests.test_admin import admin_says, shown
+from tests.support import admin_says, shown
 
 SIGNED = ["Content-Type", "Authorization"]  # the configured headers of the actions below
 ACTIONS = """
