@@ -344,3 +344,12 @@ inputs:
   - {identifier: svc, displayName: Which service, type: dropdown, binding: {resource: services}}
   - {identifier: squads, displayName: Squads, type: multi_select, binding: {resource: teams}}
 """
+
+
+def modal(title: str) -> dict[str, Any]:
+    """A small valid modal titled ``title``."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": title}}],
+    }

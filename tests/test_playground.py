@@ -32,7 +32,7 @@ from bot.settings import Settings
 from bot.testing.requests import sign as slack_signature
 from bot.webhooks.delivery import build as build_request
 from tests.conftest import free_port
-from tests.support import ASYNC_CONFIG, Running, serve
+from tests.support import ASYNC_CONFIG, Running, modal, serve
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples" / "actions.yml"
@@ -180,14 +180,6 @@ def test_web_api_answers_like_slack(playground: Running) -> None:
     methods = {e["method"] for e in log if e["kind"] == "api"}
     assert {"chat.postMessage", "views.push", "views.update", "views.publish"} <= methods
     assert BOT_TOKEN not in json.dumps(log)
-
-
-def modal(title: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": title},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": title}}],
-    }
 
 
 def test_echo_receiver_verifies_and_echoes(playground: Running) -> None:
