@@ -27,6 +27,7 @@ check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Whole suite on SQLite, then again on PostgreSQL.
 test: $(STAMP) lint test-sqlite test-postgres

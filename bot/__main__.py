@@ -87,6 +87,15 @@ class _Companion(uvicorn.Server):
         yield
 
 
+def _require_public_url(settings: Settings, catalog: Catalog) -> None:
+    asynchronous = [a.id for a in catalog.actions.values() if a.is_async]
+    if asynchronous and not settings.PUBLIC_URL:
+        raise SettingsError(
+            "PUBLIC_URL: required for async actions (" + ", ".join(asynchronous) + "): "
+            "the base URL where receivers reach /runs/{id}/callback"
+        )
+
+
 def serve(settings: Settings) -> int:
     from bot.runtime import Runtime
     from bot.slack.app import build_app
@@ -94,12 +103,7 @@ def serve(settings: Settings) -> int:
 
     settings.require_slack()
     loaded = load_config(settings)
-    asynchronous = [a.id for a in loaded.catalog.actions.values() if a.is_async]
-    if asynchronous and not settings.PUBLIC_URL:
-        raise SettingsError(
-            "PUBLIC_URL: required for async actions (" + ", ".join(asynchronous) + "): "
-            "the base URL where receivers reach /runs/{id}/callback"
-        )
+    _require_public_url(settings, loaded.catalog)
     setup_logging(settings)
     if tracing.setup():
         log.info("tracing: exporting spans over OTLP/HTTP")
@@ -444,7 +448,7 @@ def audit_command(settings: Settings, args: argparse.Namespace) -> int:
     return audit_export(settings, args)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (default)")
@@ -512,7 +516,11 @@ def main(argv: list[str] | None = None) -> int:
     playground.add_argument(
         "--no-echo", action="store_true", help="send webhooks to the configured URLs"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "mcp":  # a client of a running bot: its own settings are not needed
         return api_cli.mcp_stdio()
     try:

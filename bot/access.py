@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from bot import tracing
@@ -104,6 +104,29 @@ def decide_run(
     return can_run(
         catalog, action, who, service=service, channel=channel, check_channel=check_channel
     )
+
+
+def browsable(
+    catalog: Catalog,
+    who: Principal,
+    actions: Iterable[Action],
+    *,
+    service: Service | None = None,
+    channel: str | None = None,
+) -> list[tuple[Action, Decision]]:
+    """The actions ``who`` may see (drafts are for admins' eyes only), each with whether
+    they may run it here."""
+    admin = is_admin(catalog, who)
+    return [
+        (action, can_run(catalog, action, who, service=service, channel=channel))
+        for action in actions
+        if action.published or admin
+    ]
+
+
+def sees_inputs(catalog: Catalog, who: Principal, requester: str) -> bool:
+    """Someone else's inputs are theirs: only they (or an admin) see them again."""
+    return who.user_id == requester or is_admin(catalog, who)
 
 
 def listed(

@@ -18,11 +18,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot import inputs, options, policy, templates
-from bot.access import Decision, Principal, can_control, decide_run, is_admin
+from bot.access import Decision, Principal, can_control, decide_run, is_admin, sees_inputs
 from bot.catalog import Action, Catalog, Option, Service, parse_rate
 from bot.runs import expiry, locks
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Run, Store
 from bot.store.models import utcnow
 
 GONE = "This action no longer exists. Type `/actions` to see the current list."
@@ -225,6 +225,22 @@ class Admission:
             return None
         who = locks.busy_text(holders, f"@{holders[0].user_name or holders[0].user_id}", label)
         return Refused(Refusal.BUSY, f"{label} is busy with {who}")
+
+    async def may_open(
+        self, action: Action, user_id: str, *, service: Service | None, channel: str | None
+    ) -> Decision:
+        """Whether ``user_id`` may open ``action``'s form here. Only a courtesy: what the
+        form submits goes through `admit` again."""
+        catalog = self.catalog()
+        who = await self.lookups.principal(user_id, catalog)
+        return decide_run(catalog, action, who, service=service, channel=channel)
+
+    async def rerun_values(self, run: Run, user_id: str) -> dict[str, Any] | None:
+        """The inputs a Run again form starts from: the run's own, if ``user_id`` may see
+        them (see `access.sees_inputs`); otherwise none."""
+        catalog = self.catalog()
+        who = await self.lookups.principal(user_id, catalog)
+        return dict(run.inputs) if sees_inputs(catalog, who, run.user_id) else None
 
     async def _access(
         self,

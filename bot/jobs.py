@@ -228,11 +228,11 @@ class Worker:
                 assert job.id is not None
                 task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
                 self._inflight[job.id] = task
-                task.add_done_callback(lambda _t, jid=job.id: self._finished(jid))
+                task.add_done_callback(functools.partial(self._finished, job.id))
             if len(jobs) == free:
                 self.wake()  # there may be more
 
-    def _finished(self, job_id: int) -> None:
+    def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
         self.wake()  # a slot is free: claim now, not at the next poll
 

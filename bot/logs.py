@@ -40,8 +40,10 @@ class JsonFormatter(logging.Formatter):
         for key in ("run_id", "action_id", "trace_id", "span_id"):
             if getattr(record, key, None):
                 event[key] = getattr(record, key)
-        if record.exc_text or record.exc_info:
-            event["error"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            event["error"] = record.exc_text
+        elif record.exc_info:
+            event["error"] = self.formatException(record.exc_info)
         return json.dumps(event, ensure_ascii=False)
 
 

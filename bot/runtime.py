@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 class CountingWebClient(AsyncWebClient):
     """The Slack client, counting failed calls by method for /metrics; a span per call."""
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
         attributes = {"rpc.system": "slack", "rpc.method": api_method}
         with tracing.span(
             f"slack {api_method}", kind=SpanKind.CLIENT, attributes=attributes

@@ -111,6 +111,7 @@ def traced(
                 with span(name) as current:
                     return finish(current, await func(*args, **kwargs))
 
+            # The wrapper keeps the signature; mypy cannot see that through *args/**kwargs.
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(func)
@@ -120,7 +121,7 @@ def traced(
             with span(name) as current:
                 return finish(current, func(*args, **kwargs))
 
-        return run  # type: ignore[return-value]
+        return run  # type: ignore[return-value]  # same signature, as above
 
     return decorate
 

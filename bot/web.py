@@ -37,6 +37,36 @@ CALLBACK_STATUS = {
 }
 
 
+def health_routes(runtime: Runtime) -> list[Route]:
+    """/healthz (alive, database reachable) and /readyz (every check, named)."""
+
+    async def healthz(_: Request) -> Response:
+        if not runtime.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await asyncio.to_thread(runtime.store.ping)
+        except Exception as exc:
+            log.warning("health check: database unreachable: %s", exc)
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        checks: dict[str, bool] = {"started": runtime.ready, "worker": runtime.worker.alive}
+        try:
+            checks["migrations"] = await asyncio.to_thread(runtime.store.ready)
+            checks["database"] = True
+        except Exception as exc:
+            log.warning("readiness: database check failed: %s", exc)
+            checks["database"] = checks["migrations"] = False
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+
+
 def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = True) -> Starlette:
     handler = AsyncSlackRequestHandler(bolt)
 
@@ -73,27 +103,6 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
             log.warning("malformed Slack request body refused")
             return PlainTextResponse("malformed request", status_code=400)
 
-    async def healthz(_: Request) -> Response:
-        if not runtime.ready:
-            return JSONResponse({"status": "starting"}, status_code=503)
-        try:
-            await asyncio.to_thread(runtime.store.ping)
-        except Exception as exc:
-            log.warning("health check: database unreachable: %s", exc)
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        checks: dict[str, bool] = {"started": runtime.ready, "worker": runtime.worker.alive}
-        try:
-            checks["migrations"] = await asyncio.to_thread(runtime.store.ready)
-            checks["database"] = True
-        except Exception as exc:
-            log.warning("readiness: database check failed: %s", exc)
-            checks["database"] = checks["migrations"] = False
-        ok = all(checks.values())
-        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
-
     mcp = McpEndpoint(runtime)
 
     @asynccontextmanager
@@ -104,8 +113,7 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp, *, slack_over_http: bool = 
         await runtime.stop()
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        *health_routes(runtime),
         callback_route(runtime),
         *api_routes(runtime, runtime.tokens),
         Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]),

@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from ruamel.yaml import YAML
 from sqlalchemy import create_engine, text
 
 from bot.config import load_file
@@ -132,8 +133,8 @@ class Modals:
     """What a fake Slack showed before a click, to wait for the modal that click opens.
 
     Reading the newest `views.open` or `last_view()` at once can see the previous modal
-    under load: the click's call may not have arrived yet, and the fake records a call just
-    before it stores the view. Take this before the click, then ask for what it opened.
+    under load: the click's call may not have arrived yet (the fake records a call once it
+    has stored what the call made). Take this before the click, then ask for what it opened.
     """
 
     slack: FakeSlack
@@ -274,3 +275,19 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
+
+
+@pytest.fixture(scope="module")
+def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The example catalog plus one every-input action, on the test database."""
+    from tests.support import EVERY_INPUT, serve  # support builds on this module
+
+    tmp = tmp_path_factory.mktemp("playground")
+    yaml = YAML(typ="safe", pure=True)
+    document = yaml.load((Path(__file__).parents[1] / "examples" / "actions.yml").read_text())
+    document["actions"].append(yaml.load(EVERY_INPUT))
+    config = tmp / "actions.yml"
+    with config.open("w") as out:
+        yaml.dump(document, out)
+    base = Settings(DATABASE_URL=database_url(tmp), ACTIONS_CONFIG=str(config))
+    yield from serve(base, free_port())

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping
 from bot.testing.http import Headers
 from bot.testing.receiver import Received, Receiver
 from bot.testing.requests import SlackRequests, values_for
-from bot.testing.slack import Call, FakeSlack
+from bot.testing.slack import FakeSlack
+from bot.testing.workspace import Call
 
 __all__ = [
     "Call",

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.access import GROUPS_UNKNOWN, Principal, can_run, is_admin, usergroups_in_use
+from bot.access import (
+    GROUPS_UNKNOWN,
+    Principal,
+    browsable,
+    can_run,
+    is_admin,
+    sees_inputs,
+    usergroups_in_use,
+)
 from bot.catalog import Action, Catalog
 from bot.slack.directory import Directory
 from bot.slack.views import blocks
@@ -52,6 +60,30 @@ def refusal(catalog: Catalog, action: Action, who: Principal, **where: Any) -> s
         return ""
     assert decision.reason
     return blocks.refusal_text(action, catalog.owner_of(action), decision)
+
+
+# --- browsing and Run again -------------------------------------------------------------
+
+
+def test_browsing_hides_drafts_from_non_admins_and_decides_each_card() -> None:
+    catalog = catalog_with(
+        samples.action("open-one", access="everyone"),
+        samples.action("admins-one", access="admins"),
+        samples.action("draft-one", published=False),
+    )
+    actions = list(catalog.actions.values())
+
+    seen = {a.id: bool(d) for a, d in browsable(catalog, Principal("U0PAY"), actions)}
+    assert seen == {"open-one": True, "admins-one": False}
+    as_admin = {a.id: bool(d) for a, d in browsable(catalog, ADMIN, actions)}
+    assert as_admin == {"open-one": True, "admins-one": True, "draft-one": True}
+
+
+def test_only_the_requester_or_an_admin_sees_a_runs_inputs_again() -> None:
+    catalog = catalog_with(samples.action())
+    assert sees_inputs(catalog, Principal("U0DEV"), "U0DEV")
+    assert sees_inputs(catalog, ADMIN, "U0DEV")
+    assert not sees_inputs(catalog, Principal("U0PAY"), "U0DEV")
 
 
 # --- everyone, admins -------------------------------------------------------------------

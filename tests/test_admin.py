@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,7 +21,7 @@ from tests.conftest import (
     start_bot,
 )
 from tests.fakes import verify_opslevel_style, verify_standard
-from tests.test_core_loop import texts
+from tests.support import admin_says, open_modal, run_cli, shown, texts
 
 EXTRA = """
   - id: pci-restart
@@ -56,17 +53,6 @@ def bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG + EXTRA)
 
 
-def admin_says(bot: Bot, text: str, user: str = "U0ADMIN") -> dict:
-    before = len(bot.slack.calls("response_url"))
-    response = bot.requests.command("/actions-admin", text=text, user_id=user)
-    assert response.status_code == 200
-    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
-
-
-def shown(message: dict) -> str:
-    return message.get("text", "") + "\n" + texts(message.get("blocks") or [])
-
-
 def edit_values(**fields: str) -> dict:
     values = {}
     for key, value in fields.items():
@@ -75,12 +61,6 @@ def edit_values(**fields: str) -> dict:
         else:
             values[key] = {key: {"type": "plain_text_input", "value": value}}
     return values
-
-
-def open_modal(bot: Bot, text: str) -> dict:
-    modals = Modals.before(bot.slack)
-    bot.requests.command("/actions-admin", text=text, user_id="U0ADMIN")
-    return modals.opened()
 
 
 def test_admin_commands_refused_for_others(bot: Bot) -> None:
@@ -365,17 +345,6 @@ def test_retention_purges_old_runs(bot: Bot) -> None:
     assert removed >= 1
     assert bot.store.get_run(old.id) is None and bot.store.get_run(new.id) is not None
     assert bot.store.events(old.id) == []
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).parents[1],
-    )
 
 
 def test_cli_preview_and_audit_export(bot: Bot) -> None:

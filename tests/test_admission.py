@@ -27,7 +27,7 @@ from bot.webhooks.transport import build_client
 from tests import samples
 from tests.conftest import WEBHOOK_SECRET, Bot, Modals, start_bot
 from tests.fakes import Receiver
-from tests.test_core_loop import texts
+from tests.support import texts
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

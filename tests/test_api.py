@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.testing.workspace import User
 from tests.conftest import Bot, Modals, start_bot
 from tests.test_approvals import click, request_message, wait
 from tests.test_core_loop import texts
@@ -303,7 +304,7 @@ def test_revoked_expired_and_departed_tokens_stop_working(bot: Bot) -> None:
         assert api.get("/api/v1/actions").status_code == 401
     assert bot.store.events(kind="token_revoked")[0].detail["name"] == "ci"
     gone = token(bot, user="U0GONE", name="gone")
-    bot.slack.users["U0GONE"] = {"name": "gone", "deleted": True}
+    bot.slack.users["U0GONE"] = User("U0GONE", "gone", "Gone", deleted=True)
     with client(bot, gone) as api:
         assert api.get("/api/v1/actions").status_code == 401
 

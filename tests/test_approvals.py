@@ -6,7 +6,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,84 +16,13 @@ from bot.store import Store
 from tests.conftest import Bot, Modals, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
 from tests.samples import shown
-from tests.test_core_loop import texts
-from tests.test_durability import BotProcess
-
-CONFIG = """
-admins: {users: [U0ADMIN]}
-teams:
-  - {id: payments, name: Payments, members: [U0OWNER, U0DEV], channel: C0PAY}
-  - {id: sre, name: SRE, members: [U0SRE1, U0SRE2], channel: C0SRE}
-services:
-  - {id: checkout-api, name: Checkout API, owner: payments}
-actions:
-  - id: prod-deploy
-    name: Deploy to prod
-    owner: payments
-    approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
-    webhook:
-      url: "{receiver}/deploy"
-      payload: '{"approvers": {{ approval.approvers | json }}, "why": {{ manualInputs.why | json }}}'
-    inputs:
-      - {identifier: why, displayName: Why, type: text_input, required: true}
-  - id: two-keys
-    name: Two keys
-    owner: payments
-    approval: {approvers: {users: [U0SRE1, U0SRE2, U0DEV]}, count: 2, channel: C0APPROVE}
-    webhook: {url: "{receiver}/two"}
-  - id: self-ok
-    name: Self approval
-    owner: payments
-    approval: {approvers: {users: [U0DEV]}, allow_self_approval: true}
-    webhook: {url: "{receiver}/self"}
-  - id: quick-expiry
-    name: Quick expiry
-    owner: payments
-    approval: {approvers: {teams: [sre]}, expires_after: 1s, channel: C0APPROVE}
-    webhook: {url: "{receiver}/never"}
-  - id: grant-access
-    name: Grant access
-    owner: payments
-    expires:
-      after: "{{ manualInputs.duration }}"
-      max: 2h
-      webhook:
-        url: "{receiver}/revoke"
-        payload: '{"revert_of": {{ run.parent_id | json }}, "expired": {{ expires_at | json }}, "role": {{ manualInputs.role | json }}}'
-    retry: {attempts: 1}
-    webhook: {url: "{receiver}/grant", payload: '{"role": {{ manualInputs.role | json }}}'}
-    inputs:
-      - {identifier: role, displayName: Role, type: dropdown, values: [admin, reader], defaultValue: reader}
-      - {identifier: duration, displayName: For, type: duration, required: true}
-  - id: locked-grant
-    name: Approved grant
-    owner: payments
-    approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
-    expires: {after: 30m, max: 2h, webhook: {url: "{receiver}/unlock"}}
-    webhook: {url: "{receiver}/lock"}
-"""
+from tests.support import APPROVALS_CONFIG as CONFIG
+from tests.support import BotProcess, click, request_message, texts, wait
 
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
-
-
-def wait(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def request_message(bot: Bot, channel: str = "C0APPROVE") -> dict:
-    wait(lambda: bot.slack.messages(channel), what="the approval request")
-    return bot.slack.messages(channel)[0]
-
-
-def click(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0APPROVE") -> None:
-    response = bot.requests.block_action(action_id, value=run_id, user_id=user, channel_id=channel)
-    assert response.status_code == 200
 
 
 def said(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0APPROVE") -> str:

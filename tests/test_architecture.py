@@ -55,3 +55,40 @@ def test_no_import_cycle_through_the_run_lifecycle() -> None:
 def test_the_run_lifecycle_leaves_mentions_to_the_chat_layer() -> None:
     for path in (BOT / "runs").glob("*.py"):
         assert "<@" not in path.read_text(), path.name
+
+
+MAX_FUNCTION_LINES = 60
+MAX_CLASS_LINES = 250
+
+
+def _too_long(limit: int, kinds: tuple[type[ast.AST], ...]) -> list[str]:
+    """Functions or classes of ``bot/`` longer than ``limit`` lines, decorators excluded."""
+    found = []
+    for path in sorted(BOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, kinds):
+                assert isinstance(node, ast.stmt) and node.end_lineno is not None
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    name = getattr(node, "name", "?")
+                    found.append(f"{path.relative_to(BOT.parent)}:{node.lineno} {name} ({length})")
+    return found
+
+
+def test_no_function_is_longer_than_a_screen() -> None:
+    assert _too_long(MAX_FUNCTION_LINES, (ast.FunctionDef, ast.AsyncFunctionDef)) == []
+
+
+def test_no_class_is_longer_than_a_few_screens() -> None:
+    assert _too_long(MAX_CLASS_LINES, (ast.ClassDef,)) == []
+
+
+ACCESS_CHECKS = {"is_admin", "can_run", "decide_run", "can_approve", "can_control", "owns"}
+
+
+def test_listeners_leave_authorization_to_guards_and_the_domain() -> None:
+    for path in (BOT / "slack" / "listeners").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "bot.access":
+                called = {alias.name for alias in node.names} & ACCESS_CHECKS
+                assert not called, f"{path.name} checks access by hand: {sorted(called)}"

@@ -7,24 +7,7 @@ import time
 
 from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot, Modals
 from tests.fakes import verify_opslevel_style, verify_standard
-
-
-def texts(blocks: list[dict]) -> str:
-    """Everything a person would read in some blocks, as one string."""
-    out = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                out.append(node.get("text", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(blocks)
-    return "\n".join(out)
+from tests.support import texts
 
 
 def test_actions_command_lists_cards(bot: Bot) -> None:

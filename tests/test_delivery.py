@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import WEBHOOK_SECRET, Bot, Modals, start_bot
 from tests.fakes import verify_opslevel_style, verify_standard
-from tests.test_core_loop import texts
+from tests.support import final_status, run_action, texts, thread_texts
 
 CONFIG = """
 teams:
@@ -60,32 +60,6 @@ actions:
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
-
-
-def run_action(bot: Bot, action_id: str) -> dict:
-    view = bot.open_form(action_id)
-    response = bot.submit(view, {})
-    assert response.status_code == 200, response.text
-    return view
-
-
-def thread_texts(bot: Bot, channel: str = "C0CHAN") -> list[str]:
-    status = bot.slack.messages(channel)[0]
-    return [
-        m["text"] + "\n" + texts(m.get("blocks") or [])
-        for m in bot.slack.thread(channel, status["ts"])
-    ]
-
-
-def final_status(bot: Bot, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = bot.store.runs()
-        if runs and runs[0].final and not bot.store.pending_jobs(runs[0].id):
-            return runs[0].status
-        time.sleep(0.05)
-    runs = bot.store.runs()
-    raise AssertionError(f"run did not finish: {runs} {bot.store.pending_jobs(runs[0].id)}")
 
 
 def test_503_503_200_same_webhook_id(bot: Bot) -> None:

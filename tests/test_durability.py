@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.store import Job, Run, Store, migrate
 from tests.conftest import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    WEBHOOK_SECRET,
     Modals,
     database_url,
-    free_port,
 )
-from tests.fakes import FakeSlack, Receiver, SlackRequests
+from tests.fakes import FakeSlack, Receiver
+from tests.support import BotProcess
 
 ROOT = Path(__file__).parents[1]
 
@@ -45,64 +38,6 @@ actions:
     webhook: {url: "{receiver}/update", method: PUT, payload: '{}', timeout: 10}
     retry: {attempts: 3, delay: 100ms}
 """
-
-
-class BotProcess:
-    """`python -m bot` in HTTP mode, as deployed."""
-
-    def __init__(
-        self, db: str, config: Path, slack: FakeSlack, extra: dict[str, str] | None = None
-    ) -> None:
-        self.port = free_port()
-        env = {
-            "PATH": os.environ["PATH"],
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "DATABASE_URL": db,
-            "ACTIONS_CONFIG": str(config),
-            "WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
-            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
-            "JOB_LEASE_SECONDS": "2",
-            "PORT": str(self.port),
-            "LOG_LEVEL": "WARNING",
-            **(extra or {}),
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.requests = SlackRequests(
-            f"http://127.0.0.1:{self.port}/slack/events", SIGNING_SECRET, slack
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.process.poll() is None, self.process.communicate()[0]
-            assert time.monotonic() < deadline, "bot did not become healthy"
-            try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{self.port}/readyz", trust_env=False).status_code
-                    == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-        output = self.process.communicate(timeout=20)[0]
-        self.requests.close()
-        return output
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from standardwebhooks.webhooks import Webhook
 
+from bot.testing.workspace import User
 from tests.fakes import (
     Call,
     FakeSlack,
@@ -678,8 +679,8 @@ def test_verify_standard() -> None:
 
 
 def test_users_by_email_and_profile_fields(fake: FakeSlack) -> None:
-    fake.users["U0MGR"] = {"name": "mo", "email": "Mo@Example.com"}
-    fake.users["U0DEV"]["fields"] = {"Xf0MANAGER": {"value": "U0MGR", "alt": ""}}
+    fake.users["U0MGR"] = User("U0MGR", "mo", "Mo", "Mo@Example.com")
+    fake.users["U0DEV"].fields = {"Xf0MANAGER": {"value": "U0MGR", "alt": ""}}
 
     async def scenario() -> dict:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)

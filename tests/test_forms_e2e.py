@@ -11,8 +11,9 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.testing import User
 from tests.conftest import Bot, Modals, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 
 CONFIG = """
 admins: {users: [U0ADMIN]}
@@ -238,12 +239,7 @@ def test_failing_remote_options_say_so(bot: Bot) -> None:
 
 
 def test_deactivated_user_is_refused(bot: Bot) -> None:
-    bot.slack.users["U0GONE"] = {
-        "name": "gone",
-        "real_name": "Gone",
-        "email": "g@example.com",
-        "deleted": True,
-    }
+    bot.slack.users["U0GONE"] = User("U0GONE", "gone", "Gone", "g@example.com", deleted=True)
     view = bot.open_form("everything")
     values = bot.requests.values_for(view, {"input:text": "x", "input:who": "U0GONE"})
     errors = json.loads(bot.requests.view_submission(view, values).text)["errors"]

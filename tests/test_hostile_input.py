@@ -19,7 +19,7 @@ import pytest
 
 from bot.inbound import SLACK_MAX_BYTES
 from tests.conftest import WEBHOOK_SECRET, Bot, Modals, start_bot
-from tests.test_approvals import click, wait
+from tests.support import click, wait
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

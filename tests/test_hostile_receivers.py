@@ -22,7 +22,7 @@ from bot import jobs, templates
 from bot.runs import delivery as run_delivery
 from bot.runs import retry_after
 from tests.conftest import Bot, start_bot
-from tests.test_delivery import final_status, run_action, thread_texts
+from tests.support import final_status, run_action, thread_texts
 
 Behaviour = Callable[[socket.socket], None]
 

@@ -21,7 +21,7 @@ from bot.mrkdwn import escape, inert, safe_url, to_mrkdwn
 from bot.runs.results import explain
 from bot.webhooks import delivery
 from tests.conftest import CONFIG, Bot, not_plain, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 
 HOSTILE = "<!channel> see <https://evil|docs> or [click](https://evil.example) @here <@U0BOSS>"
 

@@ -11,7 +11,7 @@ import pytest
 from bot.settings import Settings, SettingsError, load_settings
 from tests.conftest import CONFIG, Bot, database_url, free_port, start_bot
 from tests.fakes import FakeSlack
-from tests.test_durability import BotProcess
+from tests.support import BotProcess
 
 METRICS_TOKEN = "metrics-scrape-token-7f3a"
 

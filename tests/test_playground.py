@@ -14,169 +14,32 @@ import json
 import mimetypes
 import os
 import re
-import threading
 import time
 import tomllib
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
-from ruamel.yaml import YAML
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import templates
 from bot.config import load_file
-from bot.playground import Playground, build
 from bot.playground.config import BOT_TOKEN, rewrite_catalog
 from bot.settings import Settings
 from bot.testing.requests import sign as slack_signature
 from bot.testing.requests import values_for
 from bot.webhooks.delivery import build as build_request
-from tests.conftest import database_url, free_port
+from tests.conftest import free_port
+from tests.support import ASYNC_CONFIG, Running, modal, serve
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples" / "actions.yml"
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = ROOT / "docs"
 STATIC = ROOT / "bot" / "playground" / "static"
-
-# One more action next to the examples: a form with every input type the bot supports.
-EVERY_INPUT = """
-id: every-input
-name: Every input type
-description: One input of each type the forms support
-owner: platform
-webhook:
-  url: https://hooks.example.com/every/{{ user.id }}
-  payload: '{{ manualInputs | json }}'
-inputs:
-  - {identifier: text, displayName: Text, type: text_input, required: true, maxLength: 40}
-  - {identifier: area, displayName: Area, type: text_area}
-  - {identifier: pick, displayName: Pick, type: dropdown, values: [a, b]}
-  - {identifier: many, displayName: Many, type: multi_select, values: [x, y, z]}
-  - {identifier: count, displayName: Count, type: number, min: 1, max: 10, integer: true}
-  - {identifier: ratio, displayName: Ratio, type: number}
-  - {identifier: ok, displayName: Sure?, type: checkbox, description: I am sure}
-  - {identifier: boxes, displayName: Boxes, type: checkboxes, values: [one, two]}
-  - {identifier: radio, displayName: Radio, type: radio, values: [left, right]}
-  - {identifier: day, displayName: Day, type: date}
-  - {identifier: at, displayName: At, type: time}
-  - {identifier: when, displayName: When, type: datetime}
-  - {identifier: who, displayName: Who, type: user}
-  - {identifier: whom, displayName: Whom, type: users}
-  - {identifier: where, displayName: Where, type: channel}
-  - {identifier: mail, displayName: Mail, type: email}
-  - {identifier: link, displayName: Link, type: url}
-  - {identifier: token, displayName: Token, type: secret}
-  - {identifier: svc, displayName: Which service, type: dropdown, binding: {resource: services}}
-  - {identifier: squads, displayName: Squads, type: multi_select, binding: {resource: teams}}
-"""
-
-ASYNC_CONFIG = """
-teams: [{id: platform, name: Platform, channel: C0PLATFORM}]
-actions:
-  - id: async-job
-    name: Async job
-    owner: platform
-    async: true
-    webhook: {url: "http://127.0.0.1:{port}/playground/echo/async", payload: '{"n": 1}'}
-    response_template: "Finished: {{ response.body.key }}"
-  - id: failing
-    name: Failing
-    owner: platform
-    retry: {attempts: 1}
-    webhook: {url: "http://127.0.0.1:{port}/playground/echo/fail", payload: '{"n": 2}'}
-  - id: grant
-    name: Grant a role
-    owner: platform
-    webhook: {url: "https://access.example.com/grants", payload: '{"role": {{ manualInputs.role | json }}}'}
-    inputs:
-      - {identifier: role, displayName: Role, type: dropdown, required: true,
-         values_from: {url: "https://access.example.com/roles?for={{ user.id }}"}}
-    expires:
-      after: 1h
-      webhook: {url: "https://access.example.com/grants/{{ run.parent_id }}", method: DELETE}
-"""
-
-
-@dataclass
-class Running:
-    """A playground served on a free port in this process, and a client for its routes."""
-
-    url: str
-    pg: Playground
-    http: httpx.Client
-
-    def state(self, user: str = "U0DEV") -> dict[str, Any]:
-        return self.http.get("/playground/state", params={"user": user}).json()
-
-    def until(
-        self, check: Callable[[dict[str, Any]], Any], user: str = "U0DEV", timeout: float = 10
-    ) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.state(user)
-            found = check(state)
-            if found:
-                return found
-            assert time.monotonic() < deadline, "the playground did not get there in time"
-            time.sleep(0.05)
-
-    def run_detail(self, run_id: str) -> dict[str, Any]:
-        return self.http.get(f"/playground/runs/{run_id}").json()
-
-    def slack_log(self) -> list[dict[str, Any]]:
-        return self.http.get("/playground/log").json()
-
-
-def serve(base: Settings, port: int) -> Iterator[Running]:
-    pg = build(base, port=port)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            pg.app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not (server.started and pg.runtime.ready):
-        assert thread.is_alive(), "the playground failed to start"
-        assert time.monotonic() < deadline, "the playground did not start in time"
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=url, trust_env=False, timeout=20)
-    try:
-        yield Running(url, pg, http)
-    finally:
-        http.close()
-        pg.workspace.closing = True
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The example catalog plus one every-input action, on the test database."""
-    tmp = tmp_path_factory.mktemp("playground")
-    yaml = YAML(typ="safe", pure=True)
-    document = yaml.load(EXAMPLES.read_text())
-    document["actions"].append(yaml.load(EVERY_INPUT))
-    config = tmp / "actions.yml"
-    with config.open("w") as out:
-        yaml.dump(document, out)
-    base = Settings(DATABASE_URL=database_url(tmp), ACTIONS_CONFIG=str(config))
-    yield from serve(base, free_port())
 
 
 @pytest.fixture(scope="module")
@@ -330,14 +193,6 @@ def test_web_api_answers_like_slack(playground: Running) -> None:
     methods = {e["method"] for e in log if e["kind"] == "api"}
     assert {"chat.postMessage", "views.push", "views.update", "views.publish"} <= methods
     assert BOT_TOKEN not in json.dumps(log)
-
-
-def modal(title: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": title},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": title}}],
-    }
 
 
 def test_echo_receiver_verifies_and_echoes(playground: Running) -> None:

@@ -13,7 +13,7 @@ import pytest
 from bot.settings import Settings
 from tests.conftest import free_port
 from tests.fakes import Receiver
-from tests.test_playground import ASYNC_CONFIG, Running, serve
+from tests.support import ASYNC_CONFIG, Running, serve
 
 
 @pytest.fixture(scope="module")

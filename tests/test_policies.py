@@ -16,6 +16,7 @@ import yaml
 
 from bot.config import validate
 from bot.testing.pagerduty import TOKEN, FakePagerDuty
+from bot.testing.workspace import User
 from tests import samples
 from tests.conftest import Bot, start_bot
 from tests.fakes import FakeSlack
@@ -112,12 +113,8 @@ def bot(tmp_path: Path, pagerduty: FakePagerDuty) -> Iterator[Bot]:
         PAGERDUTY_API_URL=pagerduty.url,
         MANAGER_PROFILE_FIELD="Xf0MANAGER",
     ):
-        started.slack.users["U0SAM"] = {
-            "name": "sam",
-            "real_name": "Sam",
-            "email": ON_CALL["email"],
-        }
-        started.slack.users["U0SRE1"] = {"name": "sre1", "email": "sre1@example.com"}
+        started.slack.users["U0SAM"] = User("U0SAM", "sam", "Sam", ON_CALL["email"])
+        started.slack.users["U0SRE1"] = User("U0SRE1", "sre1", "Sre One", "sre1@example.com")
         yield started
 
 
@@ -191,7 +188,7 @@ def test_service_owners_approve(bot: Bot) -> None:
 def test_manager_from_profile_field_and_a_failing_source(
     bot: Bot, pagerduty: FakePagerDuty
 ) -> None:
-    bot.slack.users["U0OWNER"]["fields"] = {"Xf0MANAGER": {"value": "U0ADMIN", "alt": ""}}
+    bot.slack.users["U0OWNER"].fields = {"Xf0MANAGER": {"value": "U0ADMIN", "alt": ""}}
     pagerduty.fail(503)
     submitted(bot, "buy", {}, user="U0OWNER")
     run = bot.store.runs()[0]
@@ -386,7 +383,7 @@ def test_check_as_prints_the_decision_with_exit_codes(
     assert check_as(monkeypatch, tmp_path, "--as", "U0DEV", "--action", "page-only") == 3
     assert "have no Slack account" in capsys.readouterr().out
     with FakeSlack() as slack:
-        slack.users["U0SAM"] = {"name": "sam", "email": ON_CALL["email"]}
+        slack.users["U0SAM"] = User("U0SAM", "sam", "Sam", ON_CALL["email"])
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-check")
         monkeypatch.setenv("SLACK_API_URL", slack.api_url)
         assert check_as(monkeypatch, tmp_path, "--as", "U0DEV", "--action", "page-only") == 0

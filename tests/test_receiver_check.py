@@ -19,7 +19,7 @@ from bot.webhooks.conformance import DOCS, PROBES, Result, parse_words, tamper
 from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot
 from tests.fakes import Headers, verify_opslevel_style, verify_standard
 from tests.samples import texts
-from tests.test_admin import admin_says, shown
+from tests.support import admin_says, shown
 
 SIGNED = ["Content-Type", "Authorization"]  # the configured headers of the actions below
 ACTIONS = """

@@ -42,7 +42,7 @@ def submit(bot: Bot, view: dict, answers: dict, user: str = "U0OWNER") -> dict:
 
 
 def test_weekly_in_the_users_time_zone_then_it_fires(planner: Bot) -> None:
-    planner.slack.users["U0OWNER"]["tz"] = "America/New_York"
+    planner.slack.users["U0OWNER"].tz = "America/New_York"
     modal = schedule_modal(planner)
     assert "America/New_York" in texts(modal["blocks"])
     body = submit(planner, modal, {"when": "weekly", "time": "06:30", "weekday": "TUE"})

@@ -19,8 +19,7 @@ import pytest
 
 from bot.redaction import REDACTED, RedactingFilter
 from tests.conftest import TRACKER_TOKEN, WEBHOOK_SECRET, Bot, start_bot
-from tests.test_admin import admin_says, open_modal, run_cli, shown
-from tests.test_core_loop import texts
+from tests.support import admin_says, open_modal, run_cli, shown, texts
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

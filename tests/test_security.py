@@ -22,7 +22,7 @@ from tests.conftest import (
     Bot,
     start_bot,
 )
-from tests.test_core_loop import texts
+from tests.support import texts
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from bot.slack import guards, middleware
 from bot.slack.request import SlackRequest
 from bot.store import Run
 from tests.conftest import SIGNING_SECRET, Bot, start_bot
-from tests.test_approvals import CONFIG, request_message
-from tests.test_core_loop import texts
+from tests.support import APPROVALS_CONFIG as CONFIG
+from tests.support import request_message, texts
 
 
 @pytest.fixture

@@ -277,8 +277,9 @@ class FileSink:
         for line in lines:
             self._handler.emit(logging.makeLogRecord({"msg": line, "args": None}))
         stream = self._handler.stream
-        stream.flush()
-        os.fsync(stream.fileno())
+        if stream is not None:  # None only if nothing was opened, so nothing written
+            stream.flush()
+            os.fsync(stream.fileno())
 
     async def aclose(self) -> None:
         if self._handler is not None:

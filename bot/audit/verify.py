@@ -44,7 +44,11 @@ def verify(store: Store, since: datetime | None = None, batch: int = BATCH) -> V
     if verdict.broken:
         return verdict
     while state.broken is None and state.next_seq <= head.seq:
-        rows = [r for r in store.chain_events(state.next_seq - 1, batch) if r.seq <= head.seq]
+        rows = [
+            r
+            for r in store.chain_events(state.next_seq - 1, batch)
+            if r.seq is not None and r.seq <= head.seq
+        ]
         if not rows:
             break
         walk(rows, state)

@@ -46,7 +46,7 @@ def _service(doc: dict[str, Any]) -> dict[str, Any]:
         "lifecycle": spec.get("lifecycle"),
         "type": spec.get("type"),
         "system": _entity_ref(spec.get("system")) or None,
-        "tier": int(tier) if str(tier or "").isdigit() else None,
+        "tier": int(str(tier)) if str(tier or "").isdigit() else None,
         "language": labels.get("language"),
         "framework": labels.get("framework"),
         "product": labels.get("product"),

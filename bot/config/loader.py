@@ -82,7 +82,7 @@ def validate(
     try:
         parsed = CatalogFile.model_validate(document)
     except ValidationError as exc:
-        errors = _first_per_path(_describe(error) for error in exc.errors())
+        found: list[str] = _first_per_path(_describe(error) for error in exc.errors())
         # Report template and reference problems of the actions that did parse, too, so an
         # author fixes everything in one round.
         for index, raw in enumerate(document.get("actions") or []):
@@ -90,8 +90,8 @@ def validate(
                 action = Action.model_validate(raw)
             except ValidationError:
                 continue
-            errors += _check_action(action, f"actions[{index}]")[0]
-        raise ConfigError(errors) from None
+            found += _check_action(action, f"actions[{index}]")[0]
+        raise ConfigError(found) from None
     errors: list[str] = []
     if parsed.catalog:
         parsed, errors = _with_descriptors(parsed, source)
@@ -368,6 +368,22 @@ def _group_limits(doc: CatalogFile) -> list[str]:
     return errors
 
 
+def _check_filter(action: Action, path: str) -> list[str]:
+    if action.filter is None:
+        return []
+    errors = []
+    if action.scope != "service":
+        errors.append(f"{path}.filter: only scope: service actions have a filter")
+    errors += [
+        f"{path}.filter.{key}: unknown service field"
+        for key in action.filter
+        if key not in FILTER_FIELDS
+    ]
+    if not isinstance(action.filter.get("tags", {}), dict):
+        errors.append(f"{path}.filter.tags: expected a mapping of tag to value(s)")
+    return errors
+
+
 def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     errors = _duplicates_inputs(action, path)
     secrets: set[str] = set()
@@ -392,16 +408,7 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
                 problems, used = templates.check(text, action, form=True)
                 errors += [f"{where}.values_from.{name}: {problem}" for problem in problems]
                 secrets |= used
-    if action.filter is not None:
-        if action.scope != "service":
-            errors.append(f"{path}.filter: only scope: service actions have a filter")
-        errors += [
-            f"{path}.filter.{key}: unknown service field"
-            for key in action.filter
-            if key not in FILTER_FIELDS
-        ]
-        if not isinstance(action.filter.get("tags", {}), dict):
-            errors.append(f"{path}.filter.tags: expected a mapping of tag to value(s)")
+    errors += _check_filter(action, path)
     fields = _target_fields(action, path, "", action.webhook, action.backend, errors)
     if action.response_template:
         fields.append(("response_template", action.response_template, True))

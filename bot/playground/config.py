@@ -37,6 +37,7 @@ class PlaygroundSettings(Settings):
     @cached_property
     def template_secrets(self) -> dict[str, str]:
         # Real ACTIONS_SECRET_* values from the environment win over the stand-ins.
+        # cached_property keeps the undecorated function as .func; typeshed omits it.
         from_env = Settings.template_secrets.func(self)  # type: ignore[attr-defined]
         return {**self.PLAYGROUND_SECRETS, **from_env}
 

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from bot.playground import config
 from bot.playground.echo import Echo
 from bot.playground.interactions import Interactions
-from bot.playground.workspace import Workspace
+from bot.playground.workspace import PageWorkspace
 from bot.runtime import Runtime
 from bot.testing.github import FakeGitHub
 
@@ -21,7 +21,7 @@ class Playground:
     settings: config.PlaygroundSettings
     runtime: Runtime
     bolt: AsyncApp
-    workspace: Workspace
+    workspace: PageWorkspace
     interactions: Interactions
     echo: Echo
     originals: dict[str, str]

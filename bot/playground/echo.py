@@ -167,7 +167,7 @@ class Echo:
             log.warning("echo callback to %s refused: not a run's callback URL", url)
             return
         headers = {f"{self.prefix}-Callback-Token": token}
-        updates = [
+        updates: list[dict[str, Any]] = [
             {"status": "running", "message": "The playground receiver is working on it…"},
             {
                 "status": "success",

@@ -20,14 +20,15 @@ from typing import Any
 
 import httpx
 
-from bot.playground import blockkit
+from bot.playground import answers
+from bot.playground.answers import TROUBLE
 from bot.playground.workspace import (
     APP_ID,
     BOT_USER_ID,
     SLACKBOT,
     TEAM_DOMAIN,
     TEAM_ID,
-    Workspace,
+    PageWorkspace,
     dm_id,
 )
 from bot.testing.requests import (
@@ -50,7 +51,6 @@ TEAM = Team(
     bot_user_id=BOT_USER_ID,
     token="playground-verification-token",  # deprecated by Slack; Bolt ignores it
 )
-TROUBLE = "We had some trouble connecting. Try again?"
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Answer:
 class Interactions:
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: PageWorkspace,
         events_url: str,
         signing_secret: str,
         commands: dict[str, dict[str, str]],
@@ -164,7 +164,7 @@ class Interactions:
             return {"ok": False, "error": answer.error}
         if answer.text.strip():  # an immediate answer: a message, or plain text
             body = answer.json() or {"text": answer.text}
-            self._deliver_message(user_id, channel_id, body, None)
+            answers.deliver_message(self.ws, user_id, channel_id, body, None)
         return {"ok": True}
 
     # --- block_actions ------------------------------------------------------------------
@@ -231,47 +231,9 @@ class Interactions:
             self.ws.view_notice[view_id] = TROUBLE
             self.ws.changed()
             return {"ok": False, "error": answer.error}
-        self._apply_submission_answer(user_id, view_id, answer.json() or {})
+        answers.apply_submission_answer(self.ws, user_id, view_id, answer.json() or {})
         self.ws.changed()
         return {"ok": True}
-
-    def _apply_submission_answer(self, user_id: str, view_id: str, body: dict[str, Any]) -> None:
-        """What Slack does with a view_submission ack: close, errors, update, push, clear."""
-        action = body.get("response_action")
-        if action is None:
-            self.ws.close_views(user_id, 1)
-        elif action == "clear":
-            self.ws.close_views(user_id)
-        elif action == "errors":
-            errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
-            inputs = {
-                b.get("block_id")
-                for b in self.ws.views[view_id].get("blocks") or []
-                if b.get("type") == "input"
-            }
-            unknown = sorted(set(errors) - inputs)
-            if unknown or not errors:
-                self._refuse(view_id, "errors must name input blocks of the view", unknown)
-            else:
-                self.ws.view_errors[view_id] = {str(k): str(v) for k, v in errors.items()}
-        elif action in ("update", "push"):
-            view = body.get("view")
-            problems = blockkit.check_view(view)
-            if problems:
-                self._refuse(view_id, f"response_action {action}: invalid view", problems)
-            elif action == "update":
-                self.ws.replace_view(view_id, view)  # type: ignore[arg-type]
-            elif len(self.ws.stack(user_id)) >= 3:
-                self._refuse(view_id, "push_limit_reached", [])
-            else:
-                self.ws.push_view(user_id, view)  # type: ignore[arg-type]
-        else:
-            self._refuse(view_id, f"unknown response_action {action!r}", [])
-
-    def _refuse(self, view_id: str, why: str, details: list[str]) -> None:
-        # Slack shows its generic error in the modal; the notice tells the author why.
-        self.ws.view_notice[view_id] = TROUBLE
-        self.ws.notice(f"Slack would refuse the view_submission answer: {why}. {' '.join(details)}")
 
     async def close(self, user_id: str, view_id: str, *, everything: bool) -> dict[str, Any]:
         """The person closed the modal (close or Cancel) or went back from a pushed view."""
@@ -335,64 +297,3 @@ class Interactions:
         envelope = event_callback(TEAM, event, "Ev" + secrets.token_hex(5).upper())
         answer = await self.send("event app_home_opened", envelope, form=False)
         return {"ok": not answer.error, "error": answer.error}
-
-    # --- response_url ------------------------------------------------------------------
-
-    def respond(self, token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """A post to a response_url: a new message, or a change to the one clicked."""
-        grant = self.ws.response_urls.get(token)
-        if grant is None or grant.expires < time.monotonic():
-            return 404, {"ok": False, "error": "expired_url"}
-        grant.uses += 1
-        if grant.uses > 5:
-            return 404, {"ok": False, "error": "used_url"}
-        problems = blockkit.check_message(body.get("text"), body.get("blocks"))
-        if problems and not body.get("delete_original"):
-            self.ws.notice("A response_url post was refused: " + " ".join(problems))
-            return 400, {"ok": False, "error": "invalid_blocks", "errors": problems}
-        summary = (
-            "delete"
-            if body.get("delete_original")
-            else (
-                "replace"
-                if body.get("replace_original")
-                else body.get("response_type", "ephemeral")
-            )
-        )
-        self.ws.record("response_url", f"response_url → {summary}", request=body)
-        self._deliver_message(
-            grant.user_id, grant.channel_id or dm_id(grant.user_id), body, grant.source
-        )
-        return 200, {"ok": True}
-
-    def _deliver_message(
-        self,
-        user_id: str,
-        channel: str,
-        body: dict[str, Any],
-        source: dict[str, Any] | None,
-    ) -> None:
-        text = str(body.get("text") or "")
-        blocks = copy.deepcopy(body.get("blocks"))
-        blockkit.fill_ids(blocks or [])
-        if source and (body.get("delete_original") or body.get("replace_original")):
-            ts = str(source["ts"])
-            if source.get("ephemeral"):
-                target = self.ws.find_ephemeral(ts)
-                if target is not None and body.get("delete_original"):
-                    self.ws.ephemerals.remove(target)
-            else:
-                target = self.ws.find_message(str(source["channel"]), ts)
-                if target is not None and body.get("delete_original"):
-                    self.ws.messages[str(source["channel"])].remove(target)
-            if target is not None and not body.get("delete_original"):
-                target.update(text=text, blocks=blocks)
-                if not source.get("ephemeral"):
-                    target["edited"] = {"user": BOT_USER_ID, "ts": self.ws.next_ts()}
-            self.ws.changed()
-            return
-        thread_ts = body.get("thread_ts")
-        if body.get("response_type") == "in_channel":
-            self.ws.post(channel, BOT_USER_ID, text, blocks, thread_ts)
-        else:
-            self.ws.post_ephemeral(channel, user_id, text, blocks, thread_ts)

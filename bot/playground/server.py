@@ -31,7 +31,7 @@ from bot.playground.echo import Echo
 from bot.playground.guard import LocalOnly
 from bot.playground.interactions import Interactions
 from bot.playground.routes import routes
-from bot.playground.workspace import Workspace
+from bot.playground.workspace import PageWorkspace
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -89,7 +89,7 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     if github is not None:
         settings = settings.model_copy(update=config.fake_github_settings(github.url, base))
     public = settings.PUBLIC_URL
-    catalog, originals = loaded.catalog, {}
+    catalog, originals = loaded.catalog, dict[str, str]()
     if echo:
         catalog, originals = config.rewrite_catalog(loaded.catalog, public)
     runtime = Runtime(
@@ -99,7 +99,7 @@ def build(base: Settings, *, port: int, echo: bool = True) -> Playground:
     )
     bolt = build_app(runtime)
     web = create_web_app(runtime, bolt)
-    workspace = Workspace(
+    workspace = PageWorkspace(
         bot_token=settings.SLACK_BOT_TOKEN,
         public_url=public,
         channels=channels_of(catalog),

@@ -14,11 +14,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.access import Principal, can_approve
 from bot.catalog import Action
 from bot.jobs import Blueprint, Retry, backoff
 from bot.kinds import JobKind, RunStatus
 from bot.mrkdwn import inert
 from bot.outcomes import Outcome, seconds_text
+from bot.policy import dynamic_approvers
 from bot.runs.context import Context
 from bot.runs.preview import preview
 from bot.store import Job, Run
@@ -171,10 +173,10 @@ async def update(ctx: Context, job: Job) -> None:
     if loaded is None or loaded.action is None:
         return
     run = loaded.run
-    if not run.approval_refs and await ctx.db(
-        ctx.store.pending_jobs, run.id, JobKind.APPROVAL_REQUEST
-    ):
-        raise Retry(0.2, "waiting for the request to be posted", counts=False)
+    if not run.approval_refs:
+        pending = await ctx.db(ctx.store.pending_jobs, run.id, JobKind.APPROVAL_REQUEST)
+        if pending:
+            raise Retry(0.2, "waiting for the request to be posted", counts=False)
     decisions = await ctx.db(ctx.store.decisions, run.id)
     shown = await preview(ctx, loaded)
     await ctx.notifier.update_approval(run, loaded.action, decisions, shown)
@@ -189,3 +191,18 @@ async def expire(ctx: Context, job: Job) -> None:
     waited = action.approval.expires_after if action and action.approval else 0
     text = f"No decision within {seconds_text(waited)}: the request expired."
     await close(ctx, loaded.run, RunStatus.EXPIRED, text, "expired")
+
+
+async def awaiting(ctx: Context, who: Principal) -> list[Run]:
+    """Requests ``who`` may decide and has not decided yet."""
+    catalog = ctx.catalog()
+    found = []
+    for run in await ctx.db(ctx.store.awaiting_approval):
+        action = catalog.action(run.action_id)
+        resolved = dynamic_approvers(run.approval_plan)
+        if action is None or not can_approve(catalog, action, who, run.user_id, resolved):
+            continue
+        decided = await ctx.db(ctx.store.decisions, run.id)
+        if all(d.approver != who.user_id for d in decided):
+            found.append(run)
+    return found

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bot.access import Decision
+from bot.access import Decision, Principal
 from bot.backends.follower import CiClients
 from bot.catalog import Action, Catalog, Service
 from bot.jobs import Blueprint, Handler
@@ -34,7 +34,7 @@ from bot.store import Run, Store
 from bot.vault import Vault
 
 # Every job kind of the run lifecycle, each handled by the module it belongs to.
-JOBS: Blueprint[Context] = Blueprint().add_from(
+JOBS: Blueprint[Context] = Blueprint[Context]().add_from(
     lifecycle.jobs, delivery.jobs, approvals.jobs, expiry.jobs, ci.jobs
 )
 
@@ -115,6 +115,10 @@ class Runs:
 
     async def refuse(self, action_id: str, user_id: str, decision: Decision, step: str) -> None:
         await submission.refuse(self.context, action_id, user_id, decision, step)
+
+    async def awaiting(self, who: Principal) -> list[Run]:
+        """Approval requests ``who`` may decide and has not decided yet."""
+        return await approvals.awaiting(self.context, who)
 
     async def callback(self, run_id: str, update: Mapping[str, Any], size: int = 0) -> Reply:
         return await callbacks.callback(self.context, run_id, update, size)

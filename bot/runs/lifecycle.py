@@ -63,7 +63,8 @@ async def deadline(ctx: Context, job: Job) -> None:
     if loaded is None or loaded.run.final:
         return
     action = loaded.action
-    owner = loaded.catalog.team(action.owner).name if action else "the action's owners"
+    team = loaded.catalog.team(action.owner) if action else None
+    owner = team.name if team else "the action's owners"
     waited = seconds_text(action.timeout_after) if action else "the deadline"
     source = "the CI run" if action and action.backend else "the receiver"
     outcome = Outcome(

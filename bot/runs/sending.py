@@ -181,7 +181,8 @@ async def extra_context(ctx: Context, run: Run) -> dict[str, Any]:
     """Approval and expiry details for templates (a revert sees its parent's)."""
     source = run
     if run.parent_id and run.kind == RunKind.REVERT:
-        source = await ctx.db(ctx.store.get_run, run.parent_id) or run
+        parent = await ctx.db(ctx.store.get_run, run.parent_id)
+        source = parent or run
     decisions = await ctx.db(ctx.store.decisions, source.id)
     return {
         "run": {"parent_id": run.parent_id},

@@ -60,7 +60,7 @@ class TracedApp(AsyncApp):
                 span.update_name(f"slack {kind} {detail}")
             return response
 
-    def _register_listener(  # type: ignore[override]
+    def _register_listener(
         self, functions: Sequence[Callable[..., Any]], *args: Any, **kwargs: Any
     ) -> Any:
         return super()._register_listener([_traced(f) for f in functions], *args, **kwargs)

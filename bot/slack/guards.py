@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import ALLOWED, Decision, Principal, can_approve, can_control, is_admin
 from bot.catalog import Action, Catalog
+from bot.kinds import RunKind
 from bot.policy import dynamic_approvers
 from bot.runtime import Runtime
 from bot.slack.request import SlackRequest
@@ -201,7 +202,7 @@ def canceller(catalog: Catalog, action: Action | None, who: Principal, run: Run)
     """The person who started a run, or an admin; a revert only an admin."""
     mine = requester_or_admin("only the person who started a run, or an admin, can cancel it")
     decision = mine(catalog, action, who, run)
-    if decision and run.kind == "revert" and not is_admin(catalog, who):
+    if decision and run.kind == RunKind.REVERT and not is_admin(catalog, who):
         return Decision(False, "a revert undoes what the run granted; only an admin can stop it")
     return decision
 

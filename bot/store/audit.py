@@ -35,7 +35,7 @@ class AuditLog(AuditChainRepository):
 
     def events(self, run_id: str | None = None, *, kind: str | None = None) -> list[AuditEvent]:
         """Audit events in the order they were written, filtered by run and kind."""
-        query = select(AuditEvent).order_by(AuditEvent.id)
+        query = select(AuditEvent).order_by(col(AuditEvent.id))
         if run_id is not None:
             query = query.where(AuditEvent.run_id == run_id)
         if kind is not None:
@@ -72,11 +72,9 @@ class AuditLog(AuditChainRepository):
                 )
                 if not ids:
                     return removed
-                session.exec(delete(Job).where(col(Job.run_id).in_(ids)))  # type: ignore[call-overload]
-                session.exec(  # type: ignore[call-overload]
-                    delete(ApprovalDecision).where(col(ApprovalDecision.run_id).in_(ids))
-                )
-                session.exec(delete(Run).where(col(Run.id).in_(ids)))  # type: ignore[call-overload]
+                session.exec(delete(Job).where(col(Job.run_id).in_(ids)))
+                session.exec(delete(ApprovalDecision).where(col(ApprovalDecision.run_id).in_(ids)))
+                session.exec(delete(Run).where(col(Run.id).in_(ids)))
                 session.commit()
                 removed += len(ids)
 
@@ -92,9 +90,7 @@ class AuditLog(AuditChainRepository):
             last_cut = session.exec(query).first()
             if last_cut is None:
                 return 0
-            result = session.exec(  # type: ignore[call-overload]
-                delete(AuditEvent).where(col(AuditEvent.seq) <= last_cut.seq)
-            )
+            result = session.exec(delete(AuditEvent).where(col(AuditEvent.seq) <= last_cut.seq))
             session.add(
                 AuditEvent(
                     kind=chain.CHECKPOINT,

@@ -21,6 +21,7 @@ class AuditChainRepository(Database):
         The head row is locked first (a row lock on PostgreSQL, the write lock on SQLite),
         so sealers on several replicas take turns and each continues from the last one.
         """
+        # SQLModel sets __table__ at class creation; its stubs do not declare it.
         table = AuditEvent.__table__  # type: ignore[attr-defined]
         waiting = select(AuditEvent.id).where(col(AuditEvent.seq).is_(None)).limit(1)
         with self.session() as session:  # usually nothing waits: look before locking

@@ -58,7 +58,7 @@ class JobQueue(AuditChainRepository):
             .returning(Job)
         )
         with self.session() as session:
-            jobs = list(session.exec(query).scalars())  # type: ignore[call-overload]
+            jobs = list(session.exec(query).scalars())
             session.commit()
         return sorted(jobs, key=lambda j: (j.due_at, j.id))
 
@@ -67,7 +67,7 @@ class JobQueue(AuditChainRepository):
         if not ids:
             return
         with self.session() as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(Job)
                 .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
                 .values(claimed_until=utcnow() + timedelta(seconds=lease))
@@ -79,7 +79,7 @@ class JobQueue(AuditChainRepository):
         self, job_id: int, error: str | None = None, status: JobStatus = JobStatus.DONE
     ) -> None:
         with self.session() as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(Job)
                 .where(col(Job.id) == job_id)
                 .values(done_at=utcnow(), claimed_until=None, last_error=error, status=status)
@@ -106,12 +106,12 @@ class JobQueue(AuditChainRepository):
         if attempts is not None:
             values["attempts"] = attempts
         with self.session() as session:
-            session.exec(update(Job).where(col(Job.id) == job_id).values(**values))  # type: ignore[call-overload]
+            session.exec(update(Job).where(col(Job.id) == job_id).values(**values))
             session.commit()
 
     def set_job_data(self, job_id: int | None, data: dict[str, Any]) -> None:
         with self.session() as session:
-            session.exec(update(Job).where(col(Job.id) == job_id).values(data=data))  # type: ignore[call-overload]
+            session.exec(update(Job).where(col(Job.id) == job_id).values(data=data))
             session.commit()
 
     def release(self, owner: str, job_ids: Iterable[int]) -> None:
@@ -120,7 +120,7 @@ class JobQueue(AuditChainRepository):
         if not ids:
             return
         with self.session() as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(Job)
                 .where(col(Job.id).in_(ids), col(Job.claimed_by) == owner)
                 .values(claimed_until=None, attempts=Job.attempts - 1, status=JobStatus.QUEUED)
@@ -169,7 +169,7 @@ class JobQueue(AuditChainRepository):
     def move_jobs(self, run_id: str, kind: str, due_at: datetime) -> int:
         """Make a run's pending jobs of ``kind`` due at ``due_at`` (Revoke now, Extend)."""
         with self.session() as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 update(Job)
                 .where(col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None))
                 .values(due_at=due_at)

@@ -10,10 +10,10 @@ from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.kinds import JobStatus, RunKind, RunStatus
+from bot.kinds import FINAL, JobStatus, RunKind, RunStatus
 from bot.store import locks
 from bot.store.engine import Database
-from bot.store.models import FINAL, AuditEvent, Job, Run, utcnow
+from bot.store.models import AuditEvent, Job, Run, utcnow
 
 
 class RunRepository(Database):
@@ -131,7 +131,7 @@ class RunRepository(Database):
                 query = query.where(col(Run.status).in_(list(allowed_from)))
             if status in FINAL:  # the secret inputs have done their job
                 fields["sealed"] = None
-            result = session.exec(query.values(status=status, **fields))  # type: ignore[call-overload]
+            result = session.exec(query.values(status=status, **fields))
             if result.rowcount != 1:
                 session.rollback()
                 return None
@@ -148,27 +148,7 @@ class RunRepository(Database):
             )
             if status in FINAL:  # ended in any way: its concurrency slot is free
                 locks.release(session, run_id)
-            if close:
-                session.exec(  # type: ignore[call-overload]
-                    update(Job)
-                    .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
-                    .where(col(Job.kind).in_(list(close)))
-                    .values(
-                        done_at=utcnow(),
-                        claimed_until=None,
-                        last_error=f"run {status}",
-                        data={},
-                        status=JobStatus.DONE,
-                    )
-                )
-            for kind, when in (due or {}).items():
-                session.exec(  # type: ignore[call-overload]
-                    update(Job)
-                    .where(
-                        col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None)
-                    )
-                    .values(due_at=when)
-                )
+            _settle_jobs(session, run_id, status, close, due or {})
             for job in jobs:
                 job.run_id = job.run_id or run_id
                 session.add(job)
@@ -197,7 +177,9 @@ class RunRepository(Database):
 
     def runs(self, limit: int = 50) -> list[Run]:
         with self.session() as session:
-            query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+            query = (
+                select(Run).order_by(col(Run.created_at).desc(), col(Run.id).desc()).limit(limit)
+            )
             return list(session.exec(query))
 
     def runs_of(self, user_id: str, limit: int = 5) -> list[Run]:
@@ -314,3 +296,32 @@ class RunRepository(Database):
         )
         with self.session() as session:
             return {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.exec(query)}
+
+
+def _settle_jobs(
+    session: Session,
+    run_id: str,
+    status: str,
+    close: Iterable[str],
+    due: Mapping[str, datetime],
+) -> None:
+    """Close the run's pending jobs of the kinds in ``close``; move those in ``due``."""
+    if close:
+        session.exec(
+            update(Job)
+            .where(col(Job.run_id) == run_id, col(Job.done_at).is_(None))
+            .where(col(Job.kind).in_(list(close)))
+            .values(
+                done_at=utcnow(),
+                claimed_until=None,
+                last_error=f"run {status}",
+                data={},
+                status=JobStatus.DONE,
+            )
+        )
+    for kind, when in due.items():
+        session.exec(
+            update(Job)
+            .where(col(Job.run_id) == run_id, col(Job.kind) == kind, col(Job.done_at).is_(None))
+            .values(due_at=when)
+        )

@@ -28,7 +28,7 @@ class SinkCursors(Database):
                 session.commit()  # also ends the read, so the UPDATE below starts afresh
             except IntegrityError:  # another replica added it just now
                 session.rollback()
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(AuditSinkCursor)
                 .where(col(AuditSinkCursor.sink) == sink)
                 .values(updated_at=AuditSinkCursor.updated_at)
@@ -55,7 +55,7 @@ class SinkCursors(Database):
     def advance_sink(self, sink: str, seq: int) -> None:
         """Move a sink's cursor forward to ``seq`` (never back: a late duplicate can't rewind)."""
         with self.session() as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(AuditSinkCursor)
                 .where(col(AuditSinkCursor.sink) == sink, col(AuditSinkCursor.seq) < seq)
                 .values(seq=seq, updated_at=utcnow())
@@ -76,6 +76,6 @@ class SinkCursors(Database):
                     )
                 ).all()
             )
-        if last is None:
+        if first is None or last is None:
             return dict.fromkeys(names, 0)
         return {name: max(0, last - max(cursors.get(name, 0), first - 1)) for name in names}

@@ -268,8 +268,8 @@ def values_for(
     return values
 
 
-class SlackRequests:
-    """Imitates Slack calling the bot: signs and posts requests to the bot's events URL.
+class SignedPoster:
+    """Posts to the bot's events URL, signed like Slack (``v0`` HMAC-SHA256).
 
     Requests are signed like Slack (``v0`` HMAC-SHA256 over ``v0:{ts}:{body}``). For security
     tests, set :attr:`timestamp`, :attr:`signature` or :attr:`extra_headers`, or use
@@ -317,7 +317,7 @@ class SlackRequests:
         timestamp: int | str | None = None,
         signature: str | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> SlackRequests:
+    ) -> Self:
         """A copy (sharing the HTTP client) that signs with ``timestamp``, sends ``signature``
         and/or adds ``headers``."""
         clone = copy.copy(self)
@@ -356,6 +356,11 @@ class SlackRequests:
         content = body.encode("utf-8") if isinstance(body, str) else body
         return self.client.post(self.events_url, content=content, headers=final)
 
+
+class SlackRequests(SignedPoster):
+    """Imitates Slack calling the bot: slash commands, interactions and events, built as
+    Slack builds them (names and channels from the fake's workspace when given)."""
+
     # -- payload helpers ---------------------------------------------------------------------
 
     def _unique(self, prefix: str) -> str:
@@ -374,7 +379,7 @@ class SlackRequests:
 
     def _user_name(self, user_id: str) -> str:
         if self.fake is not None and user_id in self.fake.users:
-            return str(self.fake.users[user_id].get("name", user_id.lower()))
+            return self.fake.users[user_id].name
         return user_id.lower()
 
     def _user(self, user_id: str) -> dict[str, Any]:

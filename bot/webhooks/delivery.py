@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -215,7 +215,7 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(chunks)
 
 
-async def _decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _decoded(response: httpx.Response) -> AsyncGenerator[bytes, None]:
     codings = [c.strip().lower() for c in response.headers.get("Content-Encoding", "").split(",")]
     # Undone last-applied first; an encoding we did not ask for is passed through as is.
     inflaters = [_Inflater(c) for c in reversed(codings) if c in DECODED]

@@ -97,11 +97,7 @@ async def render(
     context = templates.request_context(
         catalog=catalog, action=action, user=user, inputs=inputs, service=service, run_id=run_id
     )
-    for key, value in (extra_context or {}).items():
-        if key == "run":
-            context["run"].update(value)
-        else:
-            context[key] = value
+    _merge(context, extra_context or {})
     hook = webhook or action.webhook
     if hook is None:
         raise RenderError("template", f"{action.name} runs a CI backend, not a webhook")
@@ -119,17 +115,7 @@ async def render(
         # A default, not a configured header: it is sent but not signed.
         extra["Content-Type"] = "application/json"
     if hook.payload and is_json(hook.header("Content-Type") or extra.get("Content-Type")):
-        try:
-            json.loads(payload)
-        except ValueError as exc:
-            shown = await _shown(settings, action, hook, context, (url, headers, payload))
-            raise RenderError(
-                "invalid_payload",
-                "The request was not sent: the payload template did not produce valid JSON "
-                f"({exc}). The action's owners can see the details in the audit log.",
-                shown[2],
-            ) from None
-    timestamp = int(time.time()) if timestamp is None else timestamp
+        await _check_json(settings, action, hook, context, (url, headers, payload))
     request = delivery.build(
         method=hook.method,
         url=url,
@@ -138,7 +124,7 @@ async def render(
         secret=settings.webhook_secrets,
         prefix=settings.WEBHOOK_HEADER_PREFIX,
         run_id=run_id,
-        timestamp=timestamp,
+        timestamp=int(time.time()) if timestamp is None else timestamp,
     )
     # Unsigned extras: OpsLevel-style receivers verify exactly the configured headers.
     request.headers.update(extra)
@@ -152,6 +138,34 @@ async def render(
         body=shown_payload.encode("utf-8"),
     )
     return Rendered(request, payload, context, shown, shown_context)
+
+
+def _merge(context: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if key == "run":
+            context["run"].update(value)
+        else:
+            context[key] = value
+
+
+async def _check_json(
+    settings: Settings,
+    action: Action,
+    hook: Webhook,
+    context: dict[str, Any],
+    parts: tuple[str, dict[str, str], str],
+) -> None:
+    """Refuse a payload that is not JSON, showing it (secrets redacted) to the owners."""
+    try:
+        json.loads(parts[2])
+    except ValueError as exc:
+        _, _, shown_body, _ = await _shown(settings, action, hook, context, parts)
+        raise RenderError(
+            "invalid_payload",
+            "The request was not sent: the payload template did not produce valid JSON "
+            f"({exc}). The action's owners can see the details in the audit log.",
+            shown_body,
+        ) from None
 
 
 async def _parts(

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.catalog import Catalog
-from bot.playground.workspace import BOT_USER_ID, SLACKBOT, Workspace
+from bot.playground.workspace import BOT_USER_ID, SLACKBOT, PageWorkspace
 from bot.store import Run
 
 
@@ -26,7 +26,7 @@ def bad(error: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": error}, status_code=400)
 
 
-def person(ws: Workspace, data: dict[str, Any]) -> str | None:
+def person(ws: PageWorkspace, data: dict[str, Any]) -> str | None:
     """The `user` the page acts as, if it is a person in the workspace (not the bot)."""
     user_id = str(data.get("user", ""))
     usable = user_id in ws.users and user_id not in (BOT_USER_ID, SLACKBOT)

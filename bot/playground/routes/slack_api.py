@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.playground import answers
 from bot.playground.context import Playground
 
 # Form-encoded Web API calls send these as JSON text.
@@ -76,7 +77,7 @@ class SlackApi:
                 body = None
         if not isinstance(body, dict):
             return JSONResponse({"ok": False, "error": "invalid_payload"}, status_code=400)
-        status, answer = self.slack.respond(request.path_params["token"], body)
+        status, answer = answers.respond(self.ws, request.path_params["token"], body)
         return JSONResponse(answer, status_code=status)
 
     async def upload(self, request: Request) -> Response:
@@ -89,7 +90,7 @@ class SlackApi:
         entry = self.ws.files.get(request.path_params["file_id"])
         if entry is None or entry["data"] is None:
             return JSONResponse({"ok": False, "error": "file_not_found"}, status_code=404)
-        name = urllib.parse.quote(entry["name"])
+        name = urllib.parse.quote(entry["filename"])
         return Response(
             entry["data"],
             media_type="application/octet-stream",

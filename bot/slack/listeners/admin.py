@@ -38,20 +38,20 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp) -> None:
-    def admins(step: str, *, quiet: bool = False) -> dict[str, list[guards.Middleware]]:
-        return {"middleware": [guards.admin_only(step, quiet=quiet)]}
+    def admins(step: str, *, quiet: bool = False) -> list[guards.Middleware]:
+        return [guards.admin_only(step, quiet=quiet)]
 
-    app.command("/actions-admin", **admins("admin_command"))(command)
-    app.view(views.EDIT_MODAL, **admins("admin_edit"))(saved)
-    app.action(views.DELETE_BUTTON, **admins("admin_delete"))(delete)
-    app.view(views.TEST_MODAL, **admins("admin_test"))(dry_run)
+    app.command("/actions-admin", middleware=admins("admin_command"))(command)
+    app.view(views.EDIT_MODAL, middleware=admins("admin_edit"))(saved)
+    app.action(views.DELETE_BUTTON, middleware=admins("admin_delete"))(delete)
+    app.view(views.TEST_MODAL, middleware=admins("admin_test"))(dry_run)
     # A click inside the test modal: a refusal has no message to answer on.
-    app.action(views.SEND_TEST, **admins("admin_test_send", quiet=True))(send_test)
-    app.action(views.RUNS_PAGE, **admins("admin_runs"))(older_runs)
-    app.action(views.RUN_PICK, **admins("admin_run"))(pick_run)
-    app.action(re.compile(f"^{views.HOME_BUTTON}:"), **admins("admin_home"))(home_button)
-    app.action(re.compile(f"^{views.LIST_BUTTON}:"), **admins("admin_list"))(list_button)
-    app.action(views.PUBLISH_BUTTON, **admins("admin_publish"))(publish_button)
+    app.action(views.SEND_TEST, middleware=admins("admin_test_send", quiet=True))(send_test)
+    app.action(views.RUNS_PAGE, middleware=admins("admin_runs"))(older_runs)
+    app.action(views.RUN_PICK, middleware=admins("admin_run"))(pick_run)
+    app.action(re.compile(f"^{views.HOME_BUTTON}:"), middleware=admins("admin_home"))(home_button)
+    app.action(re.compile(f"^{views.LIST_BUTTON}:"), middleware=admins("admin_list"))(list_button)
+    app.action(views.PUBLISH_BUTTON, middleware=admins("admin_publish"))(publish_button)
 
 
 async def command(
@@ -447,7 +447,7 @@ async def runs_page(
 
 
 async def open_editor(
-    runtime: Runtime, client: AsyncWebClient, trigger: str, document: dict[str, Any] | None
+    runtime: Runtime, client: AsyncWebClient, trigger: str | None, document: dict[str, Any] | None
 ) -> None:
     meta = runtime.sealer.seal({"edit": document.get("id") if document else None})
     written = await asyncio.to_thread(_written, runtime, document) if document else {}

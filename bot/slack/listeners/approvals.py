@@ -23,21 +23,25 @@ from bot.store import Run
 
 
 def register(app: AsyncApp) -> None:
-    def guarded(rule: guards.RunRule) -> dict[str, list[guards.Middleware]]:
-        return {"middleware": [guards.run_guard(rule)]}
+    def guarded(rule: guards.RunRule) -> list[guards.Middleware]:
+        return [guards.run_guard(rule)]
 
-    app.action(views.APPROVE, **guarded(guards.APPROVE))(approve)
-    app.action(views.DENY, **guarded(guards.DENY))(ask_reason)
+    app.action(views.APPROVE, middleware=guarded(guards.APPROVE))(approve)
+    app.action(views.DENY, middleware=guarded(guards.DENY))(ask_reason)
     menu = "approval_menu"
-    app.action(menu, matchers=[guards.picked("approve")], **guarded(guards.MENU_APPROVE))(approve)
-    app.action(menu, matchers=[guards.picked("deny")], **guarded(guards.MENU_DENY))(ask_reason)
+    app.action(menu, matchers=[guards.picked("approve")], middleware=guarded(guards.MENU_APPROVE))(
+        approve
+    )
+    app.action(menu, matchers=[guards.picked("deny")], middleware=guarded(guards.MENU_DENY))(
+        ask_reason
+    )
     comment = guarded(guards.MENU_APPROVE)
-    app.action(menu, matchers=[guards.picked("comment")], **comment)(ask_comment)
-    app.action(views.APPROVE_COMMENT, **guarded(guards.APPROVE))(ask_comment)
-    app.view(views.APPROVE_MODAL, **guarded(guards.APPROVE_FORM))(approved)
+    app.action(menu, matchers=[guards.picked("comment")], middleware=comment)(ask_comment)
+    app.action(views.APPROVE_COMMENT, middleware=guarded(guards.APPROVE))(ask_comment)
+    app.view(views.APPROVE_MODAL, middleware=guarded(guards.APPROVE_FORM))(approved)
     app.action(menu)(ignore)  # any other choice: a forged value, nothing to do
-    app.view(views.DENY_MODAL, **guarded(guards.DENY_FORM))(denied)
-    app.action(views.WITHDRAW, **guarded(guards.WITHDRAW))(withdraw)
+    app.view(views.DENY_MODAL, middleware=guarded(guards.DENY_FORM))(denied)
+    app.action(views.WITHDRAW, middleware=guarded(guards.WITHDRAW))(withdraw)
 
 
 async def ignore(ack: AsyncAck) -> None:

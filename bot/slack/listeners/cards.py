@@ -7,14 +7,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from bot.access import Principal, can_approve, can_run, is_admin
+from bot.access import Principal, browsable
 from bot.catalog import Action, Service
 from bot.kinds import GrantState
-from bot.policy import dynamic_approvers
 from bot.runtime import Runtime
 from bot.slack.views import admin, approvals, browse, grants
 from bot.slack.views.browse import Card, Page
-from bot.store import Run
 from bot.store.models import utcnow
 
 # A grant whose revert failed stays listed this long after it was due.
@@ -30,7 +28,6 @@ async def cards_for(
     actions: Iterable[Action] | None = None,
 ) -> list[Card]:
     catalog = runtime.catalog()
-    admin = is_admin(catalog, who)
     chosen = (
         actions
         if actions is not None
@@ -42,14 +39,13 @@ async def cards_for(
         Card(
             action,
             catalog.owner_of(action),
-            can_run(catalog, action, who, service=service, channel=channel),
+            decision,
             service,
             approvers=approvals.approvers_text(catalog, action) if action.needs_approval else "",
             favourite=action.id in favourites,
             recent=action.id in recent,
         )
-        for action in chosen
-        if action.published or admin  # drafts are for admins' eyes only
+        for action, decision in browsable(catalog, who, chosen, service=service, channel=channel)
     ]
 
 
@@ -80,7 +76,7 @@ async def publish_home(runtime: Runtime, user_id: str, state: Page | None = None
         cards = browse.search(cards, state.query)
     runs = await asyncio.to_thread(runtime.store.runs_of, user_id, 5)
     names = {a.id: a.name for a in catalog.actions.values()}
-    waiting = await _awaiting(runtime, who)
+    waiting = await runtime.runner.awaiting(who)
     extra = (
         await my_access(runtime, user_id)
         + admin.home_section(catalog, who)
@@ -102,18 +98,3 @@ async def my_access(runtime: Runtime, user_id: str) -> list[dict[str, Any]]:
             action = catalog.action(run.action_id)
             found.append(grants.Grant(run, action.name if action else run.action_id, state))
     return grants.access_section(found, now=now)
-
-
-async def _awaiting(runtime: Runtime, who: Principal) -> list[Run]:
-    """Requests this user may decide and has not decided yet."""
-    catalog = runtime.catalog()
-    found = []
-    for run in await asyncio.to_thread(runtime.store.awaiting_approval):
-        action = catalog.action(run.action_id)
-        resolved = dynamic_approvers(run.approval_plan)
-        if action is None or not can_approve(catalog, action, who, run.user_id, resolved):
-            continue
-        decided = await asyncio.to_thread(runtime.store.decisions, run.id)
-        if all(d.approver != who.user_id for d in decided):
-            found.append(run)
-    return found

@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import inputs, options, templates
-from bot.access import decide_run, is_admin
 from bot.admission import SERVICE, Refusal, Refused, Request, Via
 from bot.catalog import Action, Catalog, Option, Service, Team
 from bot.mrkdwn import escape
@@ -98,8 +97,7 @@ async def open_form(
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Not found", text))
         return False
     owner = catalog.owner_of(action)
-    who = await runtime.directory.principal(user_id, catalog)
-    decision = decide_run(catalog, action, who, service=service, channel=channel)
+    decision = await runtime.admission.may_open(action, user_id, service=service, channel=channel)
     if not decision:
         await client.views_open(
             trigger_id=trigger, view=blocks.refusal_modal(action, owner, decision)
@@ -345,10 +343,7 @@ async def rerun(
             trigger_id=slack_request.trigger_id, view=blocks.notice_modal("Cannot run", text)
         )
         return
-    catalog = runtime.catalog()
-    who = await runtime.directory.principal(slack_request.user_id, catalog)
-    # Someone else's inputs are theirs: only they (or an admin) see them again.
-    mine = who.user_id == run.user_id or is_admin(catalog, who)
+    values = await runtime.admission.rerun_values(run, slack_request.user_id)
     channel = slack_request.channel_id or run.channel_id
     if channel and channel.startswith("D"):
         channel = None  # a DM thread: report in the user's own DM
@@ -360,7 +355,7 @@ async def rerun(
         service_id=run.service_id,
         channel=channel,
         parent=run.id,
-        values=run.inputs if mine else None,
+        values=values,
     )
 
 

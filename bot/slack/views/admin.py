@@ -64,7 +64,8 @@ def access_text(action: Action) -> str:
 
 def _chunks(lines: Sequence[str]) -> list[dict[str, Any]]:
     """Lines packed into sections, each within Slack's text limit."""
-    blocks, chunk = [], []
+    blocks: list[dict[str, Any]] = []
+    chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > limits.SECTION_TEXT - 10:
             blocks.append(section("\n".join(chunk)))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.catalog import Action, Catalog, Service
+from bot.kinds import RunKind
 from bot.mrkdwn import escape, truncate
 from bot.outcomes import RequestPreview, seconds_text
 from bot.policy import SOURCE_NAMES, Plan
@@ -37,7 +38,7 @@ ENDINGS = {
 def approvers_text(catalog: Catalog, action: Action, plan: Plan | None = None) -> str:
     assert action.approval is not None
     rule = action.approval.approvers
-    names = [f"*{escape(catalog.team(t).name if catalog.team(t) else t)}*" for t in rule.teams]
+    names = [f"*{escape(team.name if (team := catalog.team(t)) else t)}*" for t in rule.teams]
     names += [f"<@{u}>" for u in rule.users]
     names += [f"<!subteam^{g}>" for g in rule.usergroups]
     names += [f"<@{u}>" for u in (plan.approvers if plan else []) if u not in rule.users]
@@ -67,7 +68,7 @@ def plan_lines(plan: Plan | None) -> list[dict[str, Any]]:
 
 def _what(run: Run, action: Action, service: Service | None) -> str:
     on = f" on *{escape(service.name)}*" if service else ""
-    if run.kind == "extend":
+    if run.kind == RunKind.EXTEND:
         seconds = float(run.inputs.get("seconds") or 0)
         return (
             f"<@{run.user_id}> asks to extend *{escape(action.name)}*{on} by "
@@ -128,7 +129,7 @@ def request_blocks(
         for i in action.inputs
         if run.inputs.get(i.identifier) not in (None, "", [])
     ][:SECTION_FIELDS]
-    if fields and run.kind == "run":
+    if fields and run.kind == RunKind.RUN:
         blocks.append({"type": "section", "fields": fields})
     blocks += preview_blocks(preview)
     need = action.approval.count

@@ -116,7 +116,7 @@ def shown_value(item: Input, value: Any) -> str:
 
 
 def input_fields(action: Action, inputs: dict[str, Any]) -> list[dict[str, Any]]:
-    fields = []
+    fields: list[dict[str, Any]] = []
     for item in action.inputs:
         value = inputs.get(item.identifier)
         if value in (None, "", []) or len(fields) == limits.SECTION_FIELDS:

@@ -224,7 +224,8 @@ def _pager(state: Page, pages: int, total: int, first: int, last: int) -> list[d
 
 def _pages(ordered: Sequence[Card], budget: int, headings: bool) -> list[int]:
     """Where each page starts: as many cards as fit in ``budget`` blocks, headings counted."""
-    starts, used, category = [0], 0, "\0"
+    starts, used = [0], 0
+    category: str | None = "\0"
     for index, card in enumerate(ordered):
         cost = 3 + (1 if headings and group(card) != category else 0)
         if used + cost > budget and used:

@@ -242,7 +242,7 @@ def service_block(
         )
     if selected:
         element_["initial_option"] = {"text": plain(selected.name, 75), "value": selected.id}
-    block = {
+    block: dict[str, Any] = {
         "type": "input",
         "block_id": SERVICE_BLOCK,
         "label": plain("Service"),

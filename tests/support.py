@@ -1,0 +1,365 @@
+"""Helpers the test modules share: driving the bot and reading what people see.
+
+Here rather than in one test module, so that a test never imports another test module.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from bot.playground import Playground, build
+from bot.settings import Settings
+from tests.conftest import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    Bot,
+    Modals,
+    free_port,
+)
+from tests.fakes import FakeSlack, SlackRequests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+APPROVALS_CONFIG = """
+admins: {users: [U0ADMIN]}
+teams:
+  - {id: payments, name: Payments, members: [U0OWNER, U0DEV], channel: C0PAY}
+  - {id: sre, name: SRE, members: [U0SRE1, U0SRE2], channel: C0SRE}
+services:
+  - {id: checkout-api, name: Checkout API, owner: payments}
+actions:
+  - id: prod-deploy
+    name: Deploy to prod
+    owner: payments
+    approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
+    webhook:
+      url: "{receiver}/deploy"
+      payload: '{"approvers": {{ approval.approvers | json }}, "why": {{ manualInputs.why | json }}}'
+    inputs:
+      - {identifier: why, displayName: Why, type: text_input, required: true}
+  - id: two-keys
+    name: Two keys
+    owner: payments
+    approval: {approvers: {users: [U0SRE1, U0SRE2, U0DEV]}, count: 2, channel: C0APPROVE}
+    webhook: {url: "{receiver}/two"}
+  - id: self-ok
+    name: Self approval
+    owner: payments
+    approval: {approvers: {users: [U0DEV]}, allow_self_approval: true}
+    webhook: {url: "{receiver}/self"}
+  - id: quick-expiry
+    name: Quick expiry
+    owner: payments
+    approval: {approvers: {teams: [sre]}, expires_after: 1s, channel: C0APPROVE}
+    webhook: {url: "{receiver}/never"}
+  - id: grant-access
+    name: Grant access
+    owner: payments
+    expires:
+      after: "{{ manualInputs.duration }}"
+      max: 2h
+      webhook:
+        url: "{receiver}/revoke"
+        payload: '{"revert_of": {{ run.parent_id | json }}, "expired": {{ expires_at | json }}, "role": {{ manualInputs.role | json }}}'
+    retry: {attempts: 1}
+    webhook: {url: "{receiver}/grant", payload: '{"role": {{ manualInputs.role | json }}}'}
+    inputs:
+      - {identifier: role, displayName: Role, type: dropdown, values: [admin, reader], defaultValue: reader}
+      - {identifier: duration, displayName: For, type: duration, required: true}
+  - id: locked-grant
+    name: Approved grant
+    owner: payments
+    approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
+    expires: {after: 30m, max: 2h, webhook: {url: "{receiver}/unlock"}}
+    webhook: {url: "{receiver}/lock"}
+"""
+
+
+def texts(blocks: list[dict]) -> str:
+    """Everything a person would read in some blocks, as one string."""
+    out = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                out.append(node.get("text", ""))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return "\n".join(out)
+
+
+def wait(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def request_message(bot: Bot, channel: str = "C0APPROVE") -> dict:
+    wait(lambda: bot.slack.messages(channel), what="the approval request")
+    return bot.slack.messages(channel)[0]
+
+
+def click(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0APPROVE") -> None:
+    response = bot.requests.block_action(action_id, value=run_id, user_id=user, channel_id=channel)
+    assert response.status_code == 200
+
+
+def admin_says(bot: Bot, text: str, user: str = "U0ADMIN") -> dict:
+    before = len(bot.slack.calls("response_url"))
+    response = bot.requests.command("/actions-admin", text=text, user_id=user)
+    assert response.status_code == 200
+    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
+
+
+def shown(message: dict) -> str:
+    return message.get("text", "") + "\n" + texts(message.get("blocks") or [])
+
+
+def open_modal(bot: Bot, text: str) -> dict:
+    modals = Modals.before(bot.slack)
+    bot.requests.command("/actions-admin", text=text, user_id="U0ADMIN")
+    return modals.opened()
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+    )
+
+
+def run_action(bot: Bot, action_id: str) -> dict:
+    view = bot.open_form(action_id)
+    response = bot.submit(view, {})
+    assert response.status_code == 200, response.text
+    return view
+
+
+def thread_texts(bot: Bot, channel: str = "C0CHAN") -> list[str]:
+    status = bot.slack.messages(channel)[0]
+    return [
+        m["text"] + "\n" + texts(m.get("blocks") or [])
+        for m in bot.slack.thread(channel, status["ts"])
+    ]
+
+
+def final_status(bot: Bot, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = bot.store.runs()
+        if runs and runs[0].final and not bot.store.pending_jobs(runs[0].id):
+            return runs[0].status
+        time.sleep(0.05)
+    runs = bot.store.runs()
+    raise AssertionError(f"run did not finish: {runs} {bot.store.pending_jobs(runs[0].id)}")
+
+
+class BotProcess:
+    """`python -m bot` in HTTP mode, as deployed."""
+
+    def __init__(
+        self, db: str, config: Path, slack: FakeSlack, extra: dict[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        env = {
+            "PATH": os.environ["PATH"],
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": db,
+            "ACTIONS_CONFIG": str(config),
+            "WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+            "JOB_LEASE_SECONDS": "2",
+            "PORT": str(self.port),
+            "LOG_LEVEL": "WARNING",
+            **(extra or {}),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.requests = SlackRequests(
+            f"http://127.0.0.1:{self.port}/slack/events", SIGNING_SECRET, slack
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, self.process.communicate()[0]
+            assert time.monotonic() < deadline, "bot did not become healthy"
+            try:
+                if (
+                    httpx.get(f"http://127.0.0.1:{self.port}/readyz", trust_env=False).status_code
+                    == 200
+                ):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+        output = self.process.communicate(timeout=20)[0]
+        self.requests.close()
+        return output
+
+
+ASYNC_CONFIG = """
+teams: [{id: platform, name: Platform, channel: C0PLATFORM}]
+actions:
+  - id: async-job
+    name: Async job
+    owner: platform
+    async: true
+    webhook: {url: "http://127.0.0.1:{port}/playground/echo/async", payload: '{"n": 1}'}
+    response_template: "Finished: {{ response.body.key }}"
+  - id: failing
+    name: Failing
+    owner: platform
+    retry: {attempts: 1}
+    webhook: {url: "http://127.0.0.1:{port}/playground/echo/fail", payload: '{"n": 2}'}
+  - id: grant
+    name: Grant a role
+    owner: platform
+    webhook: {url: "https://access.example.com/grants", payload: '{"role": {{ manualInputs.role | json }}}'}
+    inputs:
+      - {identifier: role, displayName: Role, type: dropdown, required: true,
+         values_from: {url: "https://access.example.com/roles?for={{ user.id }}"}}
+    expires:
+      after: 1h
+      webhook: {url: "https://access.example.com/grants/{{ run.parent_id }}", method: DELETE}
+"""
+
+
+@dataclass
+class Running:
+    """A playground served on a free port in this process, and a client for its routes."""
+
+    url: str
+    pg: Playground
+    http: httpx.Client
+
+    def state(self, user: str = "U0DEV") -> dict[str, Any]:
+        return self.http.get("/playground/state", params={"user": user}).json()
+
+    def until(
+        self, check: Callable[[dict[str, Any]], Any], user: str = "U0DEV", timeout: float = 10
+    ) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state(user)
+            found = check(state)
+            if found:
+                return found
+            assert time.monotonic() < deadline, "the playground did not get there in time"
+            time.sleep(0.05)
+
+    def run_detail(self, run_id: str) -> dict[str, Any]:
+        return self.http.get(f"/playground/runs/{run_id}").json()
+
+    def slack_log(self) -> list[dict[str, Any]]:
+        return self.http.get("/playground/log").json()
+
+
+def serve(base: Settings, port: int) -> Iterator[Running]:
+    pg = build(base, port=port)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            pg.app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not (server.started and pg.runtime.ready):
+        assert thread.is_alive(), "the playground failed to start"
+        assert time.monotonic() < deadline, "the playground did not start in time"
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=url, trust_env=False, timeout=20)
+    try:
+        yield Running(url, pg, http)
+    finally:
+        http.close()
+        pg.workspace.closing = True
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+# One more action next to the examples: a form with every input type the bot supports.
+EVERY_INPUT = """
+id: every-input
+name: Every input type
+description: One input of each type the forms support
+owner: platform
+webhook:
+  url: https://hooks.example.com/every/{{ user.id }}
+  payload: '{{ manualInputs | json }}'
+inputs:
+  - {identifier: text, displayName: Text, type: text_input, required: true, maxLength: 40}
+  - {identifier: area, displayName: Area, type: text_area}
+  - {identifier: pick, displayName: Pick, type: dropdown, values: [a, b]}
+  - {identifier: many, displayName: Many, type: multi_select, values: [x, y, z]}
+  - {identifier: count, displayName: Count, type: number, min: 1, max: 10, integer: true}
+  - {identifier: ratio, displayName: Ratio, type: number}
+  - {identifier: ok, displayName: Sure?, type: checkbox, description: I am sure}
+  - {identifier: boxes, displayName: Boxes, type: checkboxes, values: [one, two]}
+  - {identifier: radio, displayName: Radio, type: radio, values: [left, right]}
+  - {identifier: day, displayName: Day, type: date}
+  - {identifier: at, displayName: At, type: time}
+  - {identifier: when, displayName: When, type: datetime}
+  - {identifier: who, displayName: Who, type: user}
+  - {identifier: whom, displayName: Whom, type: users}
+  - {identifier: where, displayName: Where, type: channel}
+  - {identifier: mail, displayName: Mail, type: email}
+  - {identifier: link, displayName: Link, type: url}
+  - {identifier: token, displayName: Token, type: secret}
+  - {identifier: svc, displayName: Which service, type: dropdown, binding: {resource: services}}
+  - {identifier: squads, displayName: Squads, type: multi_select, binding: {resource: teams}}
+"""
+
+
+def modal(title: str) -> dict[str, Any]:
+    """A small valid modal titled ``title``."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": title}}],
+    }
