@@ -202,5 +202,5 @@ def approver_ids(catalog: Catalog, action: Action) -> list[str]:
     found = list(rule.users)
     for team_id in rule.teams:
         team = catalog.team(team_id)
-        found += [m for m in team.members if m not in found] if team else []
+        found += [m for m in team.member_ids if m not in found] if team else []
     return found

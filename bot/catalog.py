@@ -152,6 +152,11 @@ class Team(Model):
         object.__setattr__(self, "managers", {**self.managers, **found})
         return self
 
+    @property
+    def member_ids(self) -> list[str]:
+        """The members' Slack ids (after validation every entry is one)."""
+        return [m.id if isinstance(m, Member) else m for m in self.members]
+
 
 class Link(Model):
     title: str = Field(min_length=1, max_length=75)

@@ -233,7 +233,7 @@ class Policy:
         team = catalog.team(service.owner)
         if team is None or not team.members:
             raise SourceError(f"the owner team of {service.name} has no members")
-        return list(team.members)
+        return team.member_ids
 
     async def _on_call_users(self, approval: Approval, schedules: Schedules) -> list[str]:
         assert approval.approvers.on_call is not None

@@ -468,9 +468,8 @@ def json_shape_problem(source: str) -> str | None:
     skeleton = _OUTPUT.sub(placeholder, source)
     try:
         json.loads(skeleton)
-    except ValueError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
-        return f"Not valid JSON at {where}: {getattr(exc, 'msg', exc)}"
+    except json.JSONDecodeError as exc:
+        return f"Not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
     return None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -104,9 +104,11 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 
 def document(server_url: str = "") -> dict[str, Any]:
-    wanted = {models.Problem, models.RunRequest}
+    wanted: set[type[BaseModel]] = {models.Problem, models.RunRequest}
     wanted |= {op.answer for op in OPERATIONS}
-    keyed = [(m, "serialization") for m in sorted(wanted, key=lambda m: m.__name__)]
+    keyed: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m, "serialization") for m in sorted(wanted, key=lambda m: m.__name__)
+    ]
     keyed.append((models.RunRequest, "validation"))
     _, schemas = models_json_schema(keyed, ref_template=REF)
     paths: dict[str, Any] = {}

@@ -174,7 +174,8 @@ def state_of(run: dict, jobs: list[dict] | None = None) -> CiState:
 def _current(jobs: list[dict]) -> str | None:
     for job in jobs:
         if job.get("status") == "in_progress":
-            steps = job.get("steps") if isinstance(job.get("steps"), list) else []
+            listed = job.get("steps")
+            steps: list[Any] = listed if isinstance(listed, list) else []
             step = next(
                 (
                     text_or_none(s.get("name"))

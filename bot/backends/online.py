@@ -39,7 +39,8 @@ async def check_online(settings: Settings) -> tuple[list[str], list[str]]:
     from bot.config import load_file
 
     catalog = load_file(settings.ACTIONS_CONFIG, settings.template_secrets).catalog
-    errors, notes = credential_problems(settings, catalog), []
+    errors = credential_problems(settings, catalog)
+    notes: list[str] = []
     if errors:
         return errors, notes
     async with build_client(allow_private=True, max_connections=4) as client:

@@ -503,6 +503,8 @@ def payload_errors(action: Action) -> dict[str, str]:
         hooks.append(("expires.webhook", action.expires.webhook))
     errors = {}
     for name, hook in hooks:
+        if hook is None:  # a CI backend: no payload of ours
+            continue
         content_type = hook.header("Content-Type")
         if not hook.payload or (content_type and not is_json(content_type)):
             continue

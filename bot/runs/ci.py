@@ -49,7 +49,9 @@ def auditor(ctx: Context, run: Run) -> Audit:
     return audit
 
 
-async def _context(ctx: Context, loaded: Loaded, action: Action, inputs: Mapping[str, Any]) -> dict:
+async def _context(
+    ctx: Context, loaded: Loaded, action: Action, inputs: Mapping[str, Any]
+) -> dict[str, Any]:
     run = loaded.run
     profile = await ctx.profiles(run.user_id)
     user = {"id": run.user_id, "name": profile.get("name") or run.user_name, **profile}
@@ -287,7 +289,7 @@ async def cancel(ctx: Context, run: Run, by: str) -> str | None:
     await ctx.record("ci_cancel_requested", {"by": by, "ci_run_id": ci_run_id}, run_id=run.id)
     system = SYSTEM[CiProvider(data["provider"])]
     await ctx.post(run, f"{ctx.notifier.mention(by)} asked {system} to cancel the run.")
-    if not (job.claimed_until and job.claimed_until > utcnow()):  # look again now
+    if job.id is not None and not (job.claimed_until and job.claimed_until > utcnow()):
         initial = ctx.settings.CI_POLL_INITIAL_SECONDS
         await ctx.db(ctx.store.reschedule, job.id, utcnow(), None, {**data, "delay": initial})
     ctx.wake()

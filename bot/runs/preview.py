@@ -40,7 +40,8 @@ async def preview(ctx: Context, loaded: Loaded) -> RequestPreview | None:
             },
         )
     except render.RenderError as exc:
-        return RequestPreview(action.webhook.method, "", "", problem=str(exc))
+        method = action.webhook.method if action.webhook else "POST"
+        return RequestPreview(method, "", "", problem=str(exc))
     redact = ctx.run_redactor(run.id, secret)
     shown = rendered.shown
     return RequestPreview(shown.method, redact(shown.url), redact(rendered.shown_payload))

@@ -229,9 +229,11 @@ async def cancel(ctx: Context, run_id: str, by: str) -> str | None:
         return "it is being sent right now"
     current = await ctx.db(ctx.store.get_run, run_id)
     action = ctx.catalog().action(current.action_id) if current else None
-    following = current and action and current.status == RunStatus.RUNNING
-    if following and ctx.ci is not None and ci.backend_for(action, current) is not None:
-        return await ci.cancel(ctx, current, by)
+    following = current is not None and action is not None and current.status == RunStatus.RUNNING
+    if following and ctx.ci is not None:
+        assert current is not None and action is not None
+        if ci.backend_for(action, current) is not None:
+            return await ci.cancel(ctx, current, by)
     who = ctx.notifier.mention(by)
     outcome = Outcome(
         False,

@@ -208,7 +208,9 @@ class SlackNotifier:
         text, body = grants.warning_message(run, action, utcnow(), state)
         for ref in sent:
             try:
-                await self.client.chat_update(text=fallback(text), blocks=body, **ref)
+                await self.client.chat_update(
+                    channel=ref["channel"], ts=ref["ts"], text=fallback(text), blocks=body
+                )
             except SlackApiError as exc:
                 log.info("run %s: warning DM not updated: %s", run.id, exc)
 

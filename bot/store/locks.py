@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.kinds import JobKind, RunStatus
+from bot.kinds import FINAL, JobKind, RunStatus
 from bot.store.engine import Database
-from bot.store.models import FINAL, Job, Run, RunLock, utcnow
+from bot.store.models import Job, Run, RunLock, utcnow
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Holder:
     label: str
 
 
-def _live(now: datetime) -> object:
+def _live(now: datetime) -> ColumnElement[bool]:
     """A holder still counts: its run is not final, and its lease holds (an async run
     accepted by its receiver holds until it ends; its deadline ends it)."""
     return and_(
@@ -73,7 +73,7 @@ class LockRepository(Database):
             )
             values = {"slot": free[ahead], "expires_at": now + timedelta(seconds=lease)}
             try:
-                session.exec(taken.values(**values))  # type: ignore[call-overload]
+                session.exec(taken.values(**values))
                 session.commit()
             except IntegrityError:  # another replica took that slot first: wait our turn
                 session.rollback()
@@ -90,7 +90,7 @@ class LockRepository(Database):
             query = update(RunLock).where(
                 col(RunLock.run_id) == run_id, col(RunLock.slot).isnot(None)
             )
-            session.exec(query.values(expires_at=until))  # type: ignore[call-overload]
+            session.exec(query.values(expires_at=until))
             session.commit()
 
     @staticmethod
@@ -123,7 +123,7 @@ class LockRepository(Database):
         ids = list(session.exec(stale))
         if ids:  # the lease is checked again: a holder may have renewed it meanwhile
             query = delete(RunLock).where(col(RunLock.run_id).in_(ids), expired)
-            session.exec(query)  # type: ignore[call-overload]
+            session.exec(query)
             session.commit()
 
     @staticmethod
@@ -149,22 +149,26 @@ def release(session: Session, run_id: str) -> None:
     lock = session.get(RunLock, run_id)
     if lock is None:
         return
-    waiting = select(RunLock.run_id).where(RunLock.key == lock.key, col(RunLock.slot).is_(None))
-    session.exec(  # type: ignore[call-overload]
+    waiting = select(RunLock.run_id).where(
+        col(RunLock.key) == lock.key, col(RunLock.slot).is_(None)
+    )
+    session.exec(
         update(Job)
         .where(
-            col(Job.run_id).in_(waiting), Job.kind == JobKind.DELIVER, col(Job.done_at).is_(None)
+            col(Job.run_id).in_(waiting),
+            col(Job.kind) == JobKind.DELIVER,
+            col(Job.done_at).is_(None),
         )
         .where(col(Job.claimed_until).is_(None))
         .values(due_at=utcnow())
     )
-    session.exec(delete(RunLock).where(col(RunLock.run_id) == run_id))  # type: ignore[call-overload]
+    session.exec(delete(RunLock).where(col(RunLock.run_id) == run_id))
 
 
 def renew(session: Session, job_ids: list[int], owner: str, lease: float) -> None:
     """Holders whose jobs a live worker is running keep their lease."""
     runs = select(Job.run_id).where(col(Job.id).in_(job_ids), Job.claimed_by == owner)
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(RunLock)
         .where(col(RunLock.run_id).in_(runs), col(RunLock.slot).isnot(None))
         .values(expires_at=utcnow() + timedelta(seconds=lease))

@@ -16,14 +16,14 @@ from bot.store.models import Job, Schedule
 class ScheduleRepository(Database):
     def sync_schedules(self, wanted: Iterable[Schedule]) -> None:
         """The config file's schedules: added, changed (keeping paused) or removed."""
-        wanted = {s.id: s for s in wanted}
+        by_id = {s.id: s for s in wanted}
         with self.session() as session:
             current = {
                 s.id: s for s in session.exec(select(Schedule).where(col(Schedule.from_config)))
             }
-            for gone in set(current) - set(wanted):
+            for gone in set(current) - set(by_id):
                 session.delete(current[gone])
-            for schedule_id, new in wanted.items():
+            for schedule_id, new in by_id.items():
                 old = current.get(schedule_id)
                 if old is None:
                     session.add(new)
@@ -69,7 +69,7 @@ class ScheduleRepository(Database):
     ) -> bool:
         """Move the schedule past ``due``, with the firing's job, if nobody else did."""
         with self.session() as session:
-            moved = session.exec(  # type: ignore[call-overload]
+            moved = session.exec(
                 update(Schedule)
                 .where(col(Schedule.id) == schedule_id, col(Schedule.next_at) == due)
                 .where(col(Schedule.paused).is_(False))
@@ -96,6 +96,6 @@ class ScheduleRepository(Database):
 
     def delete_schedule(self, schedule_id: str) -> bool:
         with self.session() as session:
-            result = session.exec(delete(Schedule).where(col(Schedule.id) == schedule_id))  # type: ignore[call-overload]
+            result = session.exec(delete(Schedule).where(col(Schedule.id) == schedule_id))
             session.commit()
         return bool(result.rowcount)

@@ -27,7 +27,8 @@ def _text(value: Any, limit: int = TEXT_LIMIT) -> str:
 
 def _attachment(raw: Mapping[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {k: _text(raw.get(k), 1000) for k in ATTACHMENT_FIELDS}
-    fields = raw.get("fields") if isinstance(raw.get("fields"), list) else []
+    listed = raw.get("fields")
+    fields: list[Any] = listed if isinstance(listed, list) else []
     found["fields"] = [
         {"title": _text(f.get("title"), 200), "value": _text(f.get("value"), 1000)}
         for f in fields[:20]

@@ -28,12 +28,12 @@ from bot.store import Run
 
 
 def register(app: AsyncApp) -> None:
-    def guarded(rule: guards.RunRule) -> dict[str, list[guards.Middleware]]:
-        return {"middleware": [guards.run_guard(rule)]}
+    def guarded(rule: guards.RunRule) -> list[guards.Middleware]:
+        return [guards.run_guard(rule)]
 
-    app.action(grants.REVOKE, **guarded(guards.REVOKE))(revoke)
-    app.action(grants.EXTEND, **guarded(guards.EXTEND))(extend)
-    app.action(grants.RETRY_REVERT, **guarded(guards.RETRY_REVERT))(retry_revert)
+    app.action(grants.REVOKE, middleware=guarded(guards.REVOKE))(revoke)
+    app.action(grants.EXTEND, middleware=guarded(guards.EXTEND))(extend)
+    app.action(grants.RETRY_REVERT, middleware=guarded(guards.RETRY_REVERT))(retry_revert)
     app.view(grants.EXTEND_MODAL)(extended)
 
 

@@ -71,7 +71,7 @@ async def clicked(
         following = cron.following(schedule.cron, schedule.timezone, utcnow())
         fields = {"paused": False, "note": ""}
         if schedule.cron:
-            fields["next_at"] = following  # type: ignore[assignment]
+            fields["next_at"] = following
         await asyncio.to_thread(runtime.store.change_schedule, schedule.id, **fields)
     elif step == views.DELETE:
         await asyncio.to_thread(runtime.store.delete_schedule, schedule.id)

@@ -172,7 +172,7 @@ def card_blocks(card: Card, state: Page | None = None) -> list[dict[str, Any]]:
         lines.append(
             f":lock: You can't run this: {decision.reason}. {ask_owner(owner)} for access."
         )
-    star = {"type": "actions", "block_id": f"star:{action.id}"[:255]}
+    star: dict[str, Any] = {"type": "actions", "block_id": f"star:{action.id}"[:255]}
     star["elements"] = [star_button(card, state or Page())]
     return [block, context(*lines), star]
 

@@ -121,7 +121,7 @@ def read_token_form(state: Any) -> tuple[str, list[str], str]:
     name = element(NAME).get("value")
     chosen = element(SCOPES).get("selected_options") or []
     scopes = [
-        o.get("value") for o in chosen if isinstance(o, dict) and isinstance(o.get("value"), str)
+        str(o["value"]) for o in chosen if isinstance(o, dict) and isinstance(o.get("value"), str)
     ]
     picked = element(EXPIRY).get("selected_option")
     expiry = picked.get("value") if isinstance(picked, dict) else None
