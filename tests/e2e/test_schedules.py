@@ -17,7 +17,7 @@ from bot.store.models import utcnow
 from bot.triggers import cron
 from bot.triggers.schedules import Schedules
 from tests.conftest import Bot, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

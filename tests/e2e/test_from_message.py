@@ -12,7 +12,7 @@ import pytest
 from bot.config.loader import ConfigError, validate
 from bot.triggers import message
 from tests.conftest import Bot, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 
 CONFIG = """
 teams:

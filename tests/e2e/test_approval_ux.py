@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import TRACKER_TOKEN, Bot, Modals, start_bot
 from tests.samples import shown, texts
-from tests.test_approvals import click, request_message, thread_text, wait
+from tests.support import click, request_message, thread_text, wait
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.testing.github import FakeGitHub
 from bot.testing.gitlab import FakeGitLab
 from tests.conftest import Bot, Modals, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 
 GITHUB_TOKEN = "ghp_fake-token-for-tests"
 GITLAB_TOKEN = "glpat-fake-token-for-tests"

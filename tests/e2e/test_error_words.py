@@ -14,7 +14,7 @@ from bot.config import ConfigError, validate
 from bot.pattern_words import describe
 from tests import samples
 from tests.conftest import Bot, start_bot
-from tests.test_admin import edit_values, open_modal
+from tests.support import edit_values, open_modal
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

@@ -19,9 +19,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import Bot, start_bot
+from tests.support import click, request_message, texts, wait
 from tests.test_api import CONFIG, token
-from tests.test_approvals import click, request_message, wait
-from tests.test_core_loop import texts
 
 AGENT = types.Implementation(name="claude-code", version="1.0")
 

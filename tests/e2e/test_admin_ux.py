@@ -15,8 +15,7 @@ import pytest
 from bot.store import Run
 from bot.store.models import utcnow
 from tests.conftest import CONFIG, Bot, Modals, start_bot
-from tests.test_admin import admin_says, edit_values, open_modal, shown
-from tests.test_core_loop import texts
+from tests.support import admin_says, edit_values, open_modal, shown, texts
 
 EXTRA = """
   - id: env-deploy

@@ -16,8 +16,7 @@ from bot.store import Job, Run, Store, migrate
 from bot.store.models import utcnow
 from tests.conftest import Bot, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
-from tests.test_core_loop import texts
-from tests.test_durability import BotProcess, wait_final
+from tests.support import BotProcess, texts, wait_final
 
 CONFIG = """
 teams:

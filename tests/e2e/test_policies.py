@@ -20,9 +20,8 @@ from bot.testing.workspace import User
 from tests import samples
 from tests.conftest import Bot, start_bot
 from tests.fakes import FakeSlack
-from tests.test_approvals import click, request_message, thread_text, wait
-from tests.test_config import errors_of, first_action, with_change
-from tests.test_core_loop import texts
+from tests.support import click, request_message, texts, thread_text, wait
+from tests.unit.test_config import errors_of, first_action, with_change
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from bot.config import ConfigError, validate
 from bot.testing.github import FakeGitHub
 from bot.testing.gitlab import FakeGitLab
-from tests.test_settings import run_bot
+from tests.e2e.test_settings import run_bot
 
 
 def document(**action: Any) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def test_check_online(tmp_path: Path) -> None:
 
 
 def test_readme_backend_example_is_valid() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme.split("## GitHub Actions and GitLab backends")[1].split("\n## ")[0]
     example, workflow = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[:2]
     actions = YAML(typ="safe", pure=True).load(example)

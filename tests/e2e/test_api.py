@@ -15,8 +15,7 @@ import pytest
 
 from bot.testing.workspace import User
 from tests.conftest import Bot, Modals, start_bot
-from tests.test_approvals import click, request_message, wait
-from tests.test_core_loop import texts
+from tests.support import click, request_message, texts, wait
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

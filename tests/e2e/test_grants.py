@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Bot, Modals, start_bot
-from tests.test_approvals import buttons, click, extend_by, wait
-from tests.test_core_loop import texts
+from tests.support import buttons, click, extend_by, texts, wait
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

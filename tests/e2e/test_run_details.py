@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import TRACKER_TOKEN, Bot, Modals
-from tests.test_approvals import wait
-from tests.test_core_loop import texts
+from tests.support import texts, wait
 
 
 def details_buttons(blocks: list[dict]) -> list[dict]:

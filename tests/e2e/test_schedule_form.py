@@ -11,7 +11,7 @@ import pytest
 
 from bot.triggers import cron
 from tests.conftest import Bot, start_bot
-from tests.test_core_loop import texts
+from tests.support import texts
 from tests.test_schedules import CONFIG, answer, at
 
 
