@@ -18,7 +18,7 @@ from tests.conftest import (
 from tests.fakes import FakeSlack, Receiver
 from tests.support import BotProcess
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 CONFIG = """
 teams:

@@ -103,7 +103,7 @@ def test_socket_mode_end_to_end(tmp_path: Path) -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot"],
             env=env,
-            cwd=Path(__file__).parents[1],
+            cwd=Path(__file__).parents[2],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -13,7 +13,7 @@ import pytest
 from bot.settings import Settings, SettingsError, load_settings
 from tests import samples
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GOOD_WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 
 

@@ -151,7 +151,7 @@ def run_check(tmp_path: Path, decide: Decide, *args: str) -> tuple[Any, Server]:
             capture_output=True,
             text=True,
             timeout=60,
-            cwd=Path(__file__).parents[1],
+            cwd=Path(__file__).parents[2],
         )
     finally:
         server.close()

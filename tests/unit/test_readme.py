@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from bot.config import validate
 from bot.webhooks.delivery import build
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+README = (Path(__file__).parents[2] / "README.md").read_text()
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
@@ -50,5 +50,5 @@ def test_receiver_snippet_verifies_a_real_request() -> None:
 @pytest.mark.parametrize(("language", "name"), [("js", "verify.js"), ("go", "verify.go")])
 def test_receiver_snippets_are_the_tested_files(language: str, name: str) -> None:
     # tests/test_receiver_verify.py runs docs/receivers/*; the README must show those files.
-    shipped = (Path(__file__).parents[1] / "docs" / "receivers" / name).read_text()
+    shipped = (Path(__file__).parents[2] / "docs" / "receivers" / name).read_text()
     assert shipped.rstrip("\n") + "\n" in blocks(language)

@@ -17,7 +17,7 @@ from bot.store import Run
 from tests import samples
 from tests.samples import message_ok, texts, view_ok, walk
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "actions.yml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "actions.yml"
 ALLOWED = Decision(True)
 DENIED = Decision(False, "only admins can run this action")
 STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILURE", "TIMED_OUT", "CANCELLED")

@@ -13,7 +13,7 @@ import yaml
 from jsonschema import Draft7Validator
 from referencing import Registry
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = REPO_ROOT / "manifest.yml"
 # Slack's official manifest JSON Schema, shared between checkouts (not vendored in this repo).
 SCHEMA_PATH = REPO_ROOT.parent / "shared" / "slack" / "manifest.schema.json"

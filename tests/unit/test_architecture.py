@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-BOT = Path(__file__).resolve().parents[1] / "bot"
+BOT = Path(__file__).resolve().parents[2] / "bot"
 
 
 def _module(path: Path) -> str:

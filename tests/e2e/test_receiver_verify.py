@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.webhooks import conformance, delivery
 from tests.conftest import WEBHOOK_SECRET, Bot
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 RECEIVERS = ROOT / "docs" / "receivers"
 RUN_ID = "baddecaf-cafe-badd-ecaf-123456789012"
 

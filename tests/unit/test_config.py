@@ -11,7 +11,7 @@ import pytest
 from bot.config import ConfigError, load_file, validate
 from tests import samples
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "actions.yml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "actions.yml"
 
 
 def errors_of(document: Any) -> list[str]:
