@@ -126,8 +126,12 @@ def update(ws: Workspace, params: dict[str, Any]) -> Answer:
     message["edited"] = {"user": ws.identity.bot_user_id, "ts": ws.next_ts()}
     ws.changed()
     reply = {k: v for k, v in message.items() if k != "channel"}
-    return {"ok": True, "channel": channel, "ts": message["ts"], "text": message["text"]} | {
-        "message": reply
+    return {
+        "ok": True,
+        "channel": channel,
+        "ts": message["ts"],
+        "text": message["text"],
+        "message": reply,
     }
 
 
@@ -181,7 +185,9 @@ def _use_trigger(ws: Workspace, params: dict[str, Any]) -> tuple[str | None, str
     trigger_id = str(params.get("trigger_id") or "")
     grant = ws.triggers.pop(trigger_id, None)
     if grant is None:
-        return None, None if trigger_id and not ws.strict else "invalid_trigger_id"
+        # Lenient: the tests' trigger_ids were never handed out; any non-empty one will do.
+        lenient = trigger_id and not ws.strict
+        return None, None if lenient else "invalid_trigger_id"
     if grant.expires < time.monotonic():
         return None, "expired_trigger_id"
     return grant.user_id, None

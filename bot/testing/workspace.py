@@ -175,6 +175,7 @@ class Workspace:
     def response_url(
         self, user_id: str, channel_id: str | None, source: dict[str, Any] | None = None
     ) -> str:
+        """A response_url for an interaction, valid as Slack's are (the playground's path)."""
         token = secrets.token_urlsafe(16)
         self.response_urls[token] = Grant(
             user_id, time.monotonic() + RESPONSE_URL_TTL, channel_id, source
