@@ -5,6 +5,7 @@ Here rather than in one test module, so that a test never imports another test m
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,14 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
+from bot.catalog import Action, Catalog
+from bot.config import ConfigError, validate
 from bot.playground import Playground, build
 from bot.settings import Settings
+from bot.store import Run, Store
+from tests import samples
 from tests.conftest import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -362,4 +369,224 @@ def modal(title: str) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": title},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": title}}],
+    }
+
+
+def edit_values(**fields: str) -> dict:
+    values = {}
+    for key, value in fields.items():
+        if key in ("owner", "scope", "access", "method"):
+            values[key] = {key: {"type": "static_select", "selected_option": {"value": value}}}
+        else:
+            values[key] = {key: {"type": "plain_text_input", "value": value}}
+    return values
+
+
+def thread_text(bot: Bot, channel: str = "C0CHAN") -> str:
+    status = bot.slack.messages(channel)[0]
+    return "\n".join(
+        m["text"] + " " + texts(m.get("blocks") or [])
+        for m in bot.slack.thread(channel, status["ts"])
+    )
+
+
+def status_message(bot: Bot, channel: str = "C0CHAN") -> dict:
+    """The run's status message as it stands now (edited in place)."""
+    wait(lambda: bot.slack.messages(channel), what="the status message")
+    return bot.slack.messages(channel)[0]
+
+
+def buttons(message: dict) -> list[str]:
+    return [
+        e["text"]["text"]
+        for b in message.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    ]
+
+
+def extend_by(bot: Bot, modal: dict, seconds: str) -> Any:
+    return bot.requests.view_submission(
+        modal, bot.requests.values_for(modal, {"duration": seconds})
+    )
+
+
+def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store.runs(limit=count + 10)
+        if (
+            len(runs) >= count
+            and all(r.final for r in runs)
+            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
+        ):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
+
+
+API_CONFIG = """
+admins: {users: [U0ADMIN]}
+teams:
+  - {id: payments, name: Payments, members: [U0OWNER, U0DEV], channel: C0PAY}
+  - {id: sre, name: SRE, members: [U0SRE1, U0SRE2], channel: C0SRE}
+services:
+  - {id: checkout-api, name: Checkout API, owner: payments}
+actions:
+  - id: lock-deploys
+    name: Lock deploys
+    description: Stops deploys of a service
+    owner: payments
+    scope: service
+    agents: true
+    rate_limit: 3/m
+    webhook:
+      url: "{receiver}/lock"
+      payload: '{"service": {{ service.id | json }}, "reason": {{ manualInputs.reason | json }}, "minutes": {{ manualInputs.minutes | json }}}'
+    inputs:
+      - {identifier: reason, displayName: Reason, type: text_input, required: true, maxLength: 40}
+      - {identifier: minutes, displayName: Minutes, type: number, min: 1, max: 120, integer: true}
+      - {identifier: token, displayName: Token, type: secret}
+  - id: prod-deploy
+    name: Deploy to prod
+    owner: payments
+    agents: true
+    approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
+    webhook: {url: "{receiver}/deploy"}
+    inputs:
+      - {identifier: region, displayName: Region, type: dropdown, values: [eu-west, us-east]}
+  - id: rollback
+    name: Roll back
+    description: Rolls back the last deploy
+    owner: payments
+    agents: true
+    approval: {required: false, agents: required, approvers: {teams: [sre]}, channel: C0APPROVE}
+    webhook: {url: "{receiver}/rollback"}
+  - id: admin-only
+    name: Admin only
+    owner: payments
+    access: admins
+    webhook: {url: "{receiver}/admin"}
+  - id: in-ops
+    name: Ops channel only
+    owner: payments
+    channels: [C0OPS]
+    webhook: {url: "{receiver}/ops"}
+  - id: slack-only
+    name: Slack only
+    owner: payments
+    api: false
+    webhook: {url: "{receiver}/slack-only"}
+"""
+
+
+ALL_SCOPES = ["actions:read", "runs:read", "runs:write"]
+
+
+def token(bot: Bot, user: str = "U0DEV", scopes: list[str] = ALL_SCOPES, name: str = "ci") -> str:
+    value, _ = bot.runtime.tokens.create(
+        user_id=user, name=name, scopes=scopes, expires="30d", by=user
+    )
+    return value
+
+
+SCHEDULES_CONFIG = """
+admins: {users: [U0ADMIN]}
+teams:
+  - {id: sre, name: SRE, members: [U0OWNER], channel: C0SRE}
+actions:
+  - id: rotate-keys
+    name: Rotate keys
+    owner: sre
+    webhook: {url: "{receiver}/rotate", payload: '{"env": {{ inputs.env | json }}, "by": {{ user.id | json }}}'}
+    inputs:
+      - {identifier: env, displayName: Env, type: dropdown, values: [staging, production]}
+  - id: purge
+    name: Purge caches
+    owner: sre
+    access: admins
+    webhook: {url: "{receiver}/purge"}
+schedules:
+  - {id: weekly-rotate, action: rotate-keys, cron: "*/5 * * * *", timezone: Europe/Berlin,
+     inputs: {env: staging}, as: U0OWNER, channel: C0SRE}
+  - {id: once, action: rotate-keys, at: "2030-01-01T09:00:00", timezone: Europe/Berlin,
+     inputs: {env: production}, as: U0OWNER, channel: C0SRE}
+  - {id: nightly-purge, action: purge, cron: "0 3 * * *", as: U0DEV, channel: C0SRE}
+"""
+
+
+def at(bot: Bot, moment: datetime) -> int:
+    """Tick the bot's schedules as if the clock showed ``moment``."""
+    bot.runtime.schedules.clock = lambda: moment
+    return asyncio.run(bot.runtime.schedules.tick())
+
+
+def answer(bot: Bot, send: object) -> dict:
+    """What the user sees after a command or click: the next response_url post."""
+    before = len(bot.slack.calls("response_url"))
+    response = send() if callable(send) else send
+    assert response.status_code == 200
+    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
+
+
+def errors_of(document: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        validate(document, source="actions.yml")
+    assert caught.value.errors, "a ConfigError must list at least one error"
+    assert str(caught.value) == "\n".join(caught.value.errors)
+    return caught.value.errors
+
+
+def with_change(change: Callable[[dict[str, Any]], Any]) -> list[str]:
+    doc = samples.issue_document()
+    change(doc)
+    return errors_of(doc)
+
+
+def first_action(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["actions"][0]
+
+
+def catalog_with(*actions: dict[str, Any], admins: dict[str, Any] | None = None) -> Catalog:
+    doc = samples.document(list(actions), teams=TEAMS, services=SERVICES)
+    doc["admins"] = admins or {"users": ["U0ADMIN"]}
+    return samples.catalog(doc)
+
+
+def the(catalog: Catalog, action_id: str = "do-it") -> Action:
+    action = catalog.action(action_id)
+    assert action is not None
+    return action
+
+
+def run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env={**clean_environ(), "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+TEAMS = [
+    samples.team("payments", members=["U0PAY"], channel="C0PAY"),
+    samples.team("search", members=["U0SEARCH"], channel="C0SEARCH"),
+]
+
+
+SERVICES = [
+    samples.service("checkout-api", name="Checkout API", owner="payments", tier=1),
+    samples.service("ledger", name="Ledger", owner="payments", tier=2),
+    samples.service("search-api", name="Search API", owner="search", tier=2),
+]
+
+
+def clean_environ() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in Settings.model_fields and not k.startswith("ACTIONS_SECRET_")
     }

@@ -21,7 +21,7 @@ from tests.conftest import (
     start_bot,
 )
 from tests.fakes import verify_opslevel_style, verify_standard
-from tests.support import admin_says, open_modal, run_cli, shown, texts
+from tests.support import admin_says, edit_values, open_modal, run_cli, shown, texts
 
 EXTRA = """
   - id: pci-restart
@@ -51,16 +51,6 @@ EXTRA = """
 @pytest.fixture
 def bot(tmp_path: Path, secrets_env: None) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG + EXTRA)
-
-
-def edit_values(**fields: str) -> dict:
-    values = {}
-    for key, value in fields.items():
-        if key in ("owner", "scope", "access", "method"):
-            values[key] = {key: {"type": "static_select", "selected_option": {"value": value}}}
-        else:
-            values[key] = {key: {"type": "plain_text_input", "value": value}}
-    return values
 
 
 def test_admin_commands_refused_for_others(bot: Bot) -> None:

@@ -15,75 +15,13 @@ import pytest
 
 from bot.testing.workspace import User
 from tests.conftest import Bot, Modals, start_bot
-from tests.support import click, request_message, texts, wait
-
-CONFIG = """
-admins: {users: [U0ADMIN]}
-teams:
-  - {id: payments, name: Payments, members: [U0OWNER, U0DEV], channel: C0PAY}
-  - {id: sre, name: SRE, members: [U0SRE1, U0SRE2], channel: C0SRE}
-services:
-  - {id: checkout-api, name: Checkout API, owner: payments}
-actions:
-  - id: lock-deploys
-    name: Lock deploys
-    description: Stops deploys of a service
-    owner: payments
-    scope: service
-    agents: true
-    rate_limit: 3/m
-    webhook:
-      url: "{receiver}/lock"
-      payload: '{"service": {{ service.id | json }}, "reason": {{ manualInputs.reason | json }}, "minutes": {{ manualInputs.minutes | json }}}'
-    inputs:
-      - {identifier: reason, displayName: Reason, type: text_input, required: true, maxLength: 40}
-      - {identifier: minutes, displayName: Minutes, type: number, min: 1, max: 120, integer: true}
-      - {identifier: token, displayName: Token, type: secret}
-  - id: prod-deploy
-    name: Deploy to prod
-    owner: payments
-    agents: true
-    approval: {approvers: {teams: [sre]}, channel: C0APPROVE}
-    webhook: {url: "{receiver}/deploy"}
-    inputs:
-      - {identifier: region, displayName: Region, type: dropdown, values: [eu-west, us-east]}
-  - id: rollback
-    name: Roll back
-    description: Rolls back the last deploy
-    owner: payments
-    agents: true
-    approval: {required: false, agents: required, approvers: {teams: [sre]}, channel: C0APPROVE}
-    webhook: {url: "{receiver}/rollback"}
-  - id: admin-only
-    name: Admin only
-    owner: payments
-    access: admins
-    webhook: {url: "{receiver}/admin"}
-  - id: in-ops
-    name: Ops channel only
-    owner: payments
-    channels: [C0OPS]
-    webhook: {url: "{receiver}/ops"}
-  - id: slack-only
-    name: Slack only
-    owner: payments
-    api: false
-    webhook: {url: "{receiver}/slack-only"}
-"""
-
-ALL = ["actions:read", "runs:read", "runs:write"]
+from tests.support import API_CONFIG as CONFIG
+from tests.support import click, request_message, texts, token, wait
 
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG, API_TOKEN_KEY="api-token-key-for-tests")
-
-
-def token(bot: Bot, user: str = "U0DEV", scopes: list[str] = ALL, name: str = "ci") -> str:
-    value, _ = bot.runtime.tokens.create(
-        user_id=user, name=name, scopes=scopes, expires="30d", by=user
-    )
-    return value
 
 
 def client(bot: Bot, value: str, **headers: str) -> httpx.Client:

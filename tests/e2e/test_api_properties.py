@@ -18,7 +18,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import Bot, start_bot
-from tests.test_api import CONFIG, token
+from tests.support import API_CONFIG as CONFIG
+from tests.support import token
 
 
 @pytest.fixture(scope="module")

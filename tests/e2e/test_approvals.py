@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,17 @@ from tests.conftest import Bot, Modals, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
 from tests.samples import shown
 from tests.support import APPROVALS_CONFIG as CONFIG
-from tests.support import BotProcess, click, request_message, texts, wait
+from tests.support import (
+    BotProcess,
+    buttons,
+    click,
+    extend_by,
+    request_message,
+    status_message,
+    texts,
+    thread_text,
+    wait,
+)
 
 
 @pytest.fixture
@@ -30,14 +39,6 @@ def said(bot: Bot, action_id: str, run_id: str, user: str, channel: str = "C0APP
     before = len(bot.slack.calls("response_url"))
     click(bot, action_id, run_id, user, channel)
     return shown(bot.slack.wait_for("response_url", count=before + 1)[before].params)
-
-
-def thread_text(bot: Bot, channel: str = "C0CHAN") -> str:
-    status = bot.slack.messages(channel)[0]
-    return "\n".join(
-        m["text"] + " " + texts(m.get("blocks") or [])
-        for m in bot.slack.thread(channel, status["ts"])
-    )
 
 
 def test_approve_then_run(bot: Bot) -> None:
@@ -199,27 +200,6 @@ def test_time_limited_action_reverts_itself(bot: Bot) -> None:
     wait(lambda: "Revert" in thread_text(bot), what="revert result in the thread")
     child = bot.store.children(run.id, "revert")[0]
     assert child.status == "SUCCESS" and child.parent_id == run.id
-
-
-def status_message(bot: Bot, channel: str = "C0CHAN") -> dict:
-    """The run's status message as it stands now (edited in place)."""
-    wait(lambda: bot.slack.messages(channel), what="the status message")
-    return bot.slack.messages(channel)[0]
-
-
-def buttons(message: dict) -> list[str]:
-    return [
-        e["text"]["text"]
-        for b in message.get("blocks") or []
-        if b.get("type") == "actions"
-        for e in b["elements"]
-    ]
-
-
-def extend_by(bot: Bot, modal: dict, seconds: str) -> Any:
-    return bot.requests.view_submission(
-        modal, bot.requests.values_for(modal, {"duration": seconds})
-    )
 
 
 def test_revoke_now_and_extend(bot: Bot) -> None:

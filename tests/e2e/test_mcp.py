@@ -19,8 +19,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import Bot, start_bot
-from tests.support import click, request_message, texts, wait
-from tests.test_api import CONFIG, token
+from tests.support import API_CONFIG as CONFIG
+from tests.support import click, request_message, texts, token, wait
 
 AGENT = types.Implementation(name="claude-code", version="1.0")
 

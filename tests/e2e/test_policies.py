@@ -20,8 +20,16 @@ from bot.testing.workspace import User
 from tests import samples
 from tests.conftest import Bot, start_bot
 from tests.fakes import FakeSlack
-from tests.support import click, request_message, texts, thread_text, wait
-from tests.unit.test_config import errors_of, first_action, with_change
+from tests.support import (
+    click,
+    errors_of,
+    first_action,
+    request_message,
+    texts,
+    thread_text,
+    wait,
+    with_change,
+)
 
 CONFIG = """
 admins: {users: [U0ADMIN]}

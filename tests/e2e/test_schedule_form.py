@@ -11,8 +11,8 @@ import pytest
 
 from bot.triggers import cron
 from tests.conftest import Bot, start_bot
-from tests.support import texts
-from tests.test_schedules import CONFIG, answer, at
+from tests.support import SCHEDULES_CONFIG as CONFIG
+from tests.support import answer, at, texts
 
 
 @pytest.fixture

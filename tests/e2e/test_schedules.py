@@ -17,42 +17,13 @@ from bot.store.models import utcnow
 from bot.triggers import cron
 from bot.triggers.schedules import Schedules
 from tests.conftest import Bot, start_bot
-from tests.support import texts
-
-CONFIG = """
-admins: {users: [U0ADMIN]}
-teams:
-  - {id: sre, name: SRE, members: [U0OWNER], channel: C0SRE}
-actions:
-  - id: rotate-keys
-    name: Rotate keys
-    owner: sre
-    webhook: {url: "{receiver}/rotate", payload: '{"env": {{ inputs.env | json }}, "by": {{ user.id | json }}}'}
-    inputs:
-      - {identifier: env, displayName: Env, type: dropdown, values: [staging, production]}
-  - id: purge
-    name: Purge caches
-    owner: sre
-    access: admins
-    webhook: {url: "{receiver}/purge"}
-schedules:
-  - {id: weekly-rotate, action: rotate-keys, cron: "*/5 * * * *", timezone: Europe/Berlin,
-     inputs: {env: staging}, as: U0OWNER, channel: C0SRE}
-  - {id: once, action: rotate-keys, at: "2030-01-01T09:00:00", timezone: Europe/Berlin,
-     inputs: {env: production}, as: U0OWNER, channel: C0SRE}
-  - {id: nightly-purge, action: purge, cron: "0 3 * * *", as: U0DEV, channel: C0SRE}
-"""
+from tests.support import SCHEDULES_CONFIG as CONFIG
+from tests.support import answer, at, texts
 
 
 @pytest.fixture
 def scheduled(tmp_path: Path) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
-
-
-def at(bot: Bot, moment: datetime) -> int:
-    """Tick the bot's schedules as if the clock showed ``moment``."""
-    bot.runtime.schedules.clock = lambda: moment
-    return asyncio.run(bot.runtime.schedules.tick())
 
 
 def schedule(bot: Bot, name: str):  # type: ignore[no-untyped-def]
@@ -200,14 +171,6 @@ def test_schedules_are_checked_at_load() -> None:
 def test_next_firings_follow_the_time_zone() -> None:
     start = cron.following("0 6 * * MON", "Europe/Berlin", datetime(2026, 7, 1, tzinfo=UTC))
     assert [t.hour for t in cron.upcoming("0 6 * * MON", "Europe/Berlin", start, 3)] == [4, 4, 4]
-
-
-def answer(bot: Bot, send: object) -> dict:
-    """What the user sees after a command or click: the next response_url post."""
-    before = len(bot.slack.calls("response_url"))
-    response = send() if callable(send) else send
-    assert response.status_code == 200
-    return bot.slack.wait_for("response_url", count=before + 1)[-1].params
 
 
 def click(bot: Bot, shown: dict, action_id: str, name: str, user: str) -> dict:

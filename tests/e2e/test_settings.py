@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
 from tests import samples
+from tests.support import run_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
-
-
-def clean_environ() -> dict[str, str]:
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if k not in Settings.model_fields and not k.startswith("ACTIONS_SECRET_")
-    }
 
 
 @pytest.fixture(autouse=True)
@@ -211,18 +202,6 @@ def test_secret_values_list_everything_to_redact(monkeypatch: pytest.MonkeyPatch
 
 
 # --- python -m bot check --------------------------------------------------------------
-
-
-def run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env={**clean_environ(), "PYTHONPATH": str(ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
 
 
 def test_check_command_reports_config_errors(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from bot.config import ConfigError, validate
 from bot.testing.github import FakeGitHub
 from bot.testing.gitlab import FakeGitLab
-from tests.e2e.test_settings import run_bot
+from tests.support import run_bot
 
 
 def document(**action: Any) -> dict[str, Any]:

@@ -26,30 +26,10 @@ from bot.catalog import Action, Catalog
 from bot.slack.directory import Directory
 from bot.slack.views import blocks
 from tests import samples
+from tests.support import catalog_with, the
 
-TEAMS = [
-    samples.team("payments", members=["U0PAY"], channel="C0PAY"),
-    samples.team("search", members=["U0SEARCH"], channel="C0SEARCH"),
-]
-SERVICES = [
-    samples.service("checkout-api", name="Checkout API", owner="payments", tier=1),
-    samples.service("ledger", name="Ledger", owner="payments", tier=2),
-    samples.service("search-api", name="Search API", owner="search", tier=2),
-]
 ADMIN = Principal("U0ADMIN")
 NOBODY = Principal("U0NOBODY")
-
-
-def catalog_with(*actions: dict[str, Any], admins: dict[str, Any] | None = None) -> Catalog:
-    doc = samples.document(list(actions), teams=TEAMS, services=SERVICES)
-    doc["admins"] = admins or {"users": ["U0ADMIN"]}
-    return samples.catalog(doc)
-
-
-def the(catalog: Catalog, action_id: str = "do-it") -> Action:
-    action = catalog.action(action_id)
-    assert action is not None
-    return action
 
 
 def refusal(catalog: Catalog, action: Action, who: Principal, **where: Any) -> str:

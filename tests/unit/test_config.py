@@ -10,26 +10,9 @@ import pytest
 
 from bot.config import ConfigError, load_file, validate
 from tests import samples
+from tests.support import errors_of, first_action, with_change
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "actions.yml"
-
-
-def errors_of(document: Any) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        validate(document, source="actions.yml")
-    assert caught.value.errors, "a ConfigError must list at least one error"
-    assert str(caught.value) == "\n".join(caught.value.errors)
-    return caught.value.errors
-
-
-def with_change(change: Callable[[dict[str, Any]], Any]) -> list[str]:
-    doc = samples.issue_document()
-    change(doc)
-    return errors_of(doc)
-
-
-def first_action(doc: dict[str, Any]) -> dict[str, Any]:
-    return doc["actions"][0]
 
 
 # --- the issue's example --------------------------------------------------------------

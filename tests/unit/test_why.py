@@ -6,7 +6,7 @@ from bot.access import Principal
 from bot.policy import CONDITION_FALSE, Plan
 from bot.why import explain
 from tests import samples
-from tests.unit.test_access import catalog_with, the
+from tests.support import catalog_with, the
 
 
 def lines(explanation: object) -> list[str]:
