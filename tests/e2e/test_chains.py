@@ -12,6 +12,7 @@ import pytest
 from bot.config.loader import ConfigError, validate
 from bot.store import Store
 from tests.conftest import Bot, start_bot
+from tests.samples import shown
 
 CONFIG = """
 admins: {users: [U0ADMIN]}
@@ -87,7 +88,7 @@ def test_success_starts_the_next_step_in_the_same_thread(chained: Bot) -> None:
         c.params for c in chained.slack.calls("chat.postMessage") if c.params.get("thread_ts")
     ]
     assert all(p["thread_ts"] == first.message_ts for p in in_thread)
-    assert any("Step 2: *Notify*" in str(p.get("text")) for p in in_thread)
+    assert any("Step 2: *Notify*" in shown(p) for p in in_thread)  # as the thread shows it
     assert chained.receiver.requests("/page") == []
 
 
@@ -104,9 +105,9 @@ def test_a_step_the_user_may_not_run_is_refused_in_the_thread(chained: Bot) -> N
     chained.receiver.reply("/rollback/checkout-api", status=500, body={"error": "stuck"})
     start(chained, "U0DEV")  # not an admin: the page step is refused, and says so
     note = chained.slack.wait_for(
-        "chat.postMessage", lambda c: "did not start" in str(c.params.get("text")), timeout=10
+        "chat.postMessage", lambda c: "did not start" in shown(c.params), timeout=10
     )
-    assert "Step 2, *Page the owner*, did not start: only admins" in note[0].params["text"]
+    assert "Step 2, *Page the owner*, did not start: only admins" in shown(note[-1].params)
     time.sleep(0.3)
     assert [r.path for r in chained.receiver.requests()] == ["/rollback/checkout-api"]
     assert len(chained.store.runs()) == 1
