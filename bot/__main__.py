@@ -453,6 +453,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    _add_check(sub)
+    _add_preview(sub)
+    _add_receiver_check(sub)
+    _add_audit(sub)
+    api_cli.add_parsers(sub)
+    _add_playground(sub)
+    return parser
+
+
+def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`check`: validate the config, or decide for one user with --as."""
     check = sub.add_parser("check", help="validate the actions config and exit")
     check.add_argument("config", nargs="?", help="config file (default: $ACTIONS_CONFIG)")
     check.add_argument(
@@ -469,6 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also ask GitHub and GitLab that each backend's workflow or project exists "
         "and that the credentials may dispatch to it",
     )
+
+
+def _add_preview(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`preview`: render an action's request without sending it."""
     preview_ = sub.add_parser("preview", help="render an action's request without sending it")
     preview_.add_argument("action", help="action id")
     preview_.add_argument(
@@ -480,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview_.add_argument("--service", help="service id, for scope: service actions")
     preview_.add_argument("--user", default="U0PREVIEW", help="Slack user id to render as")
+
+
+def _add_receiver_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`receiver-check`: grade a receiver's answers."""
     checker = sub.add_parser(
         "receiver-check", help="send an action's receiver six requests and grade its answers"
     )
@@ -492,6 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     checker.add_argument(
         "--force", action="store_true", help="run it although the action is not conformance_ok"
     )
+
+
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`audit export|verify|keygen|verify-export`."""
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser("export", help="write the audit log of a period to stdout")
@@ -510,13 +533,15 @@ def build_parser() -> argparse.ArgumentParser:
     check_export.add_argument(
         "--public-key", required=True, help="the public key you trust: base64, PEM or a file"
     )
-    api_cli.add_parsers(sub)
+
+
+def _add_playground(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`playground`: the bot against a simulated Slack."""
     playground = sub.add_parser("playground", help="run the bot against a simulated Slack")
     playground.add_argument("--host", default="127.0.0.1", help="address to listen on")
     playground.add_argument(
         "--no-echo", action="store_true", help="send webhooks to the configured URLs"
     )
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

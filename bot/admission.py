@@ -154,77 +154,16 @@ class Admission:
         errors.update(problems)
         if errors:
             return Refused(Refusal.INPUTS, _summary(action, errors), errors)
-        busy = await self._busy(catalog, action, request, values, in_scope)
+        busy = await busy_refusal(
+            self.settings, self.store, catalog, action, request, values, in_scope
+        )
         if busy is not None:
             return busy
         if request.via == Via.TEST or self.policy is None:  # a test asks nobody
             return Admitted(
                 action, in_scope, values, action.needs_approval_for(request.via == Via.MCP)
             )
-        return await self._approval(catalog, action, request, values, in_scope)
-
-    async def _approval(
-        self,
-        catalog: Catalog,
-        action: Action,
-        request: Request,
-        values: dict[str, Any],
-        service: Service | None,
-    ) -> Admitted | Refused:
-        """Resolve the approval plan; refuse a run nobody could ever approve."""
-        assert self.policy is not None
-        try:
-            plan = await self.policy.plan(
-                catalog,
-                action,
-                user_id=request.user_id,
-                inputs=values,
-                service=service,
-                agent=request.via == Via.MCP,
-            )
-        except templates.TemplateError as exc:
-            first = (str(exc).splitlines() or ["error"])[0]  # Liquid adds the source below
-            reason = f"{action.name}'s approval rule could not be evaluated: {first}"
-            return Refused(Refusal.APPROVAL, reason)
-        if plan.waits and not policy.eligible(catalog, action, plan, request.user_id):
-            # Refused now rather than left waiting for a decision nobody can make.
-            alone = request.user_id in policy.candidates(catalog, action, plan)
-            return Refused(
-                Refusal.APPROVAL, SOLE_APPROVER if alone else policy.unapprovable(action, plan)
-            )
-        return Admitted(action, service, values, plan.waits, plan)
-
-    async def _busy(
-        self,
-        catalog: Catalog,
-        action: Action,
-        request: Request,
-        values: Mapping[str, Any],
-        service: Service | None,
-    ) -> Refused | None:
-        """`when_busy: refuse`: say at once who holds the key (the delivery checks again:
-        two replicas may admit one run each in the same moment)."""
-        rule = action.concurrency
-        if rule is None or rule.when_busy != "refuse" or request.via == Via.TEST:
-            return None
-        user = {"id": request.user_id}
-        try:
-            key, label = await locks.key_of(
-                self.settings.template_secrets,
-                catalog,
-                action,
-                rule,
-                user=user,
-                inputs=values,
-                service=service,
-            )
-        except templates.TemplateError:
-            return None  # the delivery reports it in the thread
-        holders = await asyncio.to_thread(self.store.lock_holders, key)
-        if len(holders) < rule.limit:
-            return None
-        who = locks.busy_text(holders, f"@{holders[0].user_name or holders[0].user_id}", label)
-        return Refused(Refusal.BUSY, f"{label} is busy with {who}")
+        return await plan_approval(self.policy, catalog, action, request, values, in_scope)
 
     async def may_open(
         self, action: Action, user_id: str, *, service: Service | None, channel: str | None
@@ -234,6 +173,17 @@ class Admission:
         catalog = self.catalog()
         who = await self.lookups.principal(user_id, catalog)
         return decide_run(catalog, action, who, service=service, channel=channel)
+
+    async def offered(self, user_id: str, channel: str) -> list[Action]:
+        """The published actions ``user_id`` may run in ``channel``: a picker's list. What
+        is picked goes through `admit` again."""
+        catalog = self.catalog()
+        who = await self.lookups.principal(user_id, catalog)
+        return [
+            a
+            for a in catalog.actions.values()
+            if a.published and decide_run(catalog, a, who, channel=channel).allowed
+        ]
 
     async def rerun_values(self, run: Run, user_id: str) -> dict[str, Any] | None:
         """The inputs a Run again form starts from: the run's own, if ``user_id`` may see
@@ -380,6 +330,71 @@ class Admission:
                 target = action.inputs[0].identifier if action.inputs else SERVICE
             return {target: f"Duration: {exc}."}
         return {}
+
+
+async def plan_approval(
+    policy_: policy.Policy,
+    catalog: Catalog,
+    action: Action,
+    request: Request,
+    values: dict[str, Any],
+    service: Service | None,
+) -> Admitted | Refused:
+    """Resolve the approval plan; refuse a run nobody could ever approve."""
+    try:
+        plan = await policy_.plan(
+            catalog,
+            action,
+            user_id=request.user_id,
+            inputs=values,
+            service=service,
+            agent=request.via == Via.MCP,
+        )
+    except templates.TemplateError as exc:
+        first = (str(exc).splitlines() or ["error"])[0]  # Liquid adds the source below
+        reason = f"{action.name}'s approval rule could not be evaluated: {first}"
+        return Refused(Refusal.APPROVAL, reason)
+    if plan.waits and not policy.eligible(catalog, action, plan, request.user_id):
+        # Refused now rather than left waiting for a decision nobody can make.
+        alone = request.user_id in policy.candidates(catalog, action, plan)
+        return Refused(
+            Refusal.APPROVAL, SOLE_APPROVER if alone else policy.unapprovable(action, plan)
+        )
+    return Admitted(action, service, values, plan.waits, plan)
+
+
+async def busy_refusal(
+    settings: Settings,
+    store: Store,
+    catalog: Catalog,
+    action: Action,
+    request: Request,
+    values: Mapping[str, Any],
+    service: Service | None,
+) -> Refused | None:
+    """`when_busy: refuse`: say at once who holds the key (the delivery checks again:
+    two replicas may admit one run each in the same moment)."""
+    rule = action.concurrency
+    if rule is None or rule.when_busy != "refuse" or request.via == Via.TEST:
+        return None
+    user = {"id": request.user_id}
+    try:
+        key, label = await locks.key_of(
+            settings.template_secrets,
+            catalog,
+            action,
+            rule,
+            user=user,
+            inputs=values,
+            service=service,
+        )
+    except templates.TemplateError:
+        return None  # the delivery reports it in the thread
+    holders = await asyncio.to_thread(store.lock_holders, key)
+    if len(holders) < rule.limit:
+        return None
+    who = locks.busy_text(holders, f"@{holders[0].user_name or holders[0].user_id}", label)
+    return Refused(Refusal.BUSY, f"{label} is busy with {who}")
 
 
 def _unfit(

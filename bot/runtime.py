@@ -60,6 +60,18 @@ class CountingWebClient(AsyncWebClient):
                 raise
 
 
+def slack_client(settings: Settings) -> CountingWebClient:
+    """The one Slack Web API client: retries lost connections and rate limits."""
+    return CountingWebClient(
+        token=settings.SLACK_BOT_TOKEN,
+        base_url=settings.SLACK_API_URL,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
 SLACK_ACTIONS_POLL = 5.0  # seconds: how soon other replicas see an admin's change
 RETENTION_EVERY = 24 * 3600.0
 SCHEDULE_TICK = 5.0  # seconds: how late a firing may start
@@ -84,14 +96,7 @@ class Runtime:
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
             max_connections=settings.WORKER_CONCURRENCY,
         )
-        self.slack = CountingWebClient(
-            token=settings.SLACK_BOT_TOKEN,
-            base_url=settings.SLACK_API_URL,
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            ],
-        )
+        self.slack = slack_client(settings)
         self.directory = Directory(self.slack)
         self.sealer = Sealer(settings.SLACK_SIGNING_SECRET or settings.webhook_secret)
         self.notifier = SlackNotifier(self.slack, self.store, self.catalog)
@@ -105,6 +110,16 @@ class Runtime:
             profiles=self.directory.profile,
             ci_clients=self._ci_clients(settings),
         )
+        self._build_admission(settings)
+        self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
+        self.audit_stream = self._audit_stream(settings)
+        self.worker = self._worker(settings)
+        self.runner.wake = self.worker.wake
+        self.ready = False
+
+    def _build_admission(self, settings: Settings) -> None:
+        """What decides on and starts runs: admission with its policy, tokens, chains and
+        schedules."""
         self.options = OptionSource(settings, self.http)
         self.pagerduty = PagerDuty(
             self.http, settings.PAGERDUTY_API_TOKEN, settings.PAGERDUTY_API_URL
@@ -138,9 +153,9 @@ class Runtime:
             runner=self.runner,
             channels=self.notifier,
         )
-        self.home_users: set[str] = set()  # who has seen the Home tab (refreshed after runs)
-        self.audit_stream = self._audit_stream(settings)
-        self.worker = Worker(
+
+    def _worker(self, settings: Settings) -> Worker:
+        return Worker(
             self.store,
             merge_handlers(
                 self.runner.handlers,
@@ -151,8 +166,6 @@ class Runtime:
             concurrency=settings.WORKER_CONCURRENCY,
             lease=settings.JOB_LEASE_SECONDS,
         )
-        self.runner.wake = self.worker.wake
-        self.ready = False
 
     def _audit_stream(self, settings: Settings) -> AuditStream:
         # Sinks are the operator's own endpoints (trusted, often on a private network): their

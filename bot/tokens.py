@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.access import Principal, is_admin
+from bot.catalog import Catalog
 from bot.kinds import Scope
 from bot.settings import Settings
 from bot.store import Store
@@ -142,6 +144,11 @@ class Tokens:
             return None
         await asyncio.to_thread(self.store.token_used, row.id, what)
         return Caller(row.id, row.name, row.user_id, frozenset(row.scopes))
+
+
+def may_revoke(catalog: Catalog, who: Principal, token: ApiToken | None) -> bool:
+    """The owner revokes their own token; an admin any token."""
+    return token is not None and (token.user_id == who.user_id or is_admin(catalog, who))
 
 
 def describe(token: ApiToken, now: datetime | None = None) -> str:

@@ -92,36 +92,40 @@ def limit_of(value: str | None) -> int:
     return int(value)
 
 
-def api_routes(runtime: Runtime, tokens: Tokens) -> list[Route]:
-    api = Api(runtime)
-    limit = runtime.settings.API_MAX_BYTES
+def authed(tokens: Tokens, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint that answers 401 without a valid bearer token, and problems as JSON."""
 
-    def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                caller = await tokens.authenticate(
-                    bearer(request), f"{request.method} {request.url.path}"[:200]
-                )
-                if caller is None:
-                    raise ApiProblem(
-                        401, "Unauthorized", "missing, unknown, expired or revoked token"
-                    )
-                return await handler(request, caller)
-            except ApiProblem as problem:
-                return problem_response(problem)
+    async def endpoint(request: Request) -> Response:
+        try:
+            caller = await tokens.authenticate(
+                bearer(request), f"{request.method} {request.url.path}"[:200]
+            )
+            if caller is None:
+                raise ApiProblem(401, "Unauthorized", "missing, unknown, expired or revoked token")
+            return await handler(request, caller)
+        except ApiProblem as problem:
+            return problem_response(problem)
 
-        return endpoint
+    return endpoint
 
-    async def list_actions(request: Request, caller: Caller) -> Response:
-        return json_response(await api.actions(caller, agent_of(request)))
 
-    async def get_action(request: Request, caller: Caller) -> Response:
+class Handlers:
+    """One method per authenticated endpoint: read the request, call `Api`, answer JSON."""
+
+    def __init__(self, api: Api, limit: int) -> None:
+        self.api = api
+        self.limit = limit
+
+    async def list_actions(self, request: Request, caller: Caller) -> Response:
+        return json_response(await self.api.actions(caller, agent_of(request)))
+
+    async def get_action(self, request: Request, caller: Caller) -> Response:
         action_id = request.path_params["action_id"]
-        return json_response(await api.action(caller, action_id, agent_of(request)))
+        return json_response(await self.api.action(caller, action_id, agent_of(request)))
 
-    async def input_options(request: Request, caller: Caller) -> Response:
+    async def input_options(self, request: Request, caller: Caller) -> Response:
         query = request.query_params
-        found = await api.options(
+        found = await self.api.options(
             caller,
             request.path_params["action_id"],
             request.path_params["identifier"],
@@ -130,9 +134,9 @@ def api_routes(runtime: Runtime, tokens: Tokens) -> list[Route]:
         )
         return json_response(found)
 
-    async def start_run(request: Request, caller: Caller) -> Response:
-        body = await read_body(request, limit, models.RunRequest)
-        run, created = await api.start(
+    async def start_run(self, request: Request, caller: Caller) -> Response:
+        body = await read_body(request, self.limit, models.RunRequest)
+        run, created = await self.api.start(
             caller,
             request.path_params["action_id"],
             body,
@@ -141,12 +145,12 @@ def api_routes(runtime: Runtime, tokens: Tokens) -> list[Route]:
         )
         return json_response(run, 202 if created else 200)
 
-    async def get_run(request: Request, caller: Caller) -> Response:
-        return json_response(await api.run(caller, request.path_params["run_id"]))
+    async def get_run(self, request: Request, caller: Caller) -> Response:
+        return json_response(await self.api.run(caller, request.path_params["run_id"]))
 
-    async def list_runs(request: Request, caller: Caller) -> Response:
+    async def list_runs(self, request: Request, caller: Caller) -> Response:
         query = request.query_params
-        page = await api.runs(
+        page = await self.api.runs(
             caller,
             action=query.get("action") or None,
             status=query.get("status") or None,
@@ -156,9 +160,12 @@ def api_routes(runtime: Runtime, tokens: Tokens) -> list[Route]:
         )
         return json_response(page)
 
-    async def cancel_run(request: Request, caller: Caller) -> Response:
-        return json_response(await api.cancel(caller, request.path_params["run_id"]))
+    async def cancel_run(self, request: Request, caller: Caller) -> Response:
+        return json_response(await self.api.cancel(caller, request.path_params["run_id"]))
 
+
+def api_routes(runtime: Runtime, tokens: Tokens) -> list[Route]:
+    h = Handlers(Api(runtime), runtime.settings.API_MAX_BYTES)
     spec = openapi.document(runtime.settings.PUBLIC_URL)
 
     async def openapi_json(_: Request) -> Response:
@@ -166,15 +173,15 @@ def api_routes(runtime: Runtime, tokens: Tokens) -> list[Route]:
 
     return [
         Route("/api/openapi.json", openapi_json, methods=["GET"]),
-        Route("/api/v1/actions", authed(list_actions), methods=["GET"]),
-        Route("/api/v1/actions/{action_id}", authed(get_action), methods=["GET"]),
+        Route("/api/v1/actions", authed(tokens, h.list_actions), methods=["GET"]),
+        Route("/api/v1/actions/{action_id}", authed(tokens, h.get_action), methods=["GET"]),
         Route(
             "/api/v1/actions/{action_id}/inputs/{identifier}/options",
-            authed(input_options),
+            authed(tokens, h.input_options),
             methods=["GET"],
         ),
-        Route("/api/v1/actions/{action_id}/runs", authed(start_run), methods=["POST"]),
-        Route("/api/v1/runs", authed(list_runs), methods=["GET"]),
-        Route("/api/v1/runs/{run_id}", authed(get_run), methods=["GET"]),
-        Route("/api/v1/runs/{run_id}/cancel", authed(cancel_run), methods=["POST"]),
+        Route("/api/v1/actions/{action_id}/runs", authed(tokens, h.start_run), methods=["POST"]),
+        Route("/api/v1/runs", authed(tokens, h.list_runs), methods=["GET"]),
+        Route("/api/v1/runs/{run_id}", authed(tokens, h.get_run), methods=["GET"]),
+        Route("/api/v1/runs/{run_id}/cancel", authed(tokens, h.cancel_run), methods=["POST"]),
     ]

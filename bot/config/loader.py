@@ -20,9 +20,11 @@ from bot.catalog import (
     FILTER_FIELDS,
     Access,
     Action,
+    Approval,
     Backend,
     Catalog,
     CatalogFile,
+    Expiry,
     Webhook,
     parse_duration,
 )
@@ -386,8 +388,42 @@ def _check_filter(action: Action, path: str) -> list[str]:
 
 def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
     errors = _duplicates_inputs(action, path)
-    secrets: set[str] = set()
     identifiers = [i.identifier for i in action.inputs]
+    errors_of_inputs, secrets = _check_inputs(action, path, identifiers)
+    errors += errors_of_inputs
+    errors += _check_filter(action, path)
+    fields = _target_fields(action, path, "", action.webhook, action.backend, errors)
+    if action.response_template:
+        fields.append(("response_template", action.response_template, True))
+    if action.backend is not None and action.is_async:
+        errors.append(f"{path}.async: a backend's run is followed by the bot; remove async")
+    if action.concurrency is not None:
+        fields.append(("concurrency.key", action.concurrency.key, False))
+    for name in ("on_success", "on_failure"):
+        step = getattr(action, name)
+        for key, source in (step.inputs if step else {}).items():
+            fields.append((f"{name}.inputs.{key}", source, True))
+    for key, source in (action.from_message or {}).items():
+        if key not in identifiers and not (key == "service" and action.scope == "service"):
+            errors.append(f"{path}.from_message.{key}: not an input of this action")
+        errors += [f"{path}.from_message.{key}: {p}" for p in templates.check_message(source)]
+    if action.expires is not None:
+        fields += _expires_fields(action, action.expires, path, errors)
+    for name, source, response in fields:
+        problems, used = templates.check(source, action, response=response)
+        errors += [f"{path}.{name}: {problem}" for problem in problems]
+        secrets |= used
+    if action.approval is not None:
+        problems, used = _check_approval(action, action.approval, path)
+        errors += problems
+        secrets |= used
+    return errors, secrets
+
+
+def _check_inputs(action: Action, path: str, identifiers: list[str]) -> tuple[list[str], set[str]]:
+    """Each input's own problems, and those of the templates in its values and defaults."""
+    errors: list[str] = []
+    secrets: set[str] = set()
     for j, item in enumerate(action.inputs):
         where = f"{path}.inputs[{j}]"
         errors += _check_input(item, where, identifiers)
@@ -408,47 +444,38 @@ def _check_action(action: Action, path: str) -> tuple[list[str], set[str]]:
                 problems, used = templates.check(text, action, form=True)
                 errors += [f"{where}.values_from.{name}: {problem}" for problem in problems]
                 secrets |= used
-    errors += _check_filter(action, path)
-    fields = _target_fields(action, path, "", action.webhook, action.backend, errors)
-    if action.response_template:
-        fields.append(("response_template", action.response_template, True))
-    if action.backend is not None and action.is_async:
-        errors.append(f"{path}.async: a backend's run is followed by the bot; remove async")
-    if action.concurrency is not None:
-        fields.append(("concurrency.key", action.concurrency.key, False))
-    for name in ("on_success", "on_failure"):
-        step = getattr(action, name)
-        for key, source in (step.inputs if step else {}).items():
-            fields.append((f"{name}.inputs.{key}", source, True))
-    for key, source in (action.from_message or {}).items():
-        if key not in identifiers and not (key == "service" and action.scope == "service"):
-            errors.append(f"{path}.from_message.{key}: not an input of this action")
-        errors += [f"{path}.from_message.{key}: {p}" for p in templates.check_message(source)]
-    if action.expires is not None:
-        expires = action.expires
-        fields.append(("expires.after", expires.after, False))
-        fields += _target_fields(action, path, "expires.", expires.webhook, expires.backend, errors)
-        if "{" not in expires.after:
-            try:
-                if parse_duration(expires.after) > expires.max:
-                    errors.append(f"{path}.expires.after: longer than expires.max")
-            except ValueError as exc:
-                errors.append(f"{path}.expires.after: {exc}")
-    for name, source, response in fields:
-        problems, used = templates.check(source, action, response=response)
-        errors += [f"{path}.{name}: {problem}" for problem in problems]
-        secrets |= used
-    if action.approval is not None:
-        conditions = [("approval.when", action.approval.when)]
-        conditions += [
-            (f"approval.auto_approve[{k}].when", rule.when)
-            for k, rule in enumerate(action.approval.auto_approve)
-        ]
-        for name, source in conditions:
-            if source:
-                problems, used = templates.check(templates.condition(source), action, policy=True)
-                errors += [f"{path}.{name}: {problem}" for problem in problems]
-                secrets |= used
+    return errors, secrets
+
+
+def _expires_fields(
+    action: Action, expires: Expiry, path: str, errors: list[str]
+) -> list[tuple[str, str, bool]]:
+    """The templates of ``expires:`` to check; its own problems go to errors."""
+    fields = [("expires.after", expires.after, False)]
+    fields += _target_fields(action, path, "expires.", expires.webhook, expires.backend, errors)
+    if "{" not in expires.after:
+        try:
+            if parse_duration(expires.after) > expires.max:
+                errors.append(f"{path}.expires.after: longer than expires.max")
+        except ValueError as exc:
+            errors.append(f"{path}.expires.after: {exc}")
+    return fields
+
+
+def _check_approval(action: Action, approval: Approval, path: str) -> tuple[list[str], set[str]]:
+    """The problems of the approval conditions, and the secrets they name."""
+    errors: list[str] = []
+    secrets: set[str] = set()
+    conditions = [("approval.when", approval.when)]
+    conditions += [
+        (f"approval.auto_approve[{k}].when", rule.when)
+        for k, rule in enumerate(approval.auto_approve)
+    ]
+    for name, source in conditions:
+        if source:
+            problems, used = templates.check(templates.condition(source), action, policy=True)
+            errors += [f"{path}.{name}: {problem}" for problem in problems]
+            secrets |= used
     return errors, secrets
 
 

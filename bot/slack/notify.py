@@ -39,6 +39,62 @@ def thread_of(run: Run) -> str | None:
     return run.thread_ts or run.message_ts
 
 
+def child_result(run: Run, body: list[dict], outcome: Outcome) -> list[dict]:
+    """A revert's or extension's result: labelled, and a failed revert offers a retry."""
+    label = "Revert" if run.kind == RunKind.REVERT else "Extension"
+    if run.kind == RunKind.REVERT and not outcome.ok and run.parent_id:
+        label = ":warning: Revert failed"
+        retry = grants.controls(run.parent_id, GrantState.REVERT_FAILED, "revert")
+        return [blocks.section(f"*{label}*"), *body[:-1], *retry]
+    return [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
+
+
+def approval_targets(catalog: Catalog, run: Run, action: Action, plan: Plan | None) -> list[str]:
+    """Where an approval request goes: the approval channel, else each approver's DM."""
+    assert action.approval is not None
+    if action.approval.channel:
+        return [action.approval.channel]
+    people = approver_ids(catalog, action) + (plan.approvers if plan else [])
+    return [
+        u for u in dict.fromkeys(people) if u != run.user_id or action.approval.allow_self_approval
+    ]
+
+
+def approval_note(catalog: Catalog, action: Action, plan: Plan | None, asked: bool) -> str:
+    """The run thread's note on who is asked to approve (``asked``: anyone directly)."""
+    who = approvals.approvers_text(catalog, action, plan)
+    note = f"Waiting for approval by {who}."
+    if plan is not None and plan.failed:
+        failed = [f"{SOURCE_NAMES.get(k, k)} ({escape(v)})" for k, v in plan.failed.items()]
+        note += " Could not resolve " + "; ".join(failed) + "."
+    if plan is not None and plan.auto is not None:
+        note = f"Approved by the rule `{escape(plan.auto)}`; the request went to {who}."
+    elif not asked:
+        note = (
+            f"Waiting for approval by {who}: no one could be asked directly (no "
+            "approval channel, no named approvers); ask them to check their Home tab."
+        )
+    return note
+
+
+async def update_warnings(
+    client: AsyncWebClient,
+    run: Run,
+    action: Action,
+    state: GrantState,
+    sent: list[dict[str, str]],
+) -> None:
+    """Redraw the expiry warning DMs already sent, as the grant now stands."""
+    text, body = grants.warning_message(run, action, utcnow(), state)
+    for ref in sent:
+        try:
+            await client.chat_update(
+                channel=ref["channel"], ts=ref["ts"], text=fallback(text), blocks=body
+            )
+        except SlackApiError as exc:
+            log.info("run %s: warning DM not updated: %s", run.id, exc)
+
+
 class SlackNotifier:
     def __init__(
         self,
@@ -132,7 +188,7 @@ class SlackNotifier:
         channel = run.channel_id or run.user_id
         text, body = blocks.result_message(run, action, owner, outcome)
         if run.kind != RunKind.RUN:  # a revert or an extension: the parent's thread tells it
-            body = self._child_result(run, body, outcome)
+            body = child_result(run, body, outcome)
         # The thread reply must arrive: a failure here retries the whole report job.
         await self.client.chat_postMessage(
             channel=channel, thread_ts=thread_of(run), text=fallback(text), blocks=body
@@ -151,16 +207,6 @@ class SlackNotifier:
                 await self.after_finish(run.user_id)
             except Exception as exc:  # the Home tab is a convenience
                 log.warning("refreshing the Home tab of %s failed: %s", run.user_id, exc)
-
-    @staticmethod
-    def _child_result(run: Run, body: list[dict], outcome: Outcome) -> list[dict]:
-        """A revert's or extension's result: labelled, and a failed revert offers a retry."""
-        label = "Revert" if run.kind == RunKind.REVERT else "Extension"
-        if run.kind == RunKind.REVERT and not outcome.ok and run.parent_id:
-            label = ":warning: Revert failed"
-            retry = grants.controls(run.parent_id, GrantState.REVERT_FAILED, "revert")
-            return [blocks.section(f"*{label}*"), *body[:-1], *retry]
-        return [blocks.section(f"*{label}*"), *body[:-1]]  # no Run again
 
     async def grant_state(self, run: Run) -> GrantState | None:
         """Where a time-limited run's grant stands; None for any other run."""
@@ -205,14 +251,7 @@ class SlackNotifier:
         sent = await asyncio.to_thread(self.store.posted_by, run.id, JobKind.EXPIRY_WARNING)
         if state is None or not sent:
             return
-        text, body = grants.warning_message(run, action, utcnow(), state)
-        for ref in sent:
-            try:
-                await self.client.chat_update(
-                    channel=ref["channel"], ts=ref["ts"], text=fallback(text), blocks=body
-                )
-            except SlackApiError as exc:
-                log.info("run %s: warning DM not updated: %s", run.id, exc)
+        await update_warnings(self.client, run, action, state, sent)
 
     async def request_approval(
         self,
@@ -226,35 +265,14 @@ class SlackNotifier:
         assert action.approval is not None
         text, body = approvals.request_blocks(catalog, run, action, service, preview=preview)
         plan = Plan.from_json(run.approval_plan)
-        people = approver_ids(catalog, action) + (plan.approvers if plan else [])
-        targets = (
-            [action.approval.channel]
-            if action.approval.channel
-            else [
-                u
-                for u in dict.fromkeys(people)
-                if u != run.user_id or action.approval.allow_self_approval
-            ]
-        )
+        targets = approval_targets(catalog, run, action, plan)
         refs = []
         for target in targets:
             response = await self.client.chat_postMessage(
                 channel=target, text=fallback(text), blocks=body
             )
             refs.append({"channel": response["channel"], "ts": response["ts"]})
-        who = approvals.approvers_text(catalog, action, plan)
-        note = f"Waiting for approval by {who}."
-        if plan is not None and plan.failed:
-            failed = [f"{SOURCE_NAMES.get(k, k)} ({escape(v)})" for k, v in plan.failed.items()]
-            note += " Could not resolve " + "; ".join(failed) + "."
-        if plan is not None and plan.auto is not None:
-            note = f"Approved by the rule `{escape(plan.auto)}`; the request went to {who}."
-        elif not targets:
-            note = (
-                f"Waiting for approval by {who}: no one could be asked directly (no "
-                "approval channel, no named approvers); ask them to check their Home tab."
-            )
-        await self.progress(run, note)
+        await self.progress(run, approval_note(catalog, action, plan, bool(targets)))
         return refs
 
     async def update_approval(

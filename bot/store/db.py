@@ -1,11 +1,11 @@
 """The `Store` facade: one object with every query, gathered from the repositories by concern.
 
 Each repository lives in its own module and shares the engine through `Database`:
-runs (`runs`), the job queue (`queue`), the audit log (`audit`) and its hash chain
-(`audit_chain`), audit sink cursors (`sinks`), approvals (`approvals`), actions created
-in Slack (`slack_actions`), API tokens (`tokens`), users' favourite actions
-(`favourites`), concurrency locks (`locks`) and schedules (`schedules`). Callers keep using
-one `Store`.
+runs (`runs`, and their reads in `run_queries`), the job queue (`queue`), the audit log
+(`audit`) and its hash chain (`audit_chain`), audit sink cursors (`sinks`), approvals
+(`approvals`), actions created in Slack (`slack_actions`), API tokens (`tokens`), users'
+favourite actions (`favourites`), concurrency locks (`locks`) and schedules (`schedules`).
+Callers keep using one `Store`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.store.engine import alembic_config
 from bot.store.favourites import FavouriteRepository
 from bot.store.locks import LockRepository
 from bot.store.queue import JobQueue
+from bot.store.run_queries import RunQueries
 from bot.store.runs import RunRepository
 from bot.store.schedules import ScheduleRepository
 from bot.store.sinks import SinkCursors
@@ -29,6 +30,7 @@ from bot.store.tokens import TokenRepository
 
 class Store(
     RunRepository,
+    RunQueries,
     JobQueue,
     AuditLog,
     SinkCursors,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from bot.access import Principal, is_admin
 from bot.admission import Admission, Refusal, Refused, Request, Via
 from bot.catalog import Catalog, ScheduleSpec
 from bot.jobs import Handler
@@ -28,6 +29,16 @@ from bot.triggers import cron
 log = logging.getLogger(__name__)
 
 CONFIG_PREFIX = "config:"  # ids of the config file's schedules in the table
+
+
+def may_change(catalog: Catalog, who: Principal, owner: str) -> bool:
+    """A schedule's owner and the admins may pause, resume, delete or run it now."""
+    return who.user_id == owner or is_admin(catalog, who)
+
+
+def sees_all(catalog: Catalog, who: Principal) -> bool:
+    """Only the admins list everyone's schedules."""
+    return is_admin(catalog, who)
 
 
 class Channels(Protocol):

@@ -101,12 +101,7 @@ async def render(
     hook = webhook or action.webhook
     if hook is None:
         raise RenderError("template", f"{action.name} runs a CI backend, not a webhook")
-    prefix = settings.WEBHOOK_HEADER_PREFIX
-    extra: dict[str, str] = {}
-    if action.is_async:
-        url, token = callback_url(settings, run_id), callback_token(settings, run_id)
-        context["run"].update(callback_url=url, callback_token=token)
-        extra = {f"{prefix}-Callback-Url": url, f"{prefix}-Callback-Token": token}
+    extra = _callback(settings, action, run_id, context)
     try:
         url, headers, payload = await _parts(settings, hook, context)
     except templates.TemplateError as exc:
@@ -128,8 +123,36 @@ async def render(
     )
     # Unsigned extras: OpsLevel-style receivers verify exactly the configured headers.
     request.headers.update(extra)
+    shown, shown_context = await _shown_request(
+        settings, action, hook, context, (url, headers, payload), request
+    )
+    return Rendered(request, payload, context, shown, shown_context)
+
+
+def _callback(
+    settings: Settings, action: Action, run_id: str, context: dict[str, Any]
+) -> dict[str, str]:
+    """An async action's callback URL and token: into the context, and as extra headers."""
+    if not action.is_async:
+        return {}
+    prefix = settings.WEBHOOK_HEADER_PREFIX
+    url, token = callback_url(settings, run_id), callback_token(settings, run_id)
+    context["run"].update(callback_url=url, callback_token=token)
+    return {f"{prefix}-Callback-Url": url, f"{prefix}-Callback-Token": token}
+
+
+async def _shown_request(
+    settings: Settings,
+    action: Action,
+    hook: Webhook,
+    context: dict[str, Any],
+    parts: tuple[str, dict[str, str], str],
+    request: delivery.Request,
+) -> tuple[delivery.Request, dict[str, Any]]:
+    """The request as people may see it (secrets redacted), and its context likewise."""
+    prefix = settings.WEBHOOK_HEADER_PREFIX
     shown_url, shown_headers, shown_payload, shown_context = await _shown(
-        settings, action, hook, context, (url, headers, payload)
+        settings, action, hook, context, parts
     )
     shown = delivery.Request(
         method=request.method,
@@ -137,7 +160,7 @@ async def render(
         headers=redact_headers({**request.headers, **shown_headers}, secret_headers(hook, prefix)),
         body=shown_payload.encode("utf-8"),
     )
-    return Rendered(request, payload, context, shown, shown_context)
+    return shown, shown_context
 
 
 def _merge(context: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -110,9 +110,7 @@ async def open_form(
         await client.views_open(trigger_id=trigger, view=blocks.notice_modal("Cannot run", fields))
         return False
     if values:  # a re-run: show what was sent last time (secrets excepted)
-        for field in fields:
-            if field.input.type != "secret" and values.get(field.identifier) not in (None, ""):
-                field.initial = values[field.identifier]
+        _prefill(fields, values)
     seal = {
         "action": action.id,
         "channel": channel,
@@ -121,20 +119,41 @@ async def open_form(
         "fixed": bool(service_id and not parent and not thread),
         "thread": thread,
     }
-    view = forms.run_modal(
+    view = _run_view(runtime, catalog, action, owner, fields, service, seal)
+    await client.views_open(trigger_id=trigger, view=view)
+    return True
+
+
+def _prefill(fields: list[inputs.Field], values: dict[str, Any]) -> None:
+    for field in fields:
+        if field.input.type != "secret" and values.get(field.identifier) not in (None, ""):
+            field.initial = values[field.identifier]
+
+
+def _run_view(
+    runtime: Runtime,
+    catalog: Catalog,
+    action: Action,
+    owner: Team,
+    fields: list[inputs.Field],
+    service: Service | None,
+    seal: dict[str, Any],
+) -> dict[str, Any]:
+    """The run modal, carrying ``seal`` (where the run goes) sealed in its metadata."""
+    return forms.run_modal(
         action,
         owner,
         fields,
-        channel_id=channel,
+        channel_id=seal["channel"],
         metadata=runtime.sealer.seal(seal),
         services=catalog.services_for(action),
         service=service,
         service_fixed=bool(seal["fixed"]),
         approvers=approvers_of(catalog, action),
-        schedulable=not (parent or thread or any(i.type == "secret" for i in action.inputs)),
+        schedulable=not (
+            seal["parent"] or seal["thread"] or any(i.type == "secret" for i in action.inputs)
+        ),
     )
-    await client.views_open(trigger_id=trigger, view=view)
-    return True
 
 
 def approvers_of(catalog: Catalog, action: Action) -> str:

@@ -8,12 +8,12 @@ import logging
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.access import is_admin
 from bot.runtime import Runtime
 from bot.slack.request import SlackRequest
 from bot.slack.views import schedules as views
 from bot.store.models import utcnow
 from bot.triggers import cron
+from bot.triggers.schedules import may_change, sees_all
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,11 @@ async def clicked(
     user_id = slack_request.user_id
     schedule = await asyncio.to_thread(runtime.store.get_schedule, schedule_id)
     catalog = runtime.catalog()
-    admin = is_admin(catalog, await runtime.directory.principal(user_id, catalog))
+    who = await runtime.directory.principal(user_id, catalog)
     if schedule is None:
         await respond(response_type="ephemeral", text="That schedule no longer exists.")
         return
-    if schedule.owner != user_id and not admin:
+    if not may_change(catalog, who, schedule.owner):
         await respond(response_type="ephemeral", text=NOT_YOURS)
         return
     step = slack_request.action_id
@@ -81,5 +81,6 @@ async def clicked(
     await asyncio.to_thread(
         runtime.store.record, "schedule", detail, action_id=schedule.action_id, actor=user_id
     )
-    blocks = await listing(runtime, user_id, "all" if scope == "all" and admin else "own")
+    everyone = scope == "all" and sees_all(catalog, who)
+    blocks = await listing(runtime, user_id, "all" if everyone else "own")
     await respond(replace_original=True, text="Schedules", blocks=blocks)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -63,6 +65,24 @@ async def clicked(
     await client.views_push(trigger_id=trigger, view=views.schedule_modal(action, timezone, sealed))
 
 
+def _first_firing(state: Any, timezone: str, now: datetime) -> tuple[str | None, datetime | None]:
+    """The form's cron expression (None for a one-off) and its first firing.
+
+    Raises ScheduleFormError naming the block to mark."""
+    expression, at = views.read_when(state, timezone)
+    if expression is not None:
+        try:
+            cron.trigger(expression, timezone)
+        except cron.CronError as exc:
+            raise views.ScheduleFormError(views.CRON, f"Cron: {exc}") from None
+        return expression, cron.following(expression, timezone, now)
+    assert at is not None
+    first = cron.localize(at, timezone)
+    if first <= now:
+        raise views.ScheduleFormError(views.DATE, "That time has passed.")
+    return expression, first
+
+
 async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest) -> None:
     meta = runtime.sealer.open(slack_request.metadata)
     action = runtime.catalog().action(meta["action"]) if meta else None
@@ -71,18 +91,7 @@ async def submitted(ack: AsyncAck, runtime: Runtime, slack_request: SlackRequest
         return
     timezone, now = str(meta["tz"]), utcnow()
     try:
-        expression, at = views.read_when(slack_request.state, timezone)
-        if expression is not None:
-            try:
-                cron.trigger(expression, timezone)
-            except cron.CronError as exc:
-                raise views.ScheduleFormError(views.CRON, f"Cron: {exc}") from None
-            first = cron.following(expression, timezone, now)
-        else:
-            assert at is not None
-            first = cron.localize(at, timezone)
-            if first <= now:
-                raise views.ScheduleFormError(views.DATE, "That time has passed.")
+        expression, first = _first_firing(slack_request.state, timezone, now)
     except views.ScheduleFormError as exc:
         await ack(response_action="errors", errors={exc.block: str(exc)})
         return

@@ -12,7 +12,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import decide_run
 from bot.runtime import Runtime
 from bot.slack.listeners.runs import open_form
 from bot.slack.request import SlackRequest
@@ -39,13 +38,7 @@ async def from_message(
         text = "Start it from a message in a channel."
         await client.views_open(trigger_id=slack_request.trigger_id, view=notice_modal("Run", text))
         return
-    catalog = runtime.catalog()
-    who = await runtime.directory.principal(slack_request.user_id, catalog)
-    actions = [
-        a
-        for a in catalog.actions.values()
-        if a.published and decide_run(catalog, a, who, channel=channel).allowed
-    ]
+    actions = await runtime.admission.offered(slack_request.user_id, channel)
     actions.sort(key=lambda a: (a.from_message is None, a.name.lower()))
     found = message.context(slack_request.message, await _permalink(client, channel, ts))
     metadata = _fit(runtime, {"channel": channel, "ts": ts, "message": found})

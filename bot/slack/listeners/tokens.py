@@ -7,11 +7,10 @@ import asyncio
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import is_admin
 from bot.runtime import Runtime
 from bot.slack.request import SlackRequest
 from bot.slack.views import tokens as views
-from bot.tokens import TokenError
+from bot.tokens import TokenError, may_revoke
 
 
 def register(app: AsyncApp) -> None:
@@ -50,8 +49,8 @@ async def revoke(
     user = slack_request.user_id
     token = await asyncio.to_thread(runtime.store.get_token, slack_request.value[:36])
     catalog = runtime.catalog()
-    admin = is_admin(catalog, await runtime.directory.principal(user, catalog))
-    if token is None or (token.user_id != user and not admin):
+    principal = await runtime.directory.principal(user, catalog)
+    if token is None or not may_revoke(catalog, principal, token):
         await respond(
             response_type="ephemeral", replace_original=False, text="You can't revoke that token."
         )
