@@ -21,6 +21,7 @@ import uvicorn
 
 from bot.playground import Playground, build
 from bot.settings import Settings
+from bot.store import Run, Store
 from tests.conftest import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -176,6 +177,20 @@ def final_status(bot: Bot, timeout: float = 10) -> str:
         time.sleep(0.05)
     runs = bot.store.runs()
     raise AssertionError(f"run did not finish: {runs} {bot.store.pending_jobs(runs[0].id)}")
+
+
+def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store.runs(limit=count + 10)
+        if (
+            len(runs) >= count
+            and all(r.final for r in runs)
+            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
+        ):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
 
 
 class BotProcess:
