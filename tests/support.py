@@ -185,6 +185,20 @@ def final_status(bot: Bot, timeout: float = 10) -> str:
     raise AssertionError(f"run did not finish: {runs} {bot.store.pending_jobs(runs[0].id)}")
 
 
+def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store.runs(limit=count + 10)
+        if (
+            len(runs) >= count
+            and all(r.final for r in runs)
+            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
+        ):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
+
+
 class BotProcess:
     """`python -m bot` in HTTP mode, as deployed."""
 
@@ -409,20 +423,6 @@ def extend_by(bot: Bot, modal: dict, seconds: str) -> Any:
     return bot.requests.view_submission(
         modal, bot.requests.values_for(modal, {"duration": seconds})
     )
-
-
-def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = store.runs(limit=count + 10)
-        if (
-            len(runs) >= count
-            and all(r.final for r in runs)
-            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
-        ):
-            return runs
-        time.sleep(0.1)
-    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
 
 
 API_CONFIG = """

@@ -1,9 +1,11 @@
-"""Schedules: firing as the owner, once across replicas, misfires, pause, lost access."""
+"""Schedules: firing as the owner, once across replicas (threads and processes), misfires,
+pause, lost access."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from bot.config.loader import ConfigError, validate
-from bot.store import Store
-from bot.store.models import utcnow
+from bot.store import Store, migrate
+from bot.store.models import Schedule, utcnow
 from bot.triggers import cron
 from bot.triggers.schedules import Schedules
-from tests.conftest import Bot, start_bot
+from tests.conftest import Bot, database_url, start_bot
+from tests.fakes import FakeSlack, Receiver
 from tests.support import SCHEDULES_CONFIG as CONFIG
-from tests.support import answer, at, texts
+from tests.support import BotProcess, answer, at, texts, wait_final
 
 
 @pytest.fixture
@@ -246,3 +249,107 @@ def test_the_schedule_list_and_the_shortcut_modal_are_valid_block_kit() -> None:
     assert "Wed 01 Jan 2030" not in texts(found)  # the first is shown in its own zone: UTC
     assert "Tue 01 Jan 2030 08:00 UTC" in texts(found) and "no more firings" in texts(found)
     view_ok(picker_modal([Action.model_validate(action("a-" + str(i))) for i in range(60)], "m"))
+
+
+REPLICAS_CONFIG = """
+teams:
+  - {id: sre, name: SRE, members: [U0OWNER], channel: C0SRE}
+actions:
+  - id: rotate-keys
+    name: Rotate keys
+    owner: sre
+    retry: {attempts: 1}
+    webhook: {url: "{receiver}/rotate", payload: '{"firing": {{ inputs.firing | json }}}'}
+    inputs:
+      - {identifier: firing, displayName: Firing, type: text_input}
+"""
+
+
+def start_replicas(db: str, config: Path, slack: FakeSlack) -> list[BotProcess]:
+    """Two replicas started at the same moment, as a deploy does."""
+    started: list[BotProcess | BaseException] = []
+
+    def start() -> None:
+        try:
+            started.append(BotProcess(db, config, slack))
+        except BaseException as exc:  # shown below, with the replica's output
+            started.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    bots = [b for b in started if isinstance(b, BotProcess)]
+    if len(bots) != 2:
+        for bot in bots:
+            bot.stop()
+        raise AssertionError(f"a replica failed to start: {started}")
+    return bots
+
+
+def test_two_replica_processes_fire_each_firing_once_across_a_restart(tmp_path: Path) -> None:
+    # Cron counts in minutes: the firings are one-off times, brought to a few seconds
+    # ahead once the replicas run (a one-off already past when first loaded never fires).
+    far = datetime(2030, 1, 1, tzinfo=UTC)
+    schedules = "".join(
+        f"  - {{id: f{n}, action: rotate-keys, at: '{far.isoformat()}', as: U0OWNER,"
+        f" channel: C0SRE, inputs: {{firing: f{n}}}}}\n"
+        for n in range(3)
+    )
+    with FakeSlack() as slack, Receiver() as receiver:
+        config = tmp_path / "actions.yml"
+        config.write_text(
+            REPLICAS_CONFIG.replace("{receiver}", receiver.url) + "schedules:\n" + schedules
+        )
+        db = database_url(tmp_path)
+        migrate(db)  # once, as a deploy does before the replicas start
+        store = Store(db)
+        # f0 came due while every replica was down: both start-up ticks race for it.
+        missed = utcnow().replace(microsecond=0) - timedelta(seconds=30)
+        store.add_schedule(
+            Schedule(
+                id="config:f0",
+                action_id="rotate-keys",
+                owner="U0OWNER",
+                channel_id="C0SRE",
+                inputs={"firing": "f0"},
+                next_at=missed,
+                from_config=True,
+            )
+        )
+        bots = start_replicas(db, config, slack)
+
+        def soon(n: int, seconds: int) -> datetime:
+            due = utcnow().replace(microsecond=0) + timedelta(seconds=seconds)
+            store.change_schedule(f"config:f{n}", next_at=due)
+            return due
+
+        try:
+            [hit] = receiver.wait(1, timeout=10)
+            assert hit.json() == {"firing": "f0"}
+            dues = [missed, soon(1, 3)]
+            receiver.wait(2, timeout=10)
+            # One replica restarts between firings; the other fires f2 meanwhile or the
+            # restarted one's start-up tick does: once either way.
+            dues.append(soon(2, 4))
+            assert "Traceback" not in bots[0].stop()
+            bots[0] = BotProcess(db, config, slack)
+            receiver.wait(3, timeout=10)
+            wait_final(store, count=3, timeout=20)
+            time.sleep(5.5)  # a tick more on each replica (every 5 s): nothing fires again
+            fired = [h.json()["firing"] for h in receiver.requests("/rotate")]
+            assert fired == ["f0", "f1", "f2"]
+            runs = store.runs(limit=20)
+            assert len(runs) == 3 and {r.status for r in runs} == {"SUCCESS"}
+            assert {r.user_id for r in runs} == {"U0OWNER"}
+            keys = sorted(r.idempotency_key or "" for r in runs)
+            assert keys == [f"schedule:config:f{n}:{due.isoformat()}" for n, due in enumerate(dues)]
+            for n in range(3):
+                done = store.get_schedule(f"config:f{n}")
+                assert done is not None and done.next_at is None and done.last_fired_at
+            assert store.events(kind="schedule_skipped") == []
+        finally:
+            for bot in bots:
+                bot.stop()
+            store.close()
