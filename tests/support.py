@@ -21,6 +21,7 @@ import uvicorn
 
 from bot.playground import Playground, build
 from bot.settings import Settings
+from bot.store import Run, Store
 from tests.conftest import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -363,3 +364,54 @@ def modal(title: str) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": title},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": title}}],
     }
+
+
+def home(bot: Bot, user: str = "U0DEV") -> dict:
+    """Open the Home tab and return what was published."""
+
+    def mine(call: Any) -> bool:
+        return call.params.get("user_id") == user
+
+    count = len([c for c in bot.slack.calls("views.publish") if mine(c)])
+    bot.requests.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    return bot.slack.wait_for("views.publish", mine, count=count + 1)[count].params["view"]
+
+
+def access_blocks(view: dict) -> list[dict]:
+    """The blocks of the "My access and locks" section."""
+    blocks = view["blocks"]
+    start = next(i for i, b in enumerate(blocks) if "My access and locks" in texts([b]))
+    end = next(
+        (i for i, b in enumerate(blocks) if i > start and b["type"] in ("divider", "header")),
+        len(blocks),
+    )
+    return blocks[start:end]
+
+
+def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store.runs(limit=count + 10)
+        if (
+            len(runs) >= count
+            and all(r.final for r in runs)
+            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
+        ):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
+
+
+def buttons(message: dict) -> list[str]:
+    return [
+        e["text"]["text"]
+        for b in message.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    ]
+
+
+def extend_by(bot: Bot, modal: dict, seconds: str) -> Any:
+    return bot.requests.view_submission(
+        modal, bot.requests.values_for(modal, {"duration": seconds})
+    )

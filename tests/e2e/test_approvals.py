@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,7 @@ from tests.conftest import Bot, Modals, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
 from tests.samples import shown
 from tests.support import APPROVALS_CONFIG as CONFIG
-from tests.support import BotProcess, click, request_message, texts, wait
+from tests.support import BotProcess, buttons, click, extend_by, request_message, texts, wait
 
 
 @pytest.fixture
@@ -205,21 +204,6 @@ def status_message(bot: Bot, channel: str = "C0CHAN") -> dict:
     """The run's status message as it stands now (edited in place)."""
     wait(lambda: bot.slack.messages(channel), what="the status message")
     return bot.slack.messages(channel)[0]
-
-
-def buttons(message: dict) -> list[str]:
-    return [
-        e["text"]["text"]
-        for b in message.get("blocks") or []
-        if b.get("type") == "actions"
-        for e in b["elements"]
-    ]
-
-
-def extend_by(bot: Bot, modal: dict, seconds: str) -> Any:
-    return bot.requests.view_submission(
-        modal, bot.requests.values_for(modal, {"duration": seconds})
-    )
 
 
 def test_revoke_now_and_extend(bot: Bot) -> None:

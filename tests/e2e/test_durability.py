@@ -16,7 +16,7 @@ from tests.conftest import (
     database_url,
 )
 from tests.fakes import FakeSlack, Receiver
-from tests.support import BotProcess
+from tests.support import BotProcess, wait_final
 
 ROOT = Path(__file__).parents[2]
 
@@ -54,20 +54,6 @@ def submit(bot: BotProcess, slack: FakeSlack, action: str = "deploy") -> None:
     view = modals.opened(timeout=15)
     response = bot.requests.view_submission(view, bot.requests.values_for(view, {}))
     assert response.status_code == 200
-
-
-def wait_final(store: Store, count: int = 1, timeout: float = 30) -> list[Run]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = store.runs(limit=count + 10)
-        if (
-            len(runs) >= count
-            and all(r.final for r in runs)
-            and not [j for j in store.pending_jobs() if j.kind != "deadline"]
-        ):
-            return runs
-        time.sleep(0.1)
-    raise AssertionError(f"not final: {store.runs()} {store.pending_jobs()}")
 
 
 def test_sigkill_during_slow_receiver(world: tuple) -> None:
