@@ -576,7 +576,8 @@ def test_tour_request_approve_and_admin_list_buttons(
 
     dee = page_for("U0DEV")
     found = type_command(dee, "/actions admin access")
-    card(dee, found, "request-escalated-access").get_by_role("button", name="Run").click()
+    asked = card(dee, found, "request-escalated-access")
+    asked.get_by_role("button", name="Request", exact=True).click()  # it needs approval
     dialog = dee.get_by_role("dialog")
     dialog.get_by_label("Access").select_option("prod-aws-admin")
     dialog.get_by_label("Why do you need it?").fill("INC-2291: rotate the payout worker keys")
@@ -590,7 +591,7 @@ def test_tour_request_approve_and_admin_list_buttons(
     dm = ada.locator("#dm-messages")
     request = dm.locator(".message", has_text="INC-2291: rotate the payout worker keys").last
     expect(request).to_contain_text("Request admin access")
-    request.get_by_role("button", name="Approve").click()
+    request.get_by_role("button", name="Approve", exact=True).click()
     expect(request).to_contain_text("Approved", timeout=15_000)
     shoot(ada, "playground-approval.png")
     playground.until(
