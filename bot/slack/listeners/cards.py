@@ -98,6 +98,6 @@ async def my_access(runtime: Runtime, user_id: str) -> list[dict[str, Any]]:
         if state != GrantState.REVERTED:
             action = catalog.action(run.action_id)
             found.append(grants.Grant(run, action.name if action else run.action_id, state))
-    held = await asyncio.to_thread(runtime.store.locks_of, user_id)
+    held = await asyncio.to_thread(runtime.store.locks_of, user_id, locks.SHOWN + 1)
     names = {a.id: a.name for a in catalog.actions.values()}
     return grants.access_section(found, locks.lock_blocks(held, names), now=now)

@@ -25,6 +25,6 @@ def lock_blocks(locks: Sequence[UserLock], names: Mapping[str, str]) -> list[dic
             line = f":hourglass: *{what}* is waiting for *{key}* since {since}"
         block_id = f"lock:{lock.run_id}"
         blocks.append(section(line, block_id=block_id, accessory=details_button(lock.run_id)))
-    if len(locks) > SHOWN:
-        blocks.append(section(f"…and {len(locks) - SHOWN} more runs holding or waiting."))
+    if len(locks) > SHOWN:  # the query is capped too: no count that could be wrong
+        blocks.append(section("…and more of your runs hold or wait for a lock."))
     return blocks
