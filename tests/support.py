@@ -410,6 +410,28 @@ def status_message(bot: Bot, channel: str = "C0CHAN") -> dict:
     return bot.slack.messages(channel)[0]
 
 
+def home(bot: Bot, user: str = "U0DEV") -> dict:
+    """Open the Home tab and return what was published."""
+
+    def mine(call: Any) -> bool:
+        return call.params.get("user_id") == user
+
+    count = len([c for c in bot.slack.calls("views.publish") if mine(c)])
+    bot.requests.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    return bot.slack.wait_for("views.publish", mine, count=count + 1)[count].params["view"]
+
+
+def access_blocks(view: dict) -> list[dict]:
+    """The blocks of the "My access and locks" section."""
+    blocks = view["blocks"]
+    start = next(i for i, b in enumerate(blocks) if "My access and locks" in texts([b]))
+    end = next(
+        (i for i, b in enumerate(blocks) if i > start and b["type"] in ("divider", "header")),
+        len(blocks),
+    )
+    return blocks[start:end]
+
+
 def buttons(message: dict) -> list[str]:
     return [
         e["text"]["text"]

@@ -89,7 +89,8 @@ async def _deliver_once(
     run, view_id, number = loaded.run, job.data.get("view_id"), job.attempts
     seen: dict[str, Any] = {}
     unsettled = await unsettled_attempt(ctx, run, number)
-    if unsettled is not None and not await may_resend(ctx, run, action, unsettled, number):
+    sent = unsettled is None or await may_resend(ctx, run, action, unsettled, number)
+    if unsettled is not None and not sent:
         outcome, retryable, wait = unknown(unsettled), False, None
     else:
         inputs = {**run.inputs, **secret}
@@ -101,6 +102,9 @@ async def _deliver_once(
         return
     if not outcome.ok and retryable and number < action.retry.attempts:
         await _retry_later(ctx, run, action, (outcome, retryable, wait), number)
+    if not outcome.ok and sent and 1 < number <= action.retry.attempts:
+        # The last attempt: the retry note must not still promise one.
+        await ctx.post(run, f"{_attempt_failed(outcome, number, action)}; giving up.", RETRY_NOTE)
     status = RunStatus.SUCCESS if outcome.ok else RunStatus.FAILURE
     fields: dict[str, Any] = {}
     follow: list[Job] = []
@@ -124,11 +128,8 @@ async def _retry_later(
         if wait is not None
         else min(policy.max_delay, policy.delay_for(number) * random.uniform(1.0, 1.5))
     )
-    reason = f"HTTP {outcome.status}" if outcome.status else (outcome.error or "error")
-    text = (
-        f"Attempt {number} of {policy.attempts} failed ({reason}), "
-        f"retrying in {seconds_text(delay)}."
-    )
+    reason = _reason(outcome)
+    text = f"{_attempt_failed(outcome, number, action)}, retrying in {seconds_text(delay)}."
     await ctx.db(
         ctx.store.add_jobs,
         [Job(kind=JobKind.PROGRESS, run_id=run.id, data={"text": text, "key": RETRY_NOTE})],
@@ -141,6 +142,15 @@ async def _retry_later(
     metrics.RETRIES.labels(action.id).inc()
     ctx.wake()
     raise Retry(delay, reason)
+
+
+def _reason(outcome: Outcome) -> str:
+    return f"HTTP {outcome.status}" if outcome.status else (outcome.error or "error")
+
+
+def _attempt_failed(outcome: Outcome, number: int, action: Action) -> str:
+    """The retry note's first words: "Attempt 3 of 5 failed (HTTP 503)"."""
+    return f"Attempt {number} of {action.retry.attempts} failed ({_reason(outcome)})"
 
 
 async def unsettled_attempt(ctx: Context, run: Run, number: int) -> AuditEvent | None:

@@ -30,6 +30,17 @@ class Holder:
     label: str
 
 
+@dataclass(frozen=True)
+class UserLock:
+    """One of a user's runs holding or waiting for a key, as their Home tab lists it."""
+
+    run_id: str
+    action_id: str
+    label: str
+    holding: bool
+    since: datetime  # waiting: since it joined the queue; holding: since it took its slot
+
+
 def _live(now: datetime) -> ColumnElement[bool]:
     """A holder still counts: its run is not final, and its lease holds (an async run
     accepted by its receiver holds until it ends; its deadline ends it)."""
@@ -71,7 +82,12 @@ class LockRepository(Database):
             taken = update(RunLock).where(
                 col(RunLock.run_id) == run_id, col(RunLock.slot).is_(None)
             )
-            values = {"slot": free[ahead], "expires_at": now + timedelta(seconds=lease)}
+            # queued_at has ordered the queue; a holder keeps when it took its slot instead.
+            values = {
+                "slot": free[ahead],
+                "expires_at": now + timedelta(seconds=lease),
+                "queued_at": now,
+            }
             try:
                 session.exec(taken.values(**values))
                 session.commit()
@@ -83,6 +99,21 @@ class LockRepository(Database):
     def lock_holders(self, key: str) -> list[Holder]:
         with self.session() as session:
             return [h for _, h in self._holders(session, key, utcnow())]
+
+    def locks_of(self, user_id: str, limit: int = 10) -> list[UserLock]:
+        """The user's unfinished runs holding or waiting for a key, the longest first."""
+        query = (
+            select(RunLock, Run)
+            .join(Run, col(Run.id) == col(RunLock.run_id))
+            .where(Run.user_id == user_id, col(Run.status).not_in([s.value for s in FINAL]))
+            .order_by(col(RunLock.queued_at), col(RunLock.run_id))
+            .limit(limit)
+        )
+        with self.session() as session:
+            return [
+                UserLock(run.id, run.action_id, lock.label, lock.slot is not None, lock.queued_at)
+                for lock, run in session.exec(query)
+            ]
 
     def hold_lock(self, run_id: str, until: datetime) -> None:
         """Keep a holder's lease until ``until`` (a delivery waiting to retry)."""

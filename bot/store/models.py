@@ -253,6 +253,7 @@ class RunLock(SQLModel, table=True):
     key: str = Field(max_length=300, index=True)
     slot: int | None = None  # 0 ≤ slot < limit while holding; None while waiting
     label: str = Field(default="", max_length=200)  # the rendered key, as people read it
+    # When it joined the queue (the queue's order); once holding, when it took its slot.
     queued_at: datetime = _timestamp(nullable=False, default=utcnow)
     expires_at: datetime | None = _timestamp(nullable=True)  # the holder's lease
 

@@ -561,7 +561,8 @@ def test_home_tab_and_messages_tab(page_for: Callable[[str], Any], playground: R
 
 def test_screenshot_names_are_documented() -> None:
     doc = (ROOT / "docs" / "playground.md").read_text()
-    for name in ("playground-channel.png", "playground-modal.png", "playground-home.png"):
+    names = ("channel", "modal", "home", "run-details")
+    for name in (f"playground-{n}.png" for n in names):
         assert name in doc
         assert (DOCS / name).exists(), f"docs/{name} is missing: PLAYGROUND_SCREENSHOTS=1"
 
@@ -575,7 +576,8 @@ def test_tour_request_approve_and_admin_list_buttons(
 
     dee = page_for("U0DEV")
     found = type_command(dee, "/actions admin access")
-    card(dee, found, "request-escalated-access").get_by_role("button", name="Request").click()
+    asked = card(dee, found, "request-escalated-access")
+    asked.get_by_role("button", name="Request", exact=True).click()  # it needs approval
     dialog = dee.get_by_role("dialog")
     dialog.get_by_label("Access").select_option("prod-aws-admin")
     dialog.get_by_label("Why do you need it?").fill("INC-2291: rotate the payout worker keys")
@@ -617,3 +619,56 @@ def test_tour_request_approve_and_admin_list_buttons(
     test_form = ada.get_by_role("dialog")
     expect(test_form).to_contain_text("Nothing is sent until you press")
     test_form.get_by_role("button", name="Cancel", exact=True).click()
+
+
+def test_tour_extend_the_grant_see_its_details_and_revoke_it(
+    page_for: Callable[[str], Any], playground: Running
+) -> None:
+    """The rest of the tour: Dee takes time-limited read access, extends it with the Extend
+    select, opens the run's Details, then revokes it now."""
+    from playwright.sync_api import expect
+
+    dee = page_for("U0DEV")
+    found = type_command(dee, "/actions read-only access")
+    card(dee, found, "request-read-access").get_by_role("button", name="Run").click()
+    dialog = dee.get_by_role("dialog")
+    dialog.get_by_label("Access").select_option("prod-logs-readonly")
+    dialog.get_by_label("For", exact=True).select_option("30m")
+    dialog.get_by_label("Why do you need it?").fill("INC-2300: read the payout worker logs")
+    dialog.get_by_role("button", name="Run").click()
+    expect(dialog).to_contain_text("succeeded", timeout=15_000)
+    dialog.get_by_role("button", name="Close", exact=True).click()
+    status = dee.locator("#messages .message", has_text="INC-2300").last
+    expiry = status.locator(".block", has_text="Expires")
+    expect(status.get_by_role("button", name="Extend")).to_be_visible(timeout=15_000)
+    first = expiry.inner_text()
+
+    # Extend: the form's own durations as a select; the message shows the new expiry.
+    status.get_by_role("button", name="Extend").click()
+    extend = dee.get_by_role("dialog", name="Extend")
+    expect(extend).to_contain_text("Extend it by how long?")
+    extend.get_by_label("Extend by").select_option(label="1 hour")
+    extend.get_by_role("button", name="Extend", exact=True).click()
+    expect(extend).to_contain_text("Extended. The run's message shows the new expiry.")
+    extend.get_by_role("button", name="Close", exact=True).click()
+    expect(dee.get_by_role("dialog")).to_have_count(0)
+    expect(expiry).not_to_have_text(first, timeout=15_000)
+    expect(status.get_by_role("button", name="Revoke now")).to_be_visible()
+
+    # Details: the run's inputs by label and its history, the extension included.
+    status.get_by_role("button", name="Details").click()
+    details = dee.get_by_role("dialog", name="Run details")
+    expect(details).to_contain_text("Request read-only access")
+    expect(details).to_contain_text("Production logs (read-only)")
+    expect(details).to_contain_text("Extended by 60 min by @Dee Veloper")
+    shoot(dee, "playground-run-details.png")
+    details.get_by_role("button", name="Close", exact=True).click()
+    expect(dee.get_by_role("dialog")).to_have_count(0)
+
+    # Revoke now: Slack's confirmation first, then the grant is undone.
+    status.get_by_role("button", name="Revoke now").click()
+    confirm = dee.get_by_role("alertdialog", name="Undo it now?")
+    confirm.get_by_role("button", name="Revoke").click()
+    expect(status).to_contain_text("Reverted", timeout=20_000)
+    expect(status.get_by_role("button", name="Revoke now")).to_have_count(0)
+    expect(status.get_by_role("button", name="Extend")).to_have_count(0)

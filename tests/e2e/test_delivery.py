@@ -109,8 +109,13 @@ def test_gives_up_after_attempts(bot: Bot) -> None:
     run_action(bot, "flaky")
     assert final_status(bot) == "FAILURE"
     assert len(bot.receiver.requests("/flaky")) == 3
-    last = thread_texts(bot)[-1]
+    thread = thread_texts(bot)
+    last = thread[-1]
     assert "HTTP 502" in last and "CI Team" in last
+    # The one retry note, edited for the last attempt: no retry is promised any more.
+    assert len(thread) == 2
+    assert thread[0].startswith("Attempt 3 of 3 failed (HTTP 502); giving up.")
+    assert "retrying" not in thread[0]
 
 
 def test_timeouts_retry_only_when_idempotent(bot: Bot) -> None:

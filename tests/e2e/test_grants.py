@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import Bot, Modals, start_bot
-from tests.support import buttons, click, extend_by, texts, wait
+from tests.support import access_blocks, buttons, click, extend_by, home, texts, wait
 
 CONFIG = """
 admins: {users: [U0ADMIN]}
@@ -45,28 +44,6 @@ actions:
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
     yield from start_bot(tmp_path, CONFIG)
-
-
-def home(bot: Bot, user: str = "U0DEV") -> dict:
-    """Open the Home tab and return what was published."""
-
-    def mine(call: Any) -> bool:
-        return call.params.get("user_id") == user
-
-    count = len([c for c in bot.slack.calls("views.publish") if mine(c)])
-    bot.requests.event({"type": "app_home_opened", "user": user, "tab": "home"})
-    return bot.slack.wait_for("views.publish", mine, count=count + 1)[count].params["view"]
-
-
-def access_blocks(view: dict) -> list[dict]:
-    """The blocks of the "My access and locks" section."""
-    blocks = view["blocks"]
-    start = next(i for i, b in enumerate(blocks) if "My access and locks" in texts([b]))
-    end = next(
-        (i for i, b in enumerate(blocks) if i > start and b["type"] in ("divider", "header")),
-        len(blocks),
-    )
-    return blocks[start:end]
 
 
 def test_home_lists_active_grants_with_time_left_revoke_and_extend(bot: Bot) -> None:

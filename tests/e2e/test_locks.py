@@ -16,7 +16,7 @@ from bot.store import Job, Run, Store, migrate
 from bot.store.models import utcnow
 from tests.conftest import Bot, database_url, start_bot
 from tests.fakes import FakeSlack, Receiver
-from tests.support import BotProcess, texts, wait_final
+from tests.support import BotProcess, access_blocks, home, texts, wait_final
 
 CONFIG = """
 teams:
@@ -330,3 +330,32 @@ def test_a_killed_holders_slot_is_released(tmp_path: Path) -> None:
         finally:
             second.stop()
             store.close()
+
+
+def test_home_lists_the_locks_my_runs_hold_or_wait_for(locked: Bot) -> None:
+    hold = threading.Event()
+    locked.receiver.reply("/deploy/checkout-api", hold=hold, times=1)
+    assert "My access and locks" not in texts(home(locked)["blocks"])
+    run_on(locked, "deploy", "checkout-api", user="U0OWNER")
+    locked.receiver.wait(1)
+    run_on(locked, "deploy", "checkout-api")
+    locked.slack.wait_for("chat.postMessage", lambda c: "Waiting for" in str(c.params.get("text")))
+    mine = next(r for r in locked.store.runs() if r.user_id == "U0DEV")
+    # The waiting run: what, on which key, since when, with its Details button.
+    section = access_blocks(home(locked))
+    shown = texts(section)
+    assert "*Deploy* is waiting for *checkout-api* since <!date^" in shown
+    assert "holds" not in shown
+    locks = [b for b in section if b.get("block_id", "").startswith("lock:")]
+    assert [(b["block_id"], b["accessory"]["text"]["text"]) for b in locks] == [
+        (f"lock:{mine.id}", "Details")
+    ]
+    assert locks[0]["accessory"]["value"] == mine.id
+    # The holder's owner sees it held, and nothing of the other user's run.
+    shown = texts(access_blocks(home(locked, "U0OWNER")))
+    assert "*Deploy* holds *checkout-api* since <!date^" in shown and "waiting" not in shown
+    assert mine.id not in json.dumps(home(locked, "U0OWNER"))
+    hold.set()  # both end: nothing is held or waited for any more
+    wait_status(locked.store, 2, "SUCCESS")
+    for user in ("U0DEV", "U0OWNER"):
+        assert "My access and locks" not in texts(home(locked, user)["blocks"])

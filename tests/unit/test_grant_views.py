@@ -12,8 +12,9 @@ from bot.kinds import GrantState
 from bot.mrkdwn import local_time
 from bot.runs.grants import extension_choices, grant_state, time_left
 from bot.slack import guards
-from bot.slack.views import details, grants
+from bot.slack.views import details, grants, locks
 from bot.store import AuditEvent, Run
+from bot.store.locks import UserLock
 from bot.store.models import ApprovalDecision
 from tests.samples import catalog, message_ok, parse_yaml, texts, view_ok
 
@@ -217,3 +218,19 @@ def test_details_are_for_the_requester_the_approvers_and_admins() -> None:
     # The action left the catalog: its approvers are unknown, the requester and admins remain.
     assert guards.viewer(cat, None, Principal("U0DEV"), run)
     assert not guards.viewer(cat, None, Principal("U0SRE"), run)
+
+
+def test_lock_lines_say_what_which_key_since_when_and_escape_the_key() -> None:
+    since = NOW - timedelta(minutes=5)
+    held = [
+        UserLock("r-hold", "grant", "checkout-api", True, since),
+        UserLock("r-wait", "gone", "<!channel> & co", False, since),
+    ]
+    blocks = message_ok(locks.lock_blocks(held, {"grant": "Grant access"}))
+    shown = texts(blocks)
+    assert f":lock: *Grant access* holds *checkout-api* since {local_time(since)}" in shown
+    assert "is waiting for *&lt;!channel&gt; &amp; co*" in shown and "<!channel>" not in shown
+    assert [b["accessory"]["value"] for b in blocks] == ["r-hold", "r-wait"]
+    many = [UserLock(f"r{n}", "grant", "k", True, since) for n in range(locks.SHOWN + 1)]
+    blocks = locks.lock_blocks(many, {})
+    assert len(blocks) == locks.SHOWN + 1 and "more of your runs" in texts(blocks[-1:])

@@ -11,7 +11,7 @@ from bot.access import Principal, browsable
 from bot.catalog import Action, Service
 from bot.kinds import GrantState
 from bot.runtime import Runtime
-from bot.slack.views import admin, approvals, browse, grants
+from bot.slack.views import admin, approvals, browse, grants, locks
 from bot.slack.views.browse import Card, Page
 from bot.store.models import utcnow
 
@@ -88,7 +88,8 @@ async def publish_home(runtime: Runtime, user_id: str, state: Page | None = None
 
 
 async def my_access(runtime: Runtime, user_id: str) -> list[dict[str, Any]]:
-    """ "My access and locks": the user's grants still in effect (a failed revert included)."""
+    """ "My access and locks": the user's grants still in effect (a failed revert included),
+    and the runs of theirs that hold or wait for a concurrency lock."""
     catalog = runtime.catalog()
     now = utcnow()
     found = []
@@ -97,4 +98,6 @@ async def my_access(runtime: Runtime, user_id: str) -> list[dict[str, Any]]:
         if state != GrantState.REVERTED:
             action = catalog.action(run.action_id)
             found.append(grants.Grant(run, action.name if action else run.action_id, state))
-    return grants.access_section(found, now=now)
+    held = await asyncio.to_thread(runtime.store.locks_of, user_id, locks.SHOWN + 1)
+    names = {a.id: a.name for a in catalog.actions.values()}
+    return grants.access_section(found, locks.lock_blocks(held, names), now=now)
