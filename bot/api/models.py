@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SLACK_CHANNEL = r"^[CDG][A-Z0-9]{2,31}$"
 
@@ -69,8 +69,14 @@ class RunRequest(Body):
     thread_ts: str | None = Field(
         None,
         pattern=r"^[0-9]{1,12}\.[0-9]{1,8}$",
-        description="Accepted for compatibility; the run posts its own message",
+        description="With `channel`: post the run's status message and result in that thread",
     )
+
+    @model_validator(mode="after")
+    def _thread_needs_channel(self) -> RunRequest:
+        if self.thread_ts and not self.channel:
+            raise ValueError("thread_ts needs the channel the thread is in")
+        return self
 
 
 class Approval(BaseModel):

@@ -173,6 +173,7 @@ class Api:
                 idempotency_key=stored_key,
                 needs_approval=verdict.needs_approval,
                 plan=verdict.plan,
+                thread_ts=body.thread_ts,  # with a channel: the model refuses it alone
                 origin={**origin, "request": fingerprint},
             )
         )

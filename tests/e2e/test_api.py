@@ -103,6 +103,17 @@ def test_run_posts_in_channel_and_reaches_the_receiver(bot: Bot) -> None:
     assert "s3cr3t-v" not in str(bot.slack.calls())
 
 
+def test_run_in_a_thread_posts_its_status_and_result_there(bot: Bot) -> None:
+    with client(bot, token(bot)) as api:
+        alone = start(api, "lock-deploys", {**LOCK, "thread_ts": "1700000000.000100"})
+        assert alone.status_code == 422 and "thread_ts" in alone.text
+        body = {**LOCK, "channel": "C0CHAN", "thread_ts": "1700000000.000100"}
+        run = start(api, "lock-deploys", body).json()
+        wait(lambda: api.get(f"/api/v1/runs/{run['id']}").json()["status"] == "SUCCESS")
+    posts = [c.params for c in bot.slack.calls("chat.postMessage")]
+    assert posts and all(p.get("thread_ts") == "1700000000.000100" for p in posts)
+
+
 def test_run_without_channel_goes_to_the_users_dm(bot: Bot) -> None:
     with client(bot, token(bot)) as api:
         assert start(api, "lock-deploys", LOCK).status_code == 202

@@ -1,15 +1,15 @@
 """the approval plan of a run: the approvers resolved at submission, sources that failed,
 and the auto-approval rule that matched
 
-Revision ID: 0015
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
