@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.catalog import Action, Catalog, Service
 from bot.kinds import RunKind
-from bot.mrkdwn import escape, truncate
+from bot.mrkdwn import escape, local_time, truncate
 from bot.outcomes import RequestPreview, seconds_text
 from bot.policy import SOURCE_NAMES, Plan
 from bot.slack.limits import SECTION_FIELD, SECTION_FIELDS, SECTION_TEXT
@@ -77,12 +77,6 @@ def _what(run: Run, action: Action, service: Service | None) -> str:
     return f"<@{run.user_id}> asks to run *{escape(action.name)}*{on}"
 
 
-def local_time(moment: datetime) -> str:
-    """A time every reader sees in their own time zone; UTC where Slack can't format it."""
-    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
 def expires_at(run: Run, action: Action) -> datetime:
     assert action.approval is not None
     created = run.created_at if run.created_at.tzinfo else run.created_at.replace(tzinfo=UTC)
@@ -134,7 +128,7 @@ def request_blocks(
     blocks += preview_blocks(preview)
     need = action.approval.count
     waiting = (
-        f" · Expires {local_time(expires_at(run, action))}"
+        f" · Expires {local_time(expires_at(run, action), '{date_short_pretty} at {time}')}"
         if run.status == "PENDING_APPROVAL"
         else ""
     )
